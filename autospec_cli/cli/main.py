@@ -1,0 +1,85 @@
+"""The ``autospec`` command: a root app with global options joining one sub-app per group."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from autospec_cli import __version__
+from autospec_cli.cli import (
+    bench,
+    data,
+    demo,
+    export,
+    report,
+    specs,
+    study,
+    train,
+    verify,
+)
+from autospec_cli.cli.common import Globals, err_console
+from autospec_cli.errors import AutospecError
+
+app = typer.Typer(
+    name="autospec",
+    help="Specifications from data, VNN-LIB benchmarks and neural-network verification.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+for module in (data, specs, train, export, verify, bench, study, report, demo):
+    module.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"autospec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail; -vv shows tracebacks."),
+    seed: int = typer.Option(0, "--seed", help="Default random seed for commands that take one."),
+    version: Optional[bool] = typer.Option(  # noqa: UP007
+        None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """autospec: mine specifications, export VNN-LIB benchmarks, verify networks."""
+    ctx.obj = Globals(json=json_out, quiet=quiet, verbose=verbose, seed=seed)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs the app and turns typed errors into one line and exit 2."""
+    verbose = sum(a.count("v") for a in (argv or sys.argv[1:]) if a.startswith("-v") or a == "--verbose")
+    try:
+        app(args=argv, standalone_mode=False)
+    except AutospecError as e:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and unexpected bugs
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if verbose >= 2:
+            raise
+        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (run with -vv for a traceback)",
+                          highlight=False, soft_wrap=True)
+        sys.exit(4)

@@ -1,0 +1,80 @@
+"""The in-memory dataset every part of the pipeline passes around, and its NPZ form."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from autospec_cli.errors import InputError
+from autospec_cli.io import atomic_path, sha256_arrays
+
+Task = Literal["classification", "regression"]
+TASKS: tuple[str, ...] = ("classification", "regression")
+
+
+@dataclass
+class Dataset:
+    """Features ``X`` (n, d) float64 and targets ``y`` (n,).
+
+    For classification ``y`` holds int64 class indices into ``classes`` (names);
+    for regression ``y`` is float64. ``groups`` (optional, (n,) int) says which source a row
+    came from (e.g. the trace file of a throughput window) so splits can respect it.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    features: list[str]
+    task: Task
+    name: str = ""
+    classes: list[str] | None = None
+    groups: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.X = np.asarray(self.X, dtype=np.float64)
+        if self.X.ndim != 2:
+            raise InputError(f"dataset {self.name!r}: features must be a 2-D table, got shape {self.X.shape}")
+        self.y = np.asarray(self.y, dtype=np.int64 if self.task == "classification" else np.float64)
+        if self.y.shape != (self.X.shape[0],):
+            raise InputError(f"dataset {self.name!r}: {self.X.shape[0]} rows of features but {self.y.shape} targets")
+        if len(self.features) != self.X.shape[1]:
+            raise InputError(f"dataset {self.name!r}: {self.X.shape[1]} feature columns but {len(self.features)} names")
+        if self.task not in TASKS:
+            raise InputError(f"unknown task {self.task!r}; use classification or regression")
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.X.shape[1])
+
+    def sha256(self) -> str:
+        return sha256_arrays(self.X, self.y)
+
+    def subset(self, idx: np.ndarray, name: str | None = None) -> Dataset:
+        return Dataset(
+            X=self.X[idx], y=self.y[idx], features=list(self.features), task=self.task,
+            name=name if name is not None else self.name, classes=self.classes,
+            groups=None if self.groups is None else self.groups[idx], meta=dict(self.meta),
+        )
+
+    def save_npz(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write the dataset as NPZ (atomically); ``load_npz`` reads it back exactly."""
+        arrays: dict[str, np.ndarray] = {
+            "X": self.X, "y": self.y, "features": np.array(self.features, dtype=str),
+            "task": np.array(self.task), "name": np.array(self.name),
+        }
+        if self.classes is not None:
+            arrays["classes"] = np.array(self.classes, dtype=str)
+        if self.groups is not None:
+            arrays["groups"] = self.groups
+        with atomic_path(path, force=force) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+        return Path(path)

@@ -1,0 +1,45 @@
+"""Typed errors raised by library code. Only the CLI turns them into messages and exit codes.
+
+Every error here is something the user can act on: its message is one line saying what was
+wrong and, where possible, what to do. The CLI prints it and exits with ``exit_code`` (2).
+"""
+
+from __future__ import annotations
+
+
+class AutospecError(Exception):
+    """Base class: a problem with the user's input, options or environment."""
+
+    exit_code = 2
+
+
+class InputError(AutospecError):
+    """A file or dataset that cannot be used as given (missing, empty, malformed, NaN...)."""
+
+
+class ConfigError(AutospecError):
+    """Bad options or configuration values (unknown algorithm, k too large, ...)."""
+
+
+class OutputExistsError(AutospecError):
+    """An output file exists and ``--force`` was not given."""
+
+
+class SpecError(InputError):
+    """A specification file that is malformed or does not match the data."""
+
+
+class ModelError(InputError):
+    """A model that cannot be loaded, converted or checked."""
+
+
+class VnnlibError(InputError):
+    """A VNN-LIB property that cannot be parsed or does not fit the model."""
+
+
+class VerifierError(AutospecError):
+    """A verifier backend that is unknown, unavailable or misconfigured."""
+
+
+class StoreError(AutospecError):
+    """A campaign results store that is locked, corrupt or from a newer version."""

@@ -1,0 +1,192 @@
+"""Specifications: an input hyperrectangle plus an output constraint, with provenance.
+
+JSON form (versioned): ``{"version": 1, "task", "features", "algorithm", "params",
+"dataset": {"sha256", ...}, "domain": {"lo", "hi"} | null, "classes": [...] | null,
+"specs": [{"id", "lo", "hi", "label" | "y_lo","y_hi", "support"}]}``. Unbounded box sides are
+written as null and read back as -inf / +inf. Floats are written with ``repr`` precision, so
+a spec set round-trips exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autospec_cli.errors import SpecError
+from autospec_cli.io import atomic_write_text
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Spec:
+    """One specification: ``lo <= x <= hi`` implies the output constraint.
+
+    Classification: the model predicts ``label``. Regression: ``y_lo <= y <= y_hi``.
+    ``support`` is the number of generation points the box was mined from.
+    """
+
+    id: str
+    lo: np.ndarray
+    hi: np.ndarray
+    label: int | None = None
+    y_lo: float | None = None
+    y_hi: float | None = None
+    support: int = 0
+
+    def __post_init__(self) -> None:
+        self.lo = np.asarray(self.lo, dtype=np.float64)
+        self.hi = np.asarray(self.hi, dtype=np.float64)
+
+    @property
+    def is_classification(self) -> bool:
+        return self.label is not None
+
+    def contains(self, X: np.ndarray) -> np.ndarray:
+        """Boolean mask of the rows of ``X`` inside the closed box."""
+        return np.all((X >= self.lo) & (X <= self.hi), axis=1)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "lo": _enc(self.lo), "hi": _enc(self.hi)}
+        if self.label is not None:
+            d["label"] = int(self.label)
+        else:
+            d["y_lo"] = _enc_f(self.y_lo)
+            d["y_hi"] = _enc_f(self.y_hi)
+        d["support"] = int(self.support)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], n_features: int | None = None) -> Spec:
+        try:
+            lo = _dec(d["lo"], -math.inf)
+            hi = _dec(d["hi"], math.inf)
+            spec = cls(
+                id=str(d["id"]), lo=lo, hi=hi,
+                label=None if d.get("label") is None else int(d["label"]),
+                y_lo=_dec_f(d.get("y_lo"), -math.inf) if "y_lo" in d else None,
+                y_hi=_dec_f(d.get("y_hi"), math.inf) if "y_hi" in d else None,
+                support=int(d.get("support", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise SpecError(f"malformed specification {d.get('id', '?')!r}: {e}") from None
+        if spec.lo.shape != spec.hi.shape or spec.lo.ndim != 1:
+            raise SpecError(f"specification {spec.id!r}: lo and hi must be lists of the same length")
+        if n_features is not None and spec.lo.shape[0] != n_features:
+            raise SpecError(
+                f"specification {spec.id!r} has {spec.lo.shape[0]} features, expected {n_features}"
+            )
+        if spec.label is None and (spec.y_lo is None or spec.y_hi is None):
+            raise SpecError(f"specification {spec.id!r} has neither a label nor y_lo/y_hi")
+        return spec
+
+
+@dataclass
+class SpecSet:
+    """A set of specifications mined from one dataset by one algorithm."""
+
+    task: str
+    features: list[str]
+    algorithm: str
+    specs: list[Spec]
+    params: dict[str, Any] = field(default_factory=dict)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    domain: tuple[np.ndarray, np.ndarray] | None = None
+    classes: list[str] | None = None
+    version: int = FORMAT_VERSION
+
+    @property
+    def d(self) -> int:
+        return len(self.features)
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """All boxes as arrays ``LO, HI`` of shape (m, d)."""
+        if not self.specs:
+            return np.zeros((0, self.d)), np.zeros((0, self.d))
+        return np.stack([s.lo for s in self.specs]), np.stack([s.hi for s in self.specs])
+
+    def outputs(self) -> np.ndarray:
+        """Labels (m,) int for classification, or ranges (m, 2) for regression."""
+        if self.task == "classification":
+            return np.array([s.label for s in self.specs], dtype=np.int64)
+        return np.array([[s.y_lo, s.y_hi] for s in self.specs], dtype=np.float64).reshape(-1, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "task": self.task,
+            "features": list(self.features),
+            "algorithm": self.algorithm,
+            "params": self.params,
+            "dataset": self.dataset,
+            "domain": None if self.domain is None
+            else {"lo": _enc(self.domain[0]), "hi": _enc(self.domain[1])},
+            "classes": self.classes,
+            "specs": [s.to_json() for s in self.specs],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SpecSet:
+        if not isinstance(d, dict) or "specs" not in d:
+            raise SpecError("not a specification set: no 'specs' list")
+        version = d.get("version")
+        if version != FORMAT_VERSION:
+            raise SpecError(f"unsupported specification format version {version!r} (expected {FORMAT_VERSION})")
+        features = [str(f) for f in d.get("features", [])]
+        task = d.get("task")
+        if task not in ("classification", "regression"):
+            raise SpecError(f"specification set has unknown task {task!r}")
+        dom = d.get("domain")
+        domain = None
+        if dom is not None:
+            domain = (_dec(dom["lo"], -math.inf), _dec(dom["hi"], math.inf))
+        return cls(
+            task=task, features=features, algorithm=str(d.get("algorithm", "")),
+            specs=[Spec.from_json(s, len(features)) for s in d["specs"]],
+            params=dict(d.get("params") or {}), dataset=dict(d.get("dataset") or {}),
+            domain=domain, classes=d.get("classes"), version=version,
+        )
+
+    def save(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+        text = json.dumps(self.to_json(), indent=1, allow_nan=False)
+        return atomic_write_text(path, text + "\n", force=force)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SpecSet:
+        p = Path(path)
+        if not p.is_file():
+            raise SpecError(f"specification file {p} does not exist")
+        try:
+            d = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise SpecError(f"{p} is not valid JSON: {e}") from None
+        return cls.from_json(d)
+
+
+def _enc_f(v: float | None) -> float | None:
+    if v is None or not math.isfinite(v):
+        return None
+    return float(v)
+
+
+def _dec_f(v: Any, inf: float) -> float:
+    return inf if v is None else float(v)
+
+
+def _enc(a: np.ndarray) -> list[float | None]:
+    return [_enc_f(float(v)) for v in np.asarray(a, dtype=np.float64)]
+
+
+def _dec(values: list[Any], inf: float) -> np.ndarray:
+    if not isinstance(values, list):
+        raise TypeError("expected a list")
+    return np.array([inf if v is None else float(v) for v in values], dtype=np.float64)

@@ -1,0 +1,142 @@
+"""The verifier contract: instances in, one result per instance out.
+
+A backend is a subclass of :class:`Verifier` with capabilities as class attributes and one
+method to implement, :meth:`Verifier.verify_instance`. Backends that can share work across
+instances (e.g. bounding every property of one model in one batched call) override
+:meth:`Verifier.verify_many`. Backends are registered through the entry-point group
+``autospec_cli.verifiers`` (see :mod:`autospec_cli.verify.registry`).
+
+Every ``sat`` result must carry a counterexample; the runner re-checks it in onnxruntime
+(:mod:`autospec_cli.verify.cex`) and turns a failed check into ``error``.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from autospec_cli.errors import VerifierError
+from autospec_cli.progress import ProgressFn
+
+
+class Verdict(str, enum.Enum):
+    """Outcome of one instance. ``sat``: a counterexample exists (property violated)."""
+
+    SAT = "sat"
+    UNSAT = "unsat"
+    UNKNOWN = "unknown"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+    @property
+    def decided(self) -> bool:
+        return self in (Verdict.SAT, Verdict.UNSAT)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One verification problem: an ONNX model, a VNN-LIB property and a time budget."""
+
+    onnx: Path
+    vnnlib: Path
+    timeout: float = 60.0
+    category: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.onnx}::{self.vnnlib}"
+
+
+@dataclass
+class Counterexample:
+    """An input ``x`` (flattened) and the output ``y`` the tool reports for it."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def to_vnncomp(self) -> str:
+        """The VNN-COMP form ``((X_0 v) ... (Y_0 v) ...)``."""
+        parts = [f"(X_{i} {float(v)!r})" for i, v in enumerate(np.ravel(self.x))]
+        parts += [f"(Y_{j} {float(v)!r})" for j, v in enumerate(np.ravel(self.y))]
+        return "(" + "\n ".join(parts) + ")"
+
+
+@dataclass
+class Result:
+    verdict: Verdict
+    time: float = 0.0
+    counterexample: Counterexample | None = None
+    message: str = ""
+    prepare_time: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A declared backend option; CLI flags (``--opt name=value``) are checked against it."""
+
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+
+    def parse(self, name: str, raw: Any) -> Any:
+        try:
+            value = self.type(raw) if not isinstance(raw, self.type) else raw
+            if self.type is bool and isinstance(raw, str):
+                value = raw.lower() in ("1", "true", "yes", "on")
+        except (TypeError, ValueError):
+            raise VerifierError(f"option {name}: cannot read {raw!r} as {self.type.__name__}") from None
+        if self.choices is not None and value not in self.choices:
+            raise VerifierError(f"option {name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        return value
+
+
+class Verifier(ABC):
+    """Base class of every backend.
+
+    Subclasses set ``name``, ``complete`` (can it prove unsat *and* find sat?),
+    ``parameters`` and implement :meth:`verify_instance`. Options are validated against
+    ``parameters`` in the constructor and stored in ``self.options``.
+    """
+
+    name: ClassVar[str] = ""
+    complete: ClassVar[bool] = False
+    parameters: ClassVar[dict[str, Parameter]] = {}
+
+    def __init__(self, **options: Any) -> None:
+        unknown = set(options) - set(self.parameters)
+        if unknown:
+            raise VerifierError(
+                f"backend {self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(self.parameters)) or 'none'}"
+            )
+        self.options: dict[str, Any] = {k: p.default for k, p in self.parameters.items()}
+        for k, v in options.items():
+            self.options[k] = self.parameters[k].parse(k, v)
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        """Can this backend run here? ``(False, reason)`` when a dependency is missing."""
+        return True, ""
+
+    @abstractmethod
+    def verify_instance(self, instance: Instance) -> Result:
+        """Decide one instance within ``instance.timeout`` seconds."""
+
+    def verify_many(
+        self, instances: Sequence[Instance], progress: ProgressFn | None = None
+    ) -> list[Result]:
+        """Decide several instances; the default runs them one by one."""
+        results = []
+        for i, inst in enumerate(instances):
+            results.append(self.verify_instance(inst))
+            if progress:
+                progress(f"{self.name}", i + 1, len(instances))
+        return results
