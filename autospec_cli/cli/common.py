@@ -111,7 +111,6 @@ def progress_bars(enabled: bool = True) -> Iterator[ProgressFn]:
 
 
 def show_progress(ctx: typer.Context, json_out: bool = False) -> bool:
+    """Progress bars unless ``--quiet`` or JSON output was asked for."""
     g = globals_of(ctx)
-    return not (g.quiet or json_out or g.json) and err_console.is_terminal or (
-        not (g.quiet or json_out or g.json) and g.verbose > 0
-    )
+    return not (g.quiet or g.json or json_out)

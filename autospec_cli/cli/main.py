@@ -10,6 +10,7 @@ import typer
 from autospec_cli import __version__
 from autospec_cli.cli import (
     bench,
+    campaign,
     data,
     demo,
     export,
@@ -31,7 +32,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (data, specs, train, export, verify, bench, study, report, demo):
+for module in (data, specs, train, export, verify, campaign, bench, study, report, demo):
     module.register(app)
 
 
@@ -72,10 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click usage errors and unexpected bugs
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
+    except Exception as e:  # usage errors (typer's click exceptions) and unexpected bugs
+        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):
             e.show()
             sys.exit(e.exit_code)
         if verbose >= 2:

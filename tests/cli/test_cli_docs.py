@@ -1,0 +1,44 @@
+"""Every command and option is documented; the root behaves like a well-mannered CLI."""
+
+from __future__ import annotations
+
+import typer.main
+
+from autospec_cli import __version__
+from autospec_cli.cli.main import app
+
+
+def _walk(cmd, path: tuple[str, ...] = ()):
+    yield path, cmd
+    if hasattr(cmd, "commands"):
+        for name, sub in cmd.commands.items():
+            yield from _walk(sub, path + (name,))
+
+
+def test_every_command_has_help_text() -> None:
+    root = typer.main.get_command(app)
+    assert len(list(_walk(root))) > 1
+    missing = [" ".join(p) or "autospec" for p, c in _walk(root) if not (c.help or "").strip()]
+    assert not missing, f"commands without help text: {missing}"
+
+
+def test_every_option_has_help_text() -> None:
+    root = typer.main.get_command(app)
+    missing = []
+    for path, cmd in _walk(root):
+        for param in cmd.params:
+            if param.param_type_name == "option" and not (param.help or "").strip():
+                missing.append(f"{' '.join(path)} {param.opts[0]}")
+    assert not missing, f"options without help text: {missing}"
+
+
+def test_version(cli_runner) -> None:
+    code, out, _ = cli_runner("--version")
+    assert code == 0
+    assert out.strip() == f"autospec {__version__}"
+
+
+def test_unknown_command_is_usage_error(cli_runner) -> None:
+    code, _, err = cli_runner("no-such-command")
+    assert code == 2
+    assert "Traceback" not in err
