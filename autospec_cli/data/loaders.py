@@ -1,0 +1,172 @@
+"""One entry point for every data source: :func:`load_dataset`.
+
+Sources (detected in this order):
+
+- ``builtin:NAME``: ``spiral``, ``throughput`` (synthetic traces), ``digits`` (scikit-learn).
+- ``*.npz``: our own format (``Dataset.save_npz``) or any NPZ with arrays ``X`` and ``y``.
+- a folder: throughput traces, or CIC-IDS2017 flow CSVs (all files of one kind, by header).
+- a CSV whose header is exactly ``time,nof_ue,dl_brate,ul_brate``: a throughput trace.
+- a CSV with a ``Label`` column: CIC-IDS2017 flows (see :mod:`autospec_cli.data.flows`).
+- 43 fields, no header, ``tcp``/``udp``/``icmp`` in field 2: NSL-KDD.
+- any other CSV with a header: generic table (label = last column unless ``label`` is given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from autospec_cli.data.builtin import load_builtin
+from autospec_cli.data.dataset import TASKS, Dataset
+from autospec_cli.data.flows import is_flow_file, load_flows
+from autospec_cli.data.generic import encode_classes, infer_task, load_csv
+from autospec_cli.data.nonfinite import check_nan_policy
+from autospec_cli.data.npzfile import load_npz
+from autospec_cli.data.nslkdd import is_nslkdd_file, load_nslkdd
+from autospec_cli.data.table import check_file, csv_files
+from autospec_cli.data.throughput import is_trace_file, load_traces
+from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.io import sha256_file
+
+FORMATS: tuple[str, ...] = ("builtin", "npz", "throughput", "flows", "nsl-kdd", "csv")
+
+
+def detect_format(source: str) -> str:
+    """The reader a source string goes to (one of :data:`FORMATS`), checking the path exists."""
+    if source.startswith("builtin:"):
+        return "builtin"
+    p = Path(source)
+    if p.is_dir():
+        csvs = csv_files(p)
+        if any(is_trace_file(f) for f in csvs):
+            return "throughput"
+        if any(is_flow_file(f) for f in csvs):
+            return "flows"
+        raise InputError(f"{p}: no throughput-trace or flow CSV in this folder")
+    check_file(p)
+    if p.suffix.lower() == ".npz":
+        return "npz"
+    if is_trace_file(p):
+        return "throughput"
+    if is_flow_file(p):
+        return "flows"
+    if is_nslkdd_file(p):
+        return "nsl-kdd"
+    return "csv"
+
+
+def load_dataset(
+    source: str,
+    *,
+    task: str | None = None,
+    features: list[str] | None = None,
+    label: str | None = None,
+    window: int = 4,
+    nan_policy: str = "drop",
+    seed: int = 0,
+    drop_leading_idle: bool = True,
+) -> Dataset:
+    """Load ``source`` (a builtin name, NPZ, CSV or folder) into a :class:`Dataset`.
+
+    ``features`` selects columns by name (for throughput traces: the series to window;
+    default the target only), ``label`` names the label/target column (CSV: default the last
+    column; traces: default ``ul_brate``; NSL-KDD: ``attack`` or ``label``). ``task`` forces
+    the task of a generic CSV/NPZ and must agree with sources that fix it. ``window`` is the
+    number of past values per throughput window; ``nan_policy`` is ``drop``, ``clip`` or
+    ``error`` (see :mod:`autospec_cli.data.nonfinite`). ``seed`` drives builtin generators.
+    """
+    check_nan_policy(nan_policy)
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; use classification or regression")
+    if features is not None and not features:
+        raise ConfigError("--features is empty; name at least one column")
+    fmt = detect_format(source)
+    if label is not None and fmt in ("builtin", "npz"):
+        raise ConfigError(f"--label does not apply to {fmt} sources (their target is fixed)")
+    if fmt == "builtin":
+        name = source.split(":", 1)[1]
+        ds = load_builtin(name, seed=seed, window=window, nan_policy=nan_policy)
+    elif fmt == "npz":
+        ds = load_npz(source, task=task, nan_policy=nan_policy)
+    elif fmt == "throughput":
+        ds = load_traces(
+            source,
+            window=window,
+            target=label or "ul_brate",
+            inputs=features,
+            drop_leading_idle=drop_leading_idle,
+            nan_policy=nan_policy,
+        )
+        features = None
+    elif fmt == "flows":
+        ds = load_flows(source, features=features, label=label, nan_policy=nan_policy)
+        features = None
+    elif fmt == "nsl-kdd":
+        ds = load_nslkdd(source, features=features, label=label, nan_policy=nan_policy)
+        features = None
+    else:
+        ds = load_csv(source, task=task, features=features, label=label, nan_policy=nan_policy)
+        features = None
+    if features is not None:
+        ds = select_features(ds, features)
+    if task is not None and task != ds.task:
+        raise ConfigError(f"{source} is a {ds.task} dataset; --task {task} does not apply to it")
+    ds.meta.setdefault("format", fmt)
+    ds.meta["source"] = source
+    digest = source_sha256(source, ds.meta.get("files"))
+    if digest is not None:
+        ds.meta["source_sha256"] = digest
+    return ds
+
+
+def select_features(ds: Dataset, names: list[str]) -> Dataset:
+    """Keep only the named feature columns, in the given order."""
+    pos = {f: j for j, f in enumerate(ds.features)}
+    missing = [f for f in names if f not in pos]
+    if missing:
+        raise InputError(
+            f"{ds.name or 'dataset'}: no feature(s) {', '.join(map(repr, missing))}; "
+            f"it has {_preview(ds.features)}"
+        )
+    idx = [pos[f] for f in names]
+    return Dataset(
+        X=ds.X[:, idx],
+        y=ds.y,
+        features=list(names),
+        task=ds.task,
+        name=ds.name,
+        classes=ds.classes,
+        groups=ds.groups,
+        meta=dict(ds.meta),
+    )
+
+
+def _preview(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def source_sha256(source: str, files: list[str] | None = None) -> str | None:
+    """SHA-256 of a source file; for a folder, of the names and hashes of the files read."""
+    if source.startswith("builtin:"):
+        return None
+    p = Path(source)
+    if p.is_file():
+        return sha256_file(p)
+    h = hashlib.sha256()
+    for name in sorted(files or []):
+        h.update(f"{name}\0{sha256_file(p / name)}\n".encode())
+    return h.hexdigest()
+
+
+__all__ = [
+    "FORMATS",
+    "detect_format",
+    "encode_classes",
+    "infer_task",
+    "load_csv",
+    "load_dataset",
+    "load_npz",
+    "select_features",
+    "source_sha256",
+]
