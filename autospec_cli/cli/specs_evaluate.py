@@ -1,9 +1,245 @@
-"""`autospec specs` commands (to be filled in)."""
+"""`autospec specs evaluate|plot`: score a spec set on data, or draw it over 2-D data.
+
+DATA is anything the loaders read, or a split folder written by `autospec data split`
+(generation.npz + evaluation.npz): then the evaluation part is used, and for regression the
+output-range filter takes the target range of both parts (the whole dataset).
+"""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from autospec_cli.cli import dataopts as do
+from autospec_cli.cli.common import (
+    console,
+    emit_json,
+    globals_of,
+    progress_bars,
+    show_progress,
+    want_json,
+)
+from autospec_cli.errors import ConfigError, SpecError
+
+if TYPE_CHECKING:
+    from autospec_cli.data.dataset import Dataset
+    from autospec_cli.specs.metrics import SpecMetrics
+    from autospec_cli.specs.model import SpecSet
+
+SPECS_ARG = typer.Argument(..., metavar="SPECS", help="Specification set (JSON).",
+                           show_default=False)
+DATA_ARG = typer.Argument(
+    ..., metavar="DATA",
+    help=do.DATA_HELP
+    + " Or a split folder (generation.npz + evaluation.npz): its evaluation part.",
+    show_default=False,
+)
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
 
 def register(app: typer.Typer) -> None:
-    """Add these commands to the `specs` sub-app."""
+    """Add ``evaluate`` and ``plot`` to the ``specs`` sub-app."""
+    app.command("evaluate")(evaluate_cmd)
+    app.command("plot")(plot_cmd)
+
+
+def evaluate_cmd(
+    ctx: typer.Context,
+    specs: Path = SPECS_ARG,
+    data: str = DATA_ARG,
+    alpha: float = typer.Option(
+        0.1, "--alpha", min=0.0,
+        help="Regression: drop specs whose output range is wider than alpha x the target range.",
+    ),
+    y_range: str | None = typer.Option(
+        None, "--y-range", metavar="MIN,MAX",
+        help="Target range for the alpha filter (default: the data's; a split folder: both parts).",
+    ),
+    per_spec: bool = typer.Option(False, "--per-spec", help="Also list every spec's counts."),
+    task: str | None = do.TASK_OPT,
+    features: str | None = do.FEATURES_OPT,
+    label: str | None = do.LABEL_OPT,
+    window: int = do.WINDOW_OPT,
+    nan_policy: str = do.NAN_POLICY_OPT,
+    keep_idle: bool = do.KEEP_IDLE_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Score a spec set on evaluation data: TP, FP, FN, precision, recall and F1 (AutoSpec §3).
+
+    A point inside at least one kept spec is a TP if it satisfies every spec it lies in,
+    else an FP; a point inside none is an FN.
+    """
+    from autospec_cli.specs.metrics import check_alpha, evaluate_specs
+    from autospec_cli.specs.model import SpecSet
+
+    check_alpha(alpha)
+    specset = SpecSet.load(specs)
+    ds, whole_range = load_eval_data(ctx, data, task, features, label, window, nan_policy,
+                                     keep_idle)
+    check_compatible(specset, ds, str(data))
+    yr = parse_range(y_range) if y_range is not None else whole_range
+    with progress_bars(show_progress(ctx, json_out)) as progress:
+        metrics = evaluate_specs(specset, ds.X, ds.y, alpha=alpha, y_range=yr, progress=progress)
+    ids = [s.id for s in specset.specs] if per_spec else None
+    if want_json(ctx, json_out):
+        emit_json({"specs": str(specs), "data": data, "task": specset.task,
+                   **metrics.to_json(ids)})
+        return
+    _render(metrics, specset, str(specs), data, per_spec)
+
+
+def plot_cmd(
+    ctx: typer.Context,
+    specs: Path = SPECS_ARG,
+    data: str = DATA_ARG,
+    out: Path = typer.Option(..., "--out", "-o", help="Output PNG file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output file."),
+    features_xy: str | None = typer.Option(
+        None, "--features-xy", metavar="I,J",
+        help="Two features (indices or names) to plot when the data has more than 2.",
+    ),
+    max_specs: int | None = typer.Option(None, "--max-specs", min=0,
+                                         help="Draw at most this many specs (largest support)."),
+    max_points: int = typer.Option(20_000, "--max-points", min=1,
+                                   help="Draw a fixed random sample of this many points."),
+    title: str | None = typer.Option(None, "--title", help="Plot title."),
+    task: str | None = do.TASK_OPT,
+    features: str | None = do.FEATURES_OPT,
+    label: str | None = do.LABEL_OPT,
+    window: int = do.WINDOW_OPT,
+    nan_policy: str = do.NAN_POLICY_OPT,
+    keep_idle: bool = do.KEEP_IDLE_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Draw the specs as rectangles over the data points (2-D data, or two chosen features)."""
+    from autospec_cli.io import check_writable
+    from autospec_cli.specs.model import SpecSet
+    from autospec_cli.specs.plot import plot_specs_2d
+
+    check_writable(out, force)
+    specset = SpecSet.load(specs)
+    ds, _ = load_eval_data(ctx, data, task, features, label, window, nan_policy, keep_idle)
+    check_compatible(specset, ds, str(data))
+    xy = parse_features_xy(features_xy, specset.features) if features_xy else None
+    info = plot_specs_2d(specset, ds.X, ds.y, out, title=title, max_specs=max_specs,
+                         features_xy=xy, classes=ds.classes, max_points=max_points,
+                         force=force)
+    if want_json(ctx, json_out):
+        emit_json(info)
+        return
+    console.print(
+        f"wrote {out} ({info['specs_drawn']} of {info['specs_total']} specs, "
+        f"{info['points_drawn']} of {info['points_total']} points, "
+        f"{info['features'][0]} x {info['features'][1]})",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+
+
+def load_eval_data(
+    ctx: typer.Context, data: str, task: str | None, features: str | None, label: str | None,
+    window: int, nan_policy: str, keep_idle: bool,
+) -> tuple[Dataset, tuple[float, float] | None]:
+    """The evaluation dataset, and the whole dataset's target range for a split folder."""
+    import numpy as np
+
+    seed = globals_of(ctx).seed
+    folder = Path(data)
+    if folder.is_dir() and (folder / "evaluation.npz").is_file():
+        ev = do.load_from_cli(str(folder / "evaluation.npz"), task, features, label, window,
+                              nan_policy, seed=seed)
+        parts = [ev]
+        if (folder / "generation.npz").is_file():
+            parts.append(do.load_from_cli(str(folder / "generation.npz"), task, features, label,
+                                          window, nan_policy, seed=seed))
+        whole = None
+        if ev.task == "regression":
+            ys = np.concatenate([p.y for p in parts])
+            whole = (float(ys.min()), float(ys.max())) if ys.size else None
+        return ev, whole
+    ds = do.load_from_cli(data, task, features, label, window, nan_policy,
+                          keep_idle=keep_idle, seed=seed)
+    return ds, None
+
+
+def check_compatible(specset: SpecSet, ds: Dataset, data: str) -> None:
+    """Same task, feature count and names, and class names as the spec set; else SpecError."""
+    if specset.task != ds.task:
+        raise SpecError(f"the specifications are for {specset.task} but {data} is a {ds.task} "
+                        "dataset; evaluate them on the kind of data they were mined from")
+    if specset.d != ds.d:
+        raise SpecError(f"the specifications have {specset.d} features but {data} has {ds.d}; "
+                        "load it with the same --features as when generating")
+    diff = [(a, b) for a, b in zip(specset.features, ds.features, strict=True) if a != b]
+    if diff:
+        raise SpecError(f"feature names differ: specs have {diff[0][0]!r} where {data} has "
+                        f"{diff[0][1]!r} ({len(diff)} of {ds.d} differ); load the same columns")
+    if specset.classes and ds.classes and list(specset.classes) != list(ds.classes):
+        raise SpecError(f"class names differ: specs {specset.classes} vs {data} {ds.classes}; "
+                        "labels would not mean the same classes")
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """``"MIN,MAX"`` -> (min, max), finite with min <= max; else ConfigError."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--y-range must be MIN,MAX (two numbers), got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ConfigError(f"--y-range must be finite with MIN <= MAX, got {text!r}")
+    return lo, hi
+
+
+def parse_features_xy(text: str, names: list[str]) -> tuple[int, int]:
+    """``"I,J"`` with indices or feature names -> two indices; else ConfigError."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2:
+        raise ConfigError(f"--features-xy must be two features I,J, got {text!r}")
+    out = []
+    for p in parts:
+        if p in names:
+            out.append(names.index(p))
+        elif p.lstrip("-").isdigit():
+            out.append(int(p))
+        else:
+            raise ConfigError(f"--features-xy: {p!r} is neither a feature index nor a name")
+    return out[0], out[1]
+
+
+def _render(metrics: SpecMetrics, specset: SpecSet, specs: str, data: str,
+            per_spec: bool) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{specs} on {data}", show_header=True)
+    for col in ("TP", "FP", "FN", "precision", "recall", "F1", "coverage", "specs kept"):
+        t.add_column(col, justify="right")
+    m = metrics
+    t.add_row(str(m.tp), str(m.fp), str(m.fn), f"{m.precision:.4f}", f"{m.recall:.4f}",
+              f"{m.f1:.4f}", f"{m.coverage:.4f}", f"{m.n_kept}/{m.n_specs}")
+    console.print(t)
+    if m.y_range is not None:
+        console.print(f"alpha {m.alpha:g}: kept output ranges no wider than "
+                      f"{_limit(m):.6g} (target range {m.y_range[0]:.6g} .. {m.y_range[1]:.6g})",
+                      markup=False, highlight=False)
+    if per_spec:
+        console.print(_spec_table(metrics, specset))
+
+
+def _limit(m: SpecMetrics) -> float:
+    assert m.y_range is not None
+    return math.inf if math.isinf(m.alpha) else m.alpha * (m.y_range[1] - m.y_range[0])
+
+
+def _spec_table(m: SpecMetrics, specset: SpecSet) -> Any:
+    from rich.table import Table
+
+    t = Table(show_header=True)
+    for col in ("id", "kept", "covered", "satisfied", "precision"):
+        t.add_column(col, justify="right" if col != "id" else "left")
+    for s, k, c, sat in zip(specset.specs, m.kept, m.spec_covered, m.spec_satisfied,
+                            strict=True):
+        prec = f"{sat / c:.4f}" if c else "-"
+        t.add_row(s.id, "yes" if k else "no", str(c), str(sat), prec)
+    return t

@@ -3,8 +3,12 @@
 Sources (detected in this order):
 
 - ``builtin:NAME``: ``spiral``, ``throughput`` (synthetic traces), ``digits`` (scikit-learn).
-- ``*.npz``: our own format (``Dataset.save_npz``) or any NPZ with arrays ``X`` and ``y``.
-- a folder: throughput traces, or CIC-IDS2017 flow CSVs (all files of one kind, by header).
+- ``*.npz``: our own format (``Dataset.save_npz``) or any NPZ with arrays ``X`` and ``y``;
+  an NPZ with ``x_train``/``y_train`` (``x_test``/``y_test``) arrays is an image dataset
+  (Keras ``mnist.npz`` layout, see :mod:`autospec_cli.data.idx`).
+- a folder: MNIST-format IDX files (``train-images-idx3-ubyte[.gz]`` etc.), throughput
+  traces, or CIC-IDS2017 flow CSVs (all files of one kind, by header).
+- an IDX file (gzip or not; detected by its header): its images and the labels beside it.
 - a CSV whose header is exactly ``time,nof_ue,dl_brate,ul_brate``: a throughput trace.
 - a CSV with a ``Label`` column: CIC-IDS2017 flows (see :mod:`autospec_cli.data.flows`).
 - 43 fields, no header, ``tcp``/``udp``/``icmp`` in field 2: NSL-KDD.
@@ -20,6 +24,7 @@ from autospec_cli.data.builtin import load_builtin
 from autospec_cli.data.dataset import TASKS, Dataset
 from autospec_cli.data.flows import is_flow_file, load_flows
 from autospec_cli.data.generic import encode_classes, infer_task, load_csv
+from autospec_cli.data.idx import has_split_arrays, is_idx_file, is_idx_folder, load_idx
 from autospec_cli.data.nonfinite import check_nan_policy
 from autospec_cli.data.npzfile import load_npz
 from autospec_cli.data.nslkdd import is_nslkdd_file, load_nslkdd
@@ -28,7 +33,7 @@ from autospec_cli.data.throughput import is_trace_file, load_traces
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.io import sha256_file
 
-FORMATS: tuple[str, ...] = ("builtin", "npz", "throughput", "flows", "nsl-kdd", "csv")
+FORMATS: tuple[str, ...] = ("builtin", "npz", "idx", "throughput", "flows", "nsl-kdd", "csv")
 
 
 def detect_format(source: str) -> str:
@@ -37,15 +42,19 @@ def detect_format(source: str) -> str:
         return "builtin"
     p = Path(source)
     if p.is_dir():
+        if is_idx_folder(p):
+            return "idx"
         csvs = csv_files(p)
         if any(is_trace_file(f) for f in csvs):
             return "throughput"
         if any(is_flow_file(f) for f in csvs):
             return "flows"
-        raise InputError(f"{p}: no throughput-trace or flow CSV in this folder")
+        raise InputError(f"{p}: no throughput-trace or flow CSV (nor IDX image files) in this folder")
     check_file(p)
     if p.suffix.lower() == ".npz":
-        return "npz"
+        return "idx" if has_split_arrays(p) else "npz"
+    if is_idx_file(p):
+        return "idx"
     if is_trace_file(p):
         return "throughput"
     if is_flow_file(p):
@@ -81,13 +90,15 @@ def load_dataset(
     if features is not None and not features:
         raise ConfigError("--features is empty; name at least one column")
     fmt = detect_format(source)
-    if label is not None and fmt in ("builtin", "npz"):
+    if label is not None and fmt in ("builtin", "npz", "idx"):
         raise ConfigError(f"--label does not apply to {fmt} sources (their target is fixed)")
     if fmt == "builtin":
         name = source.split(":", 1)[1]
         ds = load_builtin(name, seed=seed, window=window, nan_policy=nan_policy)
     elif fmt == "npz":
         ds = load_npz(source, task=task, nan_policy=nan_policy)
+    elif fmt == "idx":
+        ds = load_idx(source)
     elif fmt == "throughput":
         ds = load_traces(
             source,
