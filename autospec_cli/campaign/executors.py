@@ -1,0 +1,98 @@
+"""Executors: run tasks somewhere and yield their outcomes as they finish.
+
+An executor's :meth:`Executor.run` takes an iterable of :class:`Task` and yields one
+:class:`Outcome` per task in completion order; the coordinating process (the engine) writes
+each outcome to the store as it arrives. Job failures are outcomes, never exceptions.
+
+Built-in executors (:func:`make_executor` names):
+
+- ``inline`` (or ``local`` with ``jobs=0``): runs jobs one after another in this process. For
+  tests and debugging; the timeout is NOT enforced (a hanging job hangs) and a job that kills
+  its process kills the coordinator.
+- ``local``: :class:`autospec_cli.campaign.local.LocalExecutor`, long-lived worker processes,
+  each in its own process group, with a hard per-job timeout.
+- ``dask`` / ``dask-local``: :class:`autospec_cli.campaign.dask_executor.DaskExecutor` on a
+  scheduler address or on a LocalCluster started on loopback.
+
+Lifetime: an executor starts its workers on first use. Used as a context manager
+(``with LocalExecutor(2) as ex:``) it keeps them across several campaigns until the block
+ends; otherwise :func:`autospec_cli.campaign.engine.run_campaign` closes it after the run.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+
+from autospec_cli.campaign.runner import Outcome, Task, execute
+from autospec_cli.errors import ConfigError
+
+EXECUTORS = ("local", "inline", "dask-local", "dask")
+
+
+class Executor(ABC):
+    """Runs tasks and yields outcomes as they complete."""
+
+    name: str = "executor"
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def start(self) -> None:
+        """Start workers (idempotent)."""
+        self.started = True
+
+    def close(self) -> None:
+        """Stop workers, killing jobs still running (idempotent)."""
+        self.started = False
+
+    def __enter__(self) -> Executor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def run(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
+        """Run every task; yield one outcome per task, in completion order."""
+
+    def describe(self) -> str:
+        """A short description for the store's run log (e.g. ``local:4``)."""
+        return self.name
+
+
+class InlineExecutor(Executor):
+    """Runs jobs in this process, one at a time; timeouts are not enforced (documented)."""
+
+    name = "inline"
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
+        self.start()
+        for task in tasks:
+            yield execute(task, worker="inline")
+
+
+def make_executor(name: str = "local", *, jobs: int | None = None, timeout: float | None = None,
+                  scheduler: str | None = None) -> Executor:
+    """An executor by name: ``local``, ``inline``, ``dask-local`` or ``dask`` (needs scheduler).
+
+    ``jobs``: worker processes (default: the CPU count); ``timeout``: hard per-job timeout in
+    seconds (None: no limit).
+    """
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"timeout must be positive, got {timeout:g}")
+    if name == "inline" or (name == "local" and jobs == 0):
+        return InlineExecutor()
+    if name == "local":
+        from autospec_cli.campaign.local import LocalExecutor
+
+        return LocalExecutor(jobs=jobs, timeout=timeout)
+    if name in ("dask", "dask-local"):
+        from autospec_cli.campaign.dask_executor import DaskExecutor
+
+        if name == "dask" and not scheduler:
+            raise ConfigError("the dask executor needs a scheduler address (tcp://HOST:PORT); "
+                              "use dask-local for a cluster on this machine")
+        return DaskExecutor(scheduler if name == "dask" else None, jobs=jobs, timeout=timeout)
+    raise ConfigError(f"unknown executor {name!r}; choose from {', '.join(EXECUTORS)}")

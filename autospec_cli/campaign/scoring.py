@@ -1,0 +1,246 @@
+"""Scoring verification results: SCR, PAR2, VNN-COMP points, per factor level, conflicts.
+
+Input is plain :class:`ScoreRecord` rows (verifier, instance, verdict, time, timeout, optional
+expected verdict and factor levels), however they were produced. Each (verifier, instance)
+pair is classified as
+
+- **correct**: a decided verdict (``sat``/``unsat``) that matches the expected verdict when
+  one is known; when there is no ground truth, a decided verdict that no other verifier
+  contradicts (no ``sat`` vs ``unsat`` conflict on that instance);
+- **wrong**: a decided verdict that contradicts the expected verdict; without ground truth,
+  only with ``trust_sat=True``, where a conflict is settled for ``sat`` (VNN-COMP's rule when
+  every ``sat`` carries a checked counterexample) and the ``unsat`` side is wrong;
+- **unsolved**: ``unknown``, ``timeout``, ``error``, a missing result, or (by default) either
+  side of a conflict without ground truth — neither credited nor penalised, and listed in
+  :attr:`Scoreboard.conflicts` for a human to settle (give those instances an expected verdict).
+
+Scores per verifier: SCR (solution count ranking: correct count, ties broken by the total
+time of the correct results, then by name), PAR2 (per instance the time if correct, else
+twice the timeout — wrong results included; sum and mean), and points (VNN-COMP: +10
+correct, -150 wrong, 0 otherwise; configurable through :class:`Points`; the speed bonuses of
+some VNN-COMP years are not modelled). The same counts are reported per level of every factor.
+Instances some verifier has no record for count as unsolved for it (``missing``), with the
+instance's largest recorded timeout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from autospec_cli.errors import InputError
+
+VERDICTS = ("sat", "unsat", "unknown", "timeout", "error")
+_ALIASES = {"holds": "unsat", "violated": "sat", "safe": "unsat", "unsafe": "sat"}
+CORRECT, WRONG, UNSOLVED = "correct", "wrong", "unsolved"
+
+
+def normalise_verdict(value: Any, *, allow_none: bool = False) -> str | None:
+    """``'sat'``... from a string, a Verdict enum or a VNN-COMP 2021 alias (holds/violated)."""
+    if value is None and allow_none:
+        return None
+    text = str(getattr(value, "value", value)).strip().lower()
+    text = _ALIASES.get(text, text)
+    if text not in VERDICTS:
+        raise InputError(f"unknown verdict {value!r}; expected one of {', '.join(VERDICTS)}")
+    return text
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    """One verifier's result on one instance."""
+
+    verifier: str
+    instance: str
+    verdict: str
+    time: float
+    timeout: float
+    expected: str | None = None
+    factors: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ScoreRecord:
+        """From a mapping with the field names (extra keys are ignored)."""
+        try:
+            return cls(str(d["verifier"]), str(d["instance"]), str(d["verdict"]),
+                       float(d["time"]), float(d["timeout"]), d.get("expected"),
+                       d.get("factors"))
+        except KeyError as e:
+            raise InputError(f"score record lacks the field {e.args[0]!r}") from None
+
+
+@dataclass(frozen=True)
+class Points:
+    """Points per outcome (VNN-COMP defaults)."""
+
+    correct: float = 10.0
+    wrong: float = -150.0
+    unsolved: float = 0.0
+
+
+@dataclass
+class Conflict:
+    """An instance on which some verifiers said ``sat`` and others ``unsat``."""
+
+    instance: str
+    sat: list[str]
+    unsat: list[str]
+    expected: str | None
+
+
+@dataclass
+class Tally:
+    """Counts and scores of a group of (verifier, instance) results."""
+
+    instances: int = 0
+    solved: int = 0
+    wrong: int = 0
+    unsolved: int = 0
+    missing: int = 0
+    solved_time: float = 0.0
+    par2_sum: float = 0.0
+    points: float = 0.0
+
+    @property
+    def par2_mean(self) -> float:
+        return self.par2_sum / self.instances if self.instances else 0.0
+
+    def add(self, outcome: str, time: float, timeout: float, points: Points,
+            missing: bool = False) -> None:
+        self.instances += 1
+        self.missing += missing
+        if outcome == CORRECT:
+            self.solved += 1
+            self.solved_time += time
+            self.par2_sum += time
+            self.points += points.correct
+        else:
+            self.par2_sum += 2.0 * timeout
+            if outcome == WRONG:
+                self.wrong += 1
+                self.points += points.wrong
+            else:
+                self.unsolved += 1
+                self.points += points.unsolved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "par2_mean": self.par2_mean}
+
+
+@dataclass
+class VerifierScore(Tally):
+    verifier: str = ""
+    rank: int = 0
+
+
+@dataclass
+class LevelScore(Tally):
+    factor: str = ""
+    level: Any = None
+    verifier: str = ""
+
+
+@dataclass
+class Scoreboard:
+    """Per-verifier scores in SCR order, per-factor-level scores, and conflicts."""
+
+    verifiers: list[VerifierScore]
+    by_factor: list[LevelScore] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def ranking(self) -> list[str]:
+        return [v.verifier for v in self.verifiers]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verifiers": [v.to_dict() for v in self.verifiers],
+                "by_factor": [s.to_dict() for s in self.by_factor],
+                "conflicts": [asdict(c) for c in self.conflicts]}
+
+
+def _clean(records: Iterable[ScoreRecord]) -> list[ScoreRecord]:
+    out, seen = [], set()
+    for r in records:
+        key = (r.verifier, r.instance)
+        if key in seen:
+            raise InputError(f"two results for verifier {r.verifier!r} on instance "
+                             f"{r.instance!r}; keep one per pair")
+        seen.add(key)
+        expected = normalise_verdict(r.expected, allow_none=True)
+        out.append(ScoreRecord(r.verifier, r.instance, str(normalise_verdict(r.verdict)),
+                               float(r.time), float(r.timeout),
+                               expected if expected in ("sat", "unsat") else None, r.factors))
+    return out
+
+
+def find_conflicts(records: Iterable[ScoreRecord]) -> list[Conflict]:
+    """Instances with both ``sat`` and ``unsat`` verdicts, sorted by instance."""
+    sat: dict[str, list[str]] = defaultdict(list)
+    unsat: dict[str, list[str]] = defaultdict(list)
+    expected: dict[str, str | None] = {}
+    for r in _clean(records):
+        if r.verdict == "sat":
+            sat[r.instance].append(r.verifier)
+        elif r.verdict == "unsat":
+            unsat[r.instance].append(r.verifier)
+        expected[r.instance] = expected.get(r.instance) or r.expected
+    return [Conflict(i, sorted(sat[i]), sorted(unsat[i]), expected.get(i))
+            for i in sorted(set(sat) & set(unsat))]
+
+
+def classify(record: ScoreRecord, conflicted: bool, trust_sat: bool = False) -> str:
+    """``correct``, ``wrong`` or ``unsolved`` for one cleaned record (see the module doc)."""
+    if record.verdict not in ("sat", "unsat"):
+        return UNSOLVED
+    if record.expected is not None:
+        return CORRECT if record.verdict == record.expected else WRONG
+    if not conflicted:
+        return CORRECT
+    if trust_sat:
+        return CORRECT if record.verdict == "sat" else WRONG
+    return UNSOLVED
+
+
+def _level_key(level: Any) -> tuple[int, Any]:
+    if isinstance(level, (int, float)) and not isinstance(level, bool):
+        return (0, level)
+    return (1, json.dumps(level, sort_keys=True, default=str))
+
+
+def score(records: Iterable[ScoreRecord], *, points: Points | None = None,
+          trust_sat: bool = False) -> Scoreboard:
+    """Score every verifier (SCR order), every factor level, and list the conflicts."""
+    points = points or Points()
+    rows = _clean(records)
+    conflicts = find_conflicts(rows)
+    conflicted = {c.instance for c in conflicts}
+    verifiers = sorted({r.verifier for r in rows})
+    timeout: dict[str, float] = {}
+    factors: dict[str, Mapping[str, Any]] = {}
+    have: dict[tuple[str, str], ScoreRecord] = {}
+    for r in rows:
+        timeout[r.instance] = max(timeout.get(r.instance, 0.0), r.timeout)
+        if r.factors and r.instance not in factors:
+            factors[r.instance] = r.factors
+        have[(r.verifier, r.instance)] = r
+    per_verifier = {v: VerifierScore(verifier=v) for v in verifiers}
+    per_level: dict[tuple[str, str, str], LevelScore] = {}
+    for v in verifiers:
+        for inst in sorted(timeout):
+            r = have.get((v, inst))
+            outcome = classify(r, inst in conflicted, trust_sat) if r else UNSOLVED
+            t, lim = (r.time, r.timeout) if r else (0.0, timeout[inst])
+            per_verifier[v].add(outcome, t, lim, points, missing=r is None)
+            for name, level in (factors.get(inst) or {}).items():
+                key = (name, json.dumps(level, sort_keys=True, default=str), v)
+                if key not in per_level:
+                    per_level[key] = LevelScore(factor=name, level=level, verifier=v)
+                per_level[key].add(outcome, t, lim, points, missing=r is None)
+    ranked = sorted(per_verifier.values(), key=lambda s: (-s.solved, s.solved_time, s.verifier))
+    for i, s in enumerate(ranked, start=1):
+        s.rank = i
+    levels = sorted(per_level.values(),
+                    key=lambda s: (s.factor, _level_key(s.level), s.verifier))
+    return Scoreboard(ranked, levels, conflicts)
