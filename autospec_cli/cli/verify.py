@@ -1,9 +1,260 @@
-"""`autospec verify` commands (to be filled in)."""
+"""`autospec verify`: run a verifier backend over a VNN-COMP benchmark folder.
+
+``autospec verify BENCH`` is the default command (``autospec verify run BENCH``); the group
+also has ``instance`` (one ONNX + VNN-LIB pair) and ``backends`` (what is installed).
+
+Exit codes of ``run`` and ``instance``: 0 every property holds (all ``unsat``); 1 a violation
+was found (some ``sat``, counterexample validated); 2 bad usage or input; 3 some instances
+undecided (``unknown``/``timeout``/``error``) and no ``sat``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import click
 import typer
+from typer.core import TyperGroup
+
+from autospec_cli.cli.common import (
+    console,
+    emit_json,
+    progress_bars,
+    show_progress,
+    want_json,
+)
+
+if TYPE_CHECKING:
+    from autospec_cli.verify.base import Instance, Result
+    from autospec_cli.verify.registry import BackendSpec
+
+EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
+
+
+class _DefaultRun(TyperGroup):
+    """A group whose first argument, when not a sub-command, goes to ``run``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+verify_app = typer.Typer(
+    cls=_DefaultRun,
+    help="Run verifiers over VNN-COMP benchmarks: `autospec verify BENCH --backend NAME`. "
+    "Exit codes: 0 all properties hold, 1 a violation was found, 2 bad usage or input, "
+    "3 some instances undecided and none violated.",
+    no_args_is_help=True,
+)
+
+BACKEND_OPT = typer.Option("portfolio", "--backend", "-b", help="Backend name (see `autospec verify "
+                           "backends`), or external:NAME for a tool from the tools file.")
+OPT_OPT = typer.Option(None, "--opt", help="Backend option key=value (repeatable); checked "
+                       "against the backend's declared parameters.")
+TOOLS_OPT = typer.Option(None, "--tools", help="TOML file with [tools.NAME] command templates "
+                         "(default: $AUTOSPEC_TOOLS or ~/.config/autospec/tools.toml).")
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+FORCE_OPT = typer.Option(False, "--force", help="Overwrite existing results.")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    """Add the ``verify`` group to the root app."""
+    app.add_typer(verify_app, name="verify", rich_help_panel="Verification")
+
+
+def _resolve(backend: str, opts: list[str] | None, tools: Path | None) -> tuple[Any, BackendSpec]:
+    """Build the verifier from CLI options; return it and its spec."""
+    from autospec_cli.verify.registry import get_backend_class, parse_option_pairs, resolve_backend
+
+    cls = get_backend_class(backend)
+    parsed = parse_option_pairs(cls, opts or [])
+    spec = resolve_backend(backend, parsed, tools_file=tools)
+    return get_backend_class(spec.entry)(**spec.options), spec
+
+
+def _exit(code: int) -> None:
+    """End the command with ``code`` (SystemExit: typer.Exit's code is dropped by the root's
+    ``standalone_mode=False`` call)."""
+    raise SystemExit(code)
+
+
+def exit_code(results: list[Result]) -> int:
+    """0 all unsat, 1 any sat, 3 otherwise (see the module doc)."""
+    verdicts = {r.verdict.value for r in results}
+    if "sat" in verdicts:
+        return EXIT_VIOLATED
+    if verdicts <= {"unsat"}:
+        return EXIT_HOLDS
+    return EXIT_UNDECIDED
+
+
+def _execute(ctx: typer.Context, verifier: Any, instances: list[Instance], jobs: int,
+             json_out: bool) -> list[Result]:
+    from autospec_cli.verify.runner import run_instances
+
+    with progress_bars(show_progress(ctx, json_out)) as progress:
+        return run_instances(verifier, instances, jobs=jobs, progress=progress)
+
+
+def _render(label: str, instances: list[Instance], results: list[Result], out_dir: Path | None,
+            root: Path | None) -> None:
+    from rich.table import Table
+
+    from autospec_cli.verify.results import summarize
+
+    s = summarize(results)
+    table = Table(title=f"{label}: {s['instances']} instance(s)")
+    table.add_column("result")
+    table.add_column("count", justify="right")
+    table.add_column("time (s)", justify="right")
+    for verdict, count in s["counts"].items():
+        if count:
+            t = sum(r.time for r in results if r.verdict.value == verdict)
+            table.add_row(verdict, str(count), f"{t:.2f}")
+    table.add_row("total", str(s["instances"]), f"{s['total_time']:.2f}")
+    console.print(table)
+    shown = 0
+    for inst, r in zip(instances, results, strict=True):
+        if r.verdict.value in ("sat", "error") and shown < 10:
+            name = f"{Path(inst.onnx).name} {Path(inst.vnnlib).name}"
+            console.print(f"  {r.verdict.value:5s} {name}: {r.message}", highlight=False, markup=False)
+            shown += 1
+    if out_dir is not None:
+        console.print(f"results written to {out_dir}", highlight=False)
+
+
+def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: list[Instance],
+            results: list[Result], out_dir: Path | None, root: Path | None, force: bool) -> None:
+    from autospec_cli.verify.results import summarize, write_results
+
+    paths = None
+    if out_dir is not None:
+        paths = write_results(out_dir, instances, results, backend=spec.label, options=spec.options,
+                              root=root, force=force)
+    if want_json(ctx, json_out):
+        doc: dict[str, Any] = {"backend": spec.label, "results_dir": str(out_dir) if out_dir else None,
+                               **summarize(results), "exit_code": exit_code(results)}
+        doc["results"] = [
+            {"onnx": str(i.onnx), "vnnlib": str(i.vnnlib), "result": r.verdict.value, "time": r.time,
+             "message": r.message,
+             "counterexample": str(paths.counterexamples[i.key]) if paths and i.key in paths.counterexamples
+             else None}
+            for i, r in zip(instances, results, strict=True)
+        ]
+        emit_json(doc)
+    else:
+        _render(spec.label, instances, results, out_dir, root)
+
+
+@verify_app.command("run")
+def run(
+    ctx: typer.Context,
+    bench: Path = typer.Argument(..., help="Benchmark folder with instances.csv (VNN-COMP "
+                                 "layout), or an instances CSV file."),
+    backend: str = BACKEND_OPT,
+    opt: Optional[list[str]] = OPT_OPT,  # noqa: UP007
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per instance; "  # noqa: UP007
+                                            "overrides instances.csv."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Instances decided in parallel processes."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Results folder "  # noqa: UP007
+                                          "(default: BENCH/results-<backend>)."),
+    category: Optional[str] = typer.Option(None, "--category", help="Category written in "  # noqa: UP007
+                                           "results.csv (default: the manifest's, else the benchmark folder's name)."),
+    tools: Optional[Path] = TOOLS_OPT,  # noqa: UP007
+    force: bool = FORCE_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Verify every instance of a benchmark; write results.csv, counterexamples/, summary.json."""
+    from dataclasses import replace
+
+    from autospec_cli.errors import InputError
+    from autospec_cli.io import check_writable
+    from autospec_cli.vnnlib.benchmark import read_benchmark
+
+    if not (bench.is_dir() or (bench.is_file() and bench.suffix == ".csv")):
+        raise InputError(f"{bench}: not a benchmark folder or instances CSV; for one model and "
+                         "property use `autospec verify instance MODEL.onnx PROP.vnnlib`")
+    root = bench if bench.is_dir() else bench.parent
+    verifier, spec = _resolve(backend, opt, tools)
+    out_dir = output or root / f"results-{spec.label}"
+    check_writable(out_dir / "results.csv", force)
+    instances = read_benchmark(bench, category=category)
+    if not instances:
+        raise InputError(f"{bench}: the instance list is empty")
+    if timeout is not None:
+        if timeout <= 0:
+            raise InputError("--timeout must be positive")
+        instances = [replace(i, timeout=timeout) for i in instances]
+    results = _execute(ctx, verifier, instances, jobs, json_out)
+    _report(ctx, json_out, spec, instances, results, out_dir, root, force)
+    _exit(exit_code(results))
+
+
+@verify_app.command("instance")
+def instance(
+    ctx: typer.Context,
+    model: Path = typer.Argument(..., help="ONNX model."),
+    prop: Path = typer.Argument(..., help="VNN-LIB property (counterexample region)."),
+    backend: str = BACKEND_OPT,
+    opt: Optional[list[str]] = OPT_OPT,  # noqa: UP007
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds for this instance."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write results "  # noqa: UP007
+                                          "there (results.csv, counterexamples/, summary.json)."),
+    category: str = typer.Option("", "--category", help="Category written in results.csv."),
+    tools: Optional[Path] = TOOLS_OPT,  # noqa: UP007
+    force: bool = FORCE_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Verify one model against one property; print the verdict (and counterexample)."""
+    from autospec_cli.errors import InputError
+    from autospec_cli.io import check_writable
+    from autospec_cli.verify.base import Instance
+
+    for p in (model, prop):
+        if not p.is_file():
+            raise InputError(f"{p}: file not found")
+    verifier, spec = _resolve(backend, opt, tools)
+    if output is not None:
+        check_writable(output / "results.csv", force)
+    inst = Instance(model, prop, timeout, category)
+    results = _execute(ctx, verifier, [inst], 1, json_out)
+    r = results[0]
+    if want_json(ctx, json_out) or output is not None:
+        _report(ctx, json_out, spec, [inst], results, output, None, force)
+    if not want_json(ctx, json_out):
+        line = f"{r.verdict.value} ({r.time:.2f} s)" + (f": {r.message}" if r.message else "")
+        console.print(line, highlight=False, markup=False)
+        if r.counterexample is not None and r.verdict.value == "sat":
+            console.print(r.counterexample.to_vnncomp(), highlight=False, markup=False)
+    _exit(exit_code(results))
+
+
+@verify_app.command("backends")
+def backends(
+    ctx: typer.Context,
+    tools: Optional[Path] = TOOLS_OPT,  # noqa: UP007
+    json_out: bool = JSON_OPT,
+) -> None:
+    """List verifier backends with their availability and declared parameters."""
+    from rich.table import Table
+
+    from autospec_cli.verify.registry import describe_backends, load_tools
+
+    rows = describe_backends()
+    for name, conf in sorted(load_tools(tools).items()):
+        rows.append({"name": f"external:{name}", "available": True, "reason": "", "complete": True,
+                     "doc": "external tool: " + " ".join(map(str, conf.get("command", []))),
+                     "parameters": {}})
+    if want_json(ctx, json_out):
+        emit_json({"backends": rows})
+        return
+    table = Table(title="verifier backends")
+    for col in ("name", "available", "complete", "parameters (default)", "notes"):
+        table.add_column(col)
+    for r in rows:
+        params = ", ".join(f"{k}={v['default']!r}" for k, v in r["parameters"].items())
+        table.add_row(r["name"], "yes" if r["available"] else "no", "yes" if r["complete"] else "no",
+                      params, r["reason"] or r["doc"])
+    console.print(table)

@@ -1,0 +1,242 @@
+"""`autospec-solver`: the VNN-LIB 2.0 standard solver command line over our backends.
+
+    autospec-solver --name | --version
+    autospec-solver verify QUERY.vnnlib --network NAME=MODEL.onnx [--timeout S]
+                    [--backend NAME] [--opt key=value ...]
+    autospec-solver supports --onnx-operators        (or any other capability flag)
+
+``verify`` prints one line on stdout -- ``sat``, ``unsat``, ``unknown`` or ``timed-out`` --
+and, after ``sat``, the assignment in the standard's command-line format (each declared
+variable as ``<name> <type> [dims]`` then its values, one per line, row-major). Everything
+else (progress, warnings, errors) goes to stderr; while a backend runs, stdout is redirected
+to stderr so no library output can corrupt the answer. Every ``sat`` is validated in
+onnxruntime before it is printed. Errors print one line on stderr: exit 2 for bad usage or
+input (including the standard's mandatory errors: networks missing or superfluous, element
+types that do not match the model or are not supported), exit 1 when verification itself
+failed. VNN-LIB 1.0 files are accepted too (then ``--network`` takes any name).
+
+The default backend is ``portfolio``: ``attack`` first, then ``bab``, then ``lirpa`` (those
+installed). ``--backend`` picks any registered backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from autospec_cli import __version__
+from autospec_cli.errors import AutospecError, InputError, VnnlibError
+
+SOLVER_NAME = "autospec (autospec_cli verification portfolio)"
+NO_LIMIT = 86400.0  # seconds, when --timeout is not given
+
+app = typer.Typer(
+    name="autospec-solver",
+    help="VNN-LIB 2.0 standard solver interface over autospec's verifier backends.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+
+def _print_lines(lines: list[str]) -> None:
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
+
+
+def _eager(text: str):  # noqa: ANN202 - typer callback factory
+    def callback(value: bool) -> None:
+        if value:
+            _print_lines([text])
+            raise typer.Exit()
+
+    return callback
+
+
+@app.callback()
+def root(
+    name: Optional[bool] = typer.Option(None, "--name", is_eager=True, callback=_eager(SOLVER_NAME),  # noqa: UP007
+                                        help="Print the solver's full name."),
+    version: Optional[bool] = typer.Option(None, "--version", is_eager=True,  # noqa: UP007
+                                           callback=_eager(__version__), help="Print the version."),
+) -> None:
+    """VNN-LIB 2.0 solver interface: `verify` a query, or ask what it `supports`."""
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send Python- and C-level stdout to stderr while backends run."""
+    saved = None
+    try:
+        fd = sys.stdout.fileno()
+        sys.stdout.flush()
+        saved = os.dup(fd)
+        os.dup2(sys.stderr.fileno(), fd)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests)
+        fd = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None and fd is not None:
+            sys.stdout.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def _networks(pairs: list[str]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name or not path:
+            raise InputError(f"--network {pair!r}: expected NAME=MODEL.onnx")
+        if name in out:
+            raise InputError(f"--network {name} given twice")
+        out[name] = Path(path)
+    return out
+
+
+def _check_query(query: Path, nets: dict[str, Path]) -> tuple[object, Path]:
+    """Apply the standard's mandatory checks; return (declarations, model path)."""
+    from autospec_cli.verify.standard import ELEMENT_TYPES, onnx_input_type, query_declarations
+
+    decls = query_declarations(query)
+    if decls.version == "1.0":
+        if len(nets) != 1:
+            raise InputError("a VNN-LIB 1.0 query needs exactly one --network NAME=MODEL.onnx")
+        model = next(iter(nets.values()))
+    else:
+        declared = [n for n in decls.networks if not n.equal_to]
+        if len(decls.networks) != 1:
+            raise VnnlibError(f"query declares {len(decls.networks)} networks; this solver supports one (SNET)")
+        net = decls.networks[0]
+        if net.hidden:
+            raise VnnlibError("query declares hidden nodes; this solver supports none (NH)")
+        if len(net.inputs) != 1 or len(net.outputs) != 1:
+            raise VnnlibError("query declares several inputs or outputs; this solver supports one each (SIO)")
+        missing = [n.name for n in declared if n.name not in nets]
+        extra = [k for k in nets if k not in {n.name for n in declared}]
+        if missing or extra:
+            raise InputError(f"--network mismatch: missing {missing or 'none'}, not declared {extra or 'none'}")
+        model = nets[net.name]
+        for v in net.inputs + net.outputs:
+            if v.dtype not in ELEMENT_TYPES:
+                raise VnnlibError(f"{v.name} has element type {v.dtype}; supported: {', '.join(ELEMENT_TYPES)}")
+        if not model.is_file():
+            raise InputError(f"{model}: ONNX model not found")
+        actual = onnx_input_type(model)
+        declared_type = net.inputs[0].dtype
+        if declared_type != "real" and declared_type != actual:
+            raise VnnlibError(f"{net.inputs[0].name} is declared {declared_type} but the model "
+                              f"input is {actual}")
+    if not model.is_file():
+        raise InputError(f"{model}: ONNX model not found")
+    return decls, model
+
+
+@app.command("verify")
+def verify(
+    query: Path = typer.Argument(..., help="VNN-LIB query (2.0, or 1.0)."),
+    network: Optional[list[str]] = typer.Option(None, "--network", help="NAME=MODEL.onnx for "  # noqa: UP007
+                                                "each declared network."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds for the query "  # noqa: UP007
+                                            "(default: no limit)."),
+    backend: str = typer.Option("portfolio", "--backend", help="Verifier backend (non-standard)."),
+    opt: Optional[list[str]] = typer.Option(None, "--opt", help="Backend option key=value "  # noqa: UP007
+                                            "(non-standard, repeatable)."),
+    serialise: Optional[Path] = typer.Option(None, "--serialise-assignments", help="Not "  # noqa: UP007
+                                             "supported (see `supports --serialise-assignments`)."),
+    proofs: Optional[Path] = typer.Option(None, "--unsat-proofs", help="Not supported "  # noqa: UP007
+                                          "(see `supports --unsat-proofs`)."),
+) -> None:
+    """Decide a query: print sat / unsat / unknown / timed-out (and the assignment)."""
+    from autospec_cli.verify.base import Instance
+    from autospec_cli.verify.registry import get_backend_class, parse_option_pairs, resolve_backend
+    from autospec_cli.verify.runner import run_instances
+    from autospec_cli.verify.standard import format_assignment
+
+    if serialise is not None or proofs is not None:
+        raise InputError("--serialise-assignments and --unsat-proofs are not supported by this solver")
+    if not query.is_file():
+        raise InputError(f"{query}: query file not found")
+    decls, model = _check_query(query, _networks(network or []))
+    cls = get_backend_class(backend)
+    spec = resolve_backend(backend, parse_option_pairs(cls, opt or []))
+    with _stdout_to_stderr():
+        verifier = get_backend_class(spec.entry)(**spec.options)
+        limit = timeout if timeout is not None else NO_LIMIT
+        result = run_instances(verifier, [Instance(model, query, limit, "")])[0]
+    verdict = result.verdict.value
+    if verdict == "error":
+        sys.stderr.write(f"error: verification failed: {result.message}\n")
+        raise SystemExit(1)
+    word = {"timeout": "timed-out"}.get(verdict, verdict)
+    lines = [word]
+    if verdict == "sat" and result.counterexample is not None:
+        lines.append(format_assignment(decls, result.counterexample.x, result.counterexample.y))
+    _print_lines(lines)
+
+
+CAPABILITY_HELP = {
+    "onnx-opset-versions": "Minimum and maximum ONNX opset.",
+    "onnx-element-types": "Supported element types.",
+    "onnx-operators": "Supported ONNX operators.",
+    "onnx-operators-unsat-proofs": "Operators supported with UNSAT proofs (none).",
+    "vnnlib-versions": "Minimum and maximum VNN-LIB version.",
+    "hidden-node-theories": "Hidden-node theories.",
+    "multiple-input-output-theories": "Multiple input/output theories.",
+    "multiple-network-theories": "Multiple-network theories.",
+    "multiple-node-comparison-theories": "Multi-node comparison theories.",
+    "arithmetic-complexity-theories": "Arithmetic complexity theories.",
+    "optimised-disjunctive-reasoning": "Whether disjunctions get more than DNF treatment.",
+    "serialise-assignments": "Whether --serialise-assignments is supported.",
+    "unsat-proofs": "Whether UNSAT proofs are produced.",
+}
+
+
+@app.command("supports", context_settings={"ignore_unknown_options": True})
+def supports(
+    capability: list[str] = typer.Argument(..., metavar="--CAPABILITY", help="One of: "
+                                           + ", ".join(f"--{k}" for k in CAPABILITY_HELP)),
+) -> None:
+    """Report a capability (e.g. `supports --onnx-operators`), one item per line."""
+    from autospec_cli.verify.standard import capabilities
+
+    if len(capability) != 1 or not capability[0].startswith("--"):
+        raise InputError("give exactly one capability flag, e.g. supports --onnx-operators")
+    try:
+        lines = capabilities(capability[0][2:])
+    except KeyError:
+        raise InputError(f"unknown capability {capability[0]}; known: "
+                         + ", ".join(f"--{k}" for k in CAPABILITY_HELP)) from None
+    _print_lines(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: typed errors become one line on stderr and exit 2."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except AutospecError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as e:  # usage errors (click exceptions) and unexpected bugs
+        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):
+            e.show()
+            sys.exit(e.exit_code)
+        sys.stderr.write(f"internal error: {type(e).__name__}: {e}\n")
+        sys.exit(4)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

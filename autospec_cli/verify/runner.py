@@ -1,0 +1,173 @@
+"""Run a backend over instances: time it, contain its failures, and validate every ``sat``.
+
+The runner is the only place that decides what a backend's answer is worth:
+
+* an exception inside a backend becomes ``error`` with a one-line message (one bad instance
+  does not stop the others);
+* every ``sat`` is re-checked with :func:`autospec_cli.verify.cex.check_counterexample`; a
+  ``sat`` without a counterexample, or whose counterexample fails the check, becomes ``error``
+  with the reason -- never ``sat``. When the backend reported no outputs ``y``, the
+  onnxruntime outputs are stored in the counterexample so the written file is complete;
+* an answer that arrives more than ``LATE_GRACE`` seconds after the instance's time limit is
+  recorded as ``timeout`` (VNN-COMP scoring counts late answers as timeouts). In-process
+  backends are expected to respect ``instance.timeout`` themselves; external tools are killed.
+
+:func:`run_one` is a top-level, picklable function so that process pools and the campaign
+engine can call it per instance.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from autospec_cli.progress import ProgressFn
+from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict, Verifier
+
+LATE_GRACE = 1.0  # seconds past the limit before an answer counts as a timeout
+
+
+def one_line(e: BaseException) -> str:
+    """``Type: message`` on one line, trimmed."""
+    msg = " ".join(str(e).split())
+    text = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+    return text[:300]
+
+
+def validate_result(instance: Instance, result: Result) -> Result:
+    """Re-check a ``sat`` result's counterexample; anything else passes through unchanged."""
+    if result.verdict is not Verdict.SAT:
+        return result
+    cex = result.counterexample
+    if cex is None:
+        return replace(result, verdict=Verdict.ERROR,
+                       message=_join("sat without a counterexample", result.message))
+    from autospec_cli.verify.cex import check_counterexample
+
+    try:
+        check = check_counterexample(instance.onnx, instance.vnnlib, cex.x, cex.y)
+    except Exception as e:  # unreadable model or property while checking
+        return replace(result, verdict=Verdict.ERROR,
+                       message=_join(f"counterexample could not be checked: {one_line(e)}", result.message))
+    if not check.ok:
+        return replace(result, verdict=Verdict.ERROR,
+                       message=_join(f"invalid counterexample: {check.reason}", result.message))
+    extra = {**result.extra, "cex_check": check.reason, "cex_exact": check.exact}
+    if cex.y is None or len(cex.y) == 0:
+        cex = Counterexample(x=cex.x, y=check.y_model)
+    return replace(result, counterexample=cex, extra=extra)
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a} ({b})" if b else a
+
+
+def _finish(instance: Instance, result: Result, elapsed: float) -> Result:
+    """Fill the wall time, mark late answers, validate sat."""
+    if not isinstance(result, Result):
+        return Result(Verdict.ERROR, elapsed, message=f"backend returned {type(result).__name__}, not Result")
+    if result.time <= 0:
+        result = replace(result, time=elapsed)
+    if result.verdict.decided and result.time > instance.timeout + LATE_GRACE:
+        return replace(result, verdict=Verdict.TIMEOUT, counterexample=None,
+                       message=_join(f"{result.verdict.value} after the {instance.timeout:g} s limit",
+                                     result.message))
+    return validate_result(instance, result)
+
+
+def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
+    """Call ``verifier.verify_instance`` timing it, turning exceptions into ``error``, validating sat."""
+    t0 = time.perf_counter()
+    try:
+        result = verifier.verify_instance(instance)
+    except Exception as e:
+        return Result(Verdict.ERROR, time.perf_counter() - t0, message=one_line(e))
+    return _finish(instance, result, time.perf_counter() - t0)
+
+
+def run_one(backend_name: str, options: Mapping[str, Any], instance: Instance) -> Result:
+    """Build backend ``backend_name`` with ``options`` and decide one instance (picklable)."""
+    from autospec_cli.verify.registry import make_backend
+
+    t0 = time.perf_counter()
+    try:
+        verifier = make_backend(backend_name, **dict(options))
+    except Exception as e:
+        return Result(Verdict.ERROR, time.perf_counter() - t0, message=one_line(e))
+    return verify_guarded(verifier, instance)
+
+
+def _overrides_many(verifier: Verifier) -> bool:
+    return type(verifier).verify_many is not Verifier.verify_many
+
+
+def _run_batched(verifier: Verifier, instances: Sequence[Instance], progress: ProgressFn | None) -> list[Result]:
+    """Let a backend that shares work across instances decide them in one call."""
+    t0 = time.perf_counter()
+    try:
+        raw = verifier.verify_many(list(instances), progress=progress)
+        if len(raw) != len(instances):
+            raise RuntimeError(f"verify_many returned {len(raw)} results for {len(instances)} instances")
+    except Exception:
+        return _run_serial(verifier, instances, progress)  # fall back to one by one
+    share = (time.perf_counter() - t0) / max(1, len(instances))
+    return [_finish(i, r, share) for i, r in zip(instances, raw, strict=True)]
+
+
+def _run_serial(verifier: Verifier, instances: Sequence[Instance], progress: ProgressFn | None) -> list[Result]:
+    out = []
+    for k, inst in enumerate(instances):
+        out.append(verify_guarded(verifier, inst))
+        if progress:
+            progress(verifier.name or "verify", k + 1, len(instances))
+    return out
+
+
+def run_instances(
+    verifier: Verifier,
+    instances: Sequence[Instance],
+    *,
+    jobs: int = 1,
+    progress: ProgressFn | None = None,
+) -> list[Result]:
+    """Decide ``instances`` with ``verifier``; results come back in the order of ``instances``.
+
+    ``jobs > 1`` runs instances in that many worker processes (spawned, so torch and
+    onnxruntime start clean); the verifier object is pickled to them. With ``jobs == 1`` a
+    backend that overrides ``verify_many`` gets all instances in one call.
+    """
+    if not instances:
+        return []
+    if jobs <= 1:
+        if _overrides_many(verifier):
+            return _run_batched(verifier, instances, progress)
+        return _run_serial(verifier, instances, progress)
+    return _run_pool(verify_guarded, verifier, instances, jobs, progress)
+
+
+def _run_pool(
+    fn: Callable[[Verifier, Instance], Result],
+    verifier: Verifier,
+    instances: Sequence[Instance],
+    jobs: int,
+    progress: ProgressFn | None,
+) -> list[Result]:
+    from concurrent.futures import as_completed
+
+    results: list[Result | None] = [None] * len(instances)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(instances)), mp_context=ctx) as pool:
+        futures = {pool.submit(fn, verifier, inst): k for k, inst in enumerate(instances)}
+        for done, fut in enumerate(as_completed(futures), 1):
+            k = futures[fut]
+            try:
+                results[k] = fut.result()
+            except Exception as e:  # the worker died (killed, out of memory, unpicklable result)
+                results[k] = Result(Verdict.ERROR, 0.0, message=f"worker failed: {one_line(e)}")
+            if progress:
+                progress(verifier.name or "verify", done, len(instances))
+    return [r for r in results if r is not None]
