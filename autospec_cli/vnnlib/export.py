@@ -1,0 +1,111 @@
+"""Export a spec set and an ONNX model as a VNN-COMP benchmark folder.
+
+Each spec becomes one property (its counterexample region). The model fixes the number of
+inputs (the spec set's feature count must equal the model's flattened input size) and of
+outputs (labels must index an output; regression needs a single output). Unbounded box sides
+are closed with a domain: the one given here (typically min/max of a dataset), else the spec
+set's own ``domain``; the manifest records which properties were closed and with what.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autospec_cli.data.dataset import Dataset
+from autospec_cli.errors import InputError
+from autospec_cli.progress import ProgressFn
+from autospec_cli.specs.model import SpecSet
+from autospec_cli.vnnlib.benchmark import BenchmarkItem, write_benchmark
+from autospec_cli.vnnlib.builders import spec_to_property
+from autospec_cli.vnnlib.onnxinfo import model_io
+from autospec_cli.vnnlib.writer import VERSIONS
+
+Domain = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class ExportSummary:
+    """What :func:`export_specset` wrote."""
+
+    out: Path
+    n_properties: int
+    n_closed: int
+    vnnlib_version: str
+    n_inputs: int
+    n_outputs: int
+    domain_source: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"benchmark": str(self.out), "properties": self.n_properties,
+                "closed": self.n_closed, "vnnlib_version": self.vnnlib_version,
+                "n_inputs": self.n_inputs, "n_outputs": self.n_outputs,
+                "domain": self.domain_source}
+
+
+def dataset_domain(ds: Dataset, features: list[str]) -> Domain:
+    """Per-feature min/max of ``ds``, columns matched to ``features`` by name (else by position)."""
+    if features and all(f in ds.features for f in features):
+        cols = [ds.features.index(f) for f in features]
+    elif ds.d == len(features):
+        cols = list(range(ds.d))
+    else:
+        raise InputError(f"the domain data has {ds.d} features ({', '.join(ds.features[:5])}...) "
+                         f"but the specs use {len(features)}; give data with the same features")
+    if ds.n == 0:
+        raise InputError("the domain data has no rows")
+    X = ds.X[:, cols]
+    return np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+
+
+def export_specset(
+    specs: SpecSet,
+    model: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    version: str = "1.0",
+    timeout: float = 60,
+    domain: Domain | None = None,
+    domain_source: str | None = None,
+    category: str | None = None,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+) -> ExportSummary:
+    """Write ``out`` (onnx/, vnnlib/, instances.csv, manifest.json) for every spec."""
+    if version not in VERSIONS:
+        raise InputError(f"unknown VNN-LIB version {version!r}; use 1.0 or 2.0")
+    if not specs.specs:
+        raise InputError("the spec set has no specifications; nothing to export")
+    mio = model_io(model)
+    if specs.d != mio.n_inputs:
+        raise InputError(f"the specs have {specs.d} features but {Path(model).name} takes "
+                         f"{mio.n_inputs} inputs (shape {list(mio.input_shape)}); use the model "
+                         "trained on these features")
+    if domain is None and specs.domain is not None:
+        domain, domain_source = specs.domain, "spec set"
+    items = []
+    n_closed = 0
+    for spec in specs.specs:
+        prop, closed = spec_to_property(spec, mio.n_outputs, domain)
+        n_closed += closed
+        meta: dict[str, Any] = {"support": spec.support}
+        if spec.is_classification:
+            meta["label"] = spec.label
+            if specs.classes and 0 <= int(spec.label) < len(specs.classes):  # type: ignore[arg-type]
+                meta["class"] = specs.classes[int(spec.label)]  # type: ignore[arg-type]
+        else:
+            meta.update(y_lo=spec.y_lo, y_hi=spec.y_hi)
+        items.append(BenchmarkItem(spec.id, prop, meta))
+    dom = None if domain is None else {"source": domain_source, "lo": domain[0], "hi": domain[1]}
+    extra = {"spec_set": {"task": specs.task, "algorithm": specs.algorithm,
+                          "features": specs.features, "params": specs.params,
+                          "dataset": specs.dataset}}
+    path = write_benchmark(out, model, items, version=version, timeout=timeout,
+                           category=category, domain=dom, extra=extra, force=force,
+                           progress=progress)
+    return ExportSummary(path, len(items), n_closed, version, mio.n_inputs, mio.n_outputs,
+                         domain_source if domain is not None else None)
