@@ -51,6 +51,9 @@ class TabuSearch:
         cov, ix = self.cov, self.cov.ix
         self.it += 1
         unc = cov.uncovered()
+        if not unc.size:  # the running count drifted (it never should): resynchronise
+            self.n_unc = 0
+            return
         cols, vals = ix.decode_many(unc[self.rng.integers(unc.size, size=1)])
         cols, vals = cols[0], vals[0]
         mism = cov.rows[:, cols] != vals
@@ -82,12 +85,12 @@ class TabuSearch:
         old = cov.tidx[r[:, None], cj]
         new = old + (v - cov.rows[r, j])[:, None] * ix.col_strides[j]
         gain = (ix.allowed[new] & (cov.counts[new] == 0)).sum(axis=1)
-        loss = (cov.counts[old] == 1).sum(axis=1)
+        loss = (ix.allowed[old] & (cov.counts[old] == 1)).sum(axis=1)
         delta = (loss - gain).astype(np.float64)
         if len(self.cs):
             trial = cov.rows[r].copy()
             trial[np.arange(r.size), j] = v
-            pass
+            delta[self.cs.excluded(trial)] = np.inf
         return delta
 
     def jump(self, cols: np.ndarray, vals: np.ndarray, n_mism: np.ndarray) -> None:
@@ -127,7 +130,7 @@ def shrink(
                 break
             search.delete_row()
             continue
-        if deadline is not None and search.it % 32 == 0 and time.perf_counter() > deadline:
+        if deadline is not None and search.it % 16 == 0 and time.perf_counter() > deadline:
             return best, True
         search.step()
     return best, False

@@ -45,6 +45,7 @@ from autospec_cli.progress import ProgressFn
 DEFAULT_ITERATIONS = 20_000
 DEFAULT_CANDIDATES = 24
 TABU_TENURE = 3
+VERIFY_MARGIN = 0.95
 
 LevelsLike = Sequence[int] | Mapping[str, int]
 ConstraintsLike = Iterable[str] | ConstraintSet
@@ -69,6 +70,7 @@ class CoveringArray:
     seed: int
     constraints: tuple[str, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, tuple[Any, ...]] | None = None  # level values of every factor, if known
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
@@ -76,6 +78,13 @@ class CoveringArray:
     def records(self) -> list[dict[str, int]]:
         """The rows as ``{factor: level index}`` dicts."""
         return [dict(zip(self.factors, map(int, r), strict=True)) for r in self.rows]
+
+    def value_records(self) -> list[dict[str, Any]]:
+        """The rows as ``{factor: level value}`` dicts (ConfigError without level values)."""
+        if self.values is None:
+            raise ConfigError("this covering array has no level values; pass values=")
+        return [dict(zip(self.factors, _row_values(self, r, self.values), strict=True))
+                for r in self.rows]
 
 
 @dataclass(frozen=True)
@@ -129,9 +138,11 @@ def covering_array(
     ``levels``: level counts (factors named f0, f1, ...) or ``{name: count}`` in column order.
     ``constraints``: exclusion expressions over the factor names, evaluated on LEVEL INDICES
     (or on ``values[name]`` where given), or a compiled ConstraintSet. ``time_budget``: wall
-    clock cap in seconds on the post-optimisation (None: none; the greedy array is always
-    finished). ``iterations``: tabu moves allowed (default: up to DEFAULT_ITERATIONS, ending
-    earlier after 3 moves per allowed tuple without progress). Raises ConfigError for bad
+    clock cap in seconds on the whole construction (the search stops at 95 % of it; None: no
+    cap; the greedy array is always finished, even past the cap). ``iterations``: tabu moves
+    allowed (default: up to DEFAULT_ITERATIONS, ending earlier after max(2000, allowed tuples)
+    moves without progress). ``values``: level values per factor for the constraints; when every
+    factor has them they are kept in ``CoveringArray.values``. Raises ConfigError for bad
     levels, t or constraints, including constraints that exclude every row.
     """
     start = time.perf_counter()
@@ -143,12 +154,15 @@ def covering_array(
     greedy = greedy_array(ix, cs, rng, max(1, int(n_candidates)), progress)
     greedy_time = time.perf_counter() - start
     if iterations is None:
-        iterations, stall = DEFAULT_ITERATIONS, max(2_000, 3 * int(ix.allowed.sum()))
+        iterations, stall = DEFAULT_ITERATIONS, max(2_000, int(ix.allowed.sum()))
     else:
         stall = iterations = max(0, int(iterations))
-    deadline = None if time_budget is None else start + float(time_budget)
+    # The search stops at 95 % of the budget, leaving the rest for verification.
+    deadline = None if time_budget is None else start + VERIFY_MARGIN * float(time_budget)
     search = TabuSearch(Coverage(ix, greedy), cs, rng, tenure=TABU_TENURE)
     rows, capped = shrink(search, ix.lower_bound, iterations, stall, deadline, progress)
+    if progress is not None:
+        progress("covering array: shrinking", search.it, search.it)
     report = verify_covering(rows, dict(zip(names, counts, strict=True)), t, cs)
     if not report.ok:
         raise CoveringArrayError(
@@ -168,7 +182,10 @@ def covering_array(
         "iterations": search.it,
         "time_capped": capped,
     }
-    return CoveringArray(rows, names, counts, t, int(seed), cs.sources, stats)
+    known = None
+    if values is not None and set(values) >= set(names):
+        known = {n: tuple(_plain(v) for v in values[n]) for n in names}
+    return CoveringArray(rows, names, counts, t, int(seed), cs.sources, stats, known)
 
 
 def verify_covering(
@@ -218,7 +235,9 @@ def array_to_json(
         "stats": dict(ca.stats),
         "rows": ca.rows.astype(int).tolist(),
     }
+    level_values = ca.values if level_values is None else level_values
     if level_values is not None:
+        out["level_values"] = {f: list(level_values[f]) for f in ca.factors if f in level_values}
         out["values"] = [_row_values(ca, r, level_values) for r in ca.rows]
     return out
 
@@ -239,6 +258,7 @@ def format_table(
 ) -> str:
     """A plain-text table, one line per row: a row number and each factor's level index (or
     its value from ``level_values``), columns aligned under the factor names."""
+    level_values = ca.values if level_values is None else level_values
     header = ["#", *ca.factors]
     body = [
         [str(i), *map(str, _row_values(ca, r, level_values) if level_values else r.tolist())]

@@ -20,6 +20,8 @@ from autospec_cli.cli import (
     train,
     verify,
 )
+from rich.markup import escape
+
 from autospec_cli.cli.common import Globals, err_console
 from autospec_cli.errors import AutospecError
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except AutospecError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(e.exit_code)
     except typer.Exit as e:
         sys.exit(e.exit_code)
@@ -79,6 +81,6 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(e.exit_code)
         if verbose >= 2:
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (run with -vv for a traceback)",
+        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (run with -vv for a traceback)",
                           highlight=False, soft_wrap=True)
         sys.exit(4)

@@ -157,7 +157,9 @@ def test_gdvb_mnist_constraints() -> None:
     assert len(ca) <= 30  # PICT: 37
     recs = ca.records()
     assert not any(r["fc"] == 0 and r["conv"] == 0 for r in recs)
-    assert not any(r["fc"] == 2 and r["conv"] == 0 and r["idm"] == 0 and r["neu"] >= 4 for r in recs)
+    assert not any(
+        r["fc"] == 2 and r["conv"] == 0 and r["idm"] == 0 and r["neu"] >= 4 for r in recs
+    )
     assert ca.stats["allowed_tuples"] == ca.stats["total_tuples"] - 1  # only (fc=0, conv=0)
 
 
@@ -292,3 +294,22 @@ def test_renderers() -> None:
     assert table[0].split() == ["#", "neu", "fc"] and len(table) == 7
     with pytest.raises(ConfigError, match="no level values"):
         array_to_json(ca, {"neu": [1, 2]})
+
+
+def test_time_cap_still_returns_a_verified_array() -> None:
+    levels = [4] * 6
+    ca = covering_array(levels, 3, seed=0, time_budget=1e-9)
+    assert ca.stats["time_capped"] and len(ca) == ca.stats["greedy_rows"]
+    uncovered, bad = brute_check(ca.rows.tolist(), levels, 3, lambda r: False)
+    assert not uncovered and not bad
+
+
+def test_level_values_are_kept_for_value_records() -> None:
+    values = {"neu": [0.5, 1.0], "fc": [0, 0.5, 1.0]}
+    ca = covering_array({"neu": 2, "fc": 3}, 2, ["fc == 0 and neu == 1.0"], values=values)
+    recs = ca.value_records()
+    assert {(r["neu"], r["fc"]) for r in recs} == {(0.5, 0), (0.5, 0.5), (0.5, 1.0),
+                                                   (1.0, 0.5), (1.0, 1.0)}
+    assert ca.values == {"neu": (0.5, 1.0), "fc": (0, 0.5, 1.0)}
+    with pytest.raises(ConfigError, match="no level values"):
+        covering_array([2, 2]).value_records()
