@@ -92,7 +92,8 @@ class Factor:
             return self.levels[min(k - 1, int(math.floor(u * k)))]
         assert self.low is not None and self.high is not None
         if self.scale == "log":
-            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
+            lo, hi = math.log(self.low), math.log(self.high)
+            return float(math.exp(lo + u * (hi - lo)))
         x = self.low + u * (self.high - self.low)
         if self.scale == "int":
             lo, hi = int(math.ceil(self.low)), int(math.floor(self.high))
@@ -137,7 +138,8 @@ class Design:
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "seed": self.seed, "params": dict(self.params),
-                "factors": [f.to_dict() for f in self.factors], "runs": [dict(r) for r in self.runs]}
+                "factors": [f.to_dict() for f in self.factors],
+                "runs": [dict(r) for r in self.runs]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Design:
@@ -179,6 +181,9 @@ def latin_hypercube(factors: Sequence[Factor], n: int, *, seed: int = 0,
     """``n`` runs, stratified in every factor (see the module docstring)."""
     _check_names(factors)
     U = lhs_unit(n, len(factors), seed, centered=centered)
+    for j, f in enumerate(factors):
+        if not f.is_numeric:  # stratum midpoints: each level floor(n/k) or ceil(n/k) times
+            U[:, j] = (np.floor(U[:, j] * n) + 0.5) / n
     runs = [{f.name: f.value(float(U[i, j])) for j, f in enumerate(factors)} for i in range(n)]
     return Design(list(factors), runs, "lhs", seed, {"n": n, "centered": centered})
 

@@ -1,0 +1,233 @@
+"""Configuration of a training-factor study, read from TOML.
+
+A study config has five tables (every key optional except ``data.source``)::
+
+    name = "study-digits"
+    [data]      source, train, val, test (per-class counts or fractions), split_seed,
+                verify_from ("auto" | "test-file" | "test-split"), scale, input_shape
+    [design]    method ("factorial" | "lhs"), initialisers, regularisers, seeds, samples, seed
+    [training]  any field of :class:`~autospec_cli.study.training.TrainingConfig`
+    [verify]    images_per_class, eps (a number or "3/255": a fraction of the data range),
+                methods (bound methods tried in order on what is still undecided), batch,
+                attack_samples, attack_restarts, attack_steps, vnnlib
+    [run]       executor, jobs, scheduler, timeout, threads
+
+A relative ``data.source`` is resolved against the working directory, then against the
+config file's folder and its parent (so ``../shared/data/mnist`` in ``configs/`` works from
+the repository root). ``--data`` on the command line replaces it; so does the environment
+variable ``AUTOSPEC_STUDY_DATA``, for configs whose source is a path (not ``builtin:``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.study.initialisers import canonical_initialiser
+from autospec_cli.study.regularisers import regularisation
+from autospec_cli.study.training import TrainingConfig
+
+DATA_ENV = "AUTOSPEC_STUDY_DATA"
+TABLES = ("data", "design", "training", "verify", "run")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the images come from and how they are split (see :mod:`.data`)."""
+
+    source: str
+    train: float | int = 0.6
+    val: float | int = 0.2
+    test: float | int = 0.2
+    split_seed: int = 0
+    verify_from: str = "auto"
+    scale: float | None = None
+    input_shape: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class DesignConfig:
+    """The factors: initialiser x regulariser x seed, fully crossed or Latin-hypercube sampled."""
+
+    method: str = "factorial"
+    initialisers: tuple[str, ...] = ("he", "glorot", "narrow-normal")
+    regularisers: tuple[str, ...] = ("dropout", "jacobian", "l2")
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    samples: int | None = None  # runs of a Latin hypercube design
+    seed: int = 0  # the Latin hypercube's own seed
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """Robustness verification of the selected images."""
+
+    images_per_class: int = 30
+    eps: float = 3 / 255
+    methods: tuple[str, ...] = ("CROWN",)
+    batch: int = 1  # instances per bound call; 1 gives honest per-instance times
+    attack_samples: int = 64
+    attack_restarts: int = 8
+    attack_steps: int = 40
+    attack_seed: int = 0
+    vnnlib: bool = True
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where the jobs run (command-line options override these)."""
+
+    executor: str = "local"
+    jobs: int | None = None
+    scheduler: str | None = None
+    timeout: float | None = None
+    threads: int = 1  # torch threads per job
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A whole study; :meth:`to_dict` is what ``campaign.json`` records."""
+
+    name: str
+    data: DataConfig
+    design: DesignConfig = field(default_factory=DesignConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "data": asdict(self.data), "design": asdict(self.design),
+                "training": self.training.to_dict(), "verify": asdict(self.verify),
+                "run": asdict(self.run)}
+
+    def fingerprint(self) -> str:
+        """SHA-256 of what determines the results (everything but ``run``)."""
+        d = self.to_dict()
+        d.pop("run")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    def with_source(self, source: str) -> StudyConfig:
+        return replace(self, data=replace(self.data, source=source))
+
+
+def parse_eps(value: Any) -> float:
+    """A radius given as a number or a fraction string such as ``"3/255"``."""
+    try:
+        eps = float(Fraction(value)) if isinstance(value, str) else float(value)
+    except (ValueError, ZeroDivisionError, TypeError):
+        raise ConfigError(f"verify.eps = {value!r}: give a number or a fraction like "
+                          "'3/255'") from None
+    if not 0 <= eps < 1:
+        raise ConfigError(f"verify.eps = {value!r}: must be in [0, 1) (a fraction of the "
+                          "data range)")
+    return eps
+
+
+def _build(cls: type, table: dict[str, Any], where: str) -> Any:
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"[{where}]: unknown key(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(known))}")
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+    try:
+        return cls(**kw)
+    except TypeError as e:
+        raise ConfigError(f"[{where}]: {e}") from None
+
+
+def _check_design(d: DesignConfig) -> DesignConfig:
+    inits = tuple(canonical_initialiser(i) for i in d.initialisers)
+    regs = tuple(regularisation(r).name for r in d.regularisers)
+    if not inits or not regs or not d.seeds:
+        raise ConfigError("[design]: initialisers, regularisers and seeds must not be empty")
+    if d.method not in ("factorial", "lhs"):
+        raise ConfigError(f"design.method = {d.method!r}: use factorial or lhs")
+    if d.method == "lhs" and not d.samples:
+        raise ConfigError("design.method = 'lhs' needs design.samples (the number of models)")
+    return replace(d, initialisers=inits, regularisers=regs,
+                   seeds=tuple(int(s) for s in d.seeds))
+
+
+def _check_verify(v: VerifyConfig) -> VerifyConfig:
+    if v.images_per_class < 1 or v.batch < 1:
+        raise ConfigError("verify.images_per_class and verify.batch must be >= 1")
+    if min(v.attack_samples, v.attack_restarts, v.attack_steps) < 0:
+        raise ConfigError("verify.attack_* settings must be >= 0")
+    from autospec_cli.models.lirpa_compat import METHODS
+
+    methods = []
+    for m in v.methods:
+        key = str(m).strip().lower().replace("_", "-")
+        if key not in METHODS:
+            raise ConfigError(f"verify.methods: unknown bound method {m!r}; use IBP, CROWN or "
+                              "alpha-CROWN")
+        methods.append(METHODS[key])
+    if not methods:
+        raise ConfigError("verify.methods must name at least one bound method")
+    return replace(v, eps=parse_eps(v.eps), methods=tuple(methods))
+
+
+def config_from_dict(raw: dict[str, Any], *, name: str = "study") -> StudyConfig:
+    """Build and validate a :class:`StudyConfig` from a parsed TOML document."""
+    unknown = sorted(set(raw) - set(TABLES) - {"name"})
+    if unknown:
+        raise ConfigError(f"unknown top-level key(s) {', '.join(unknown)}; known: name, "
+                          f"{', '.join(TABLES)}")
+    data_t = dict(raw.get("data") or {})
+    if "source" not in data_t:
+        raise ConfigError("[data] needs source = 'builtin:digits' or a path to MNIST-format files")
+    data = _build(DataConfig, data_t, "data")
+    training_t = dict(raw.get("training") or {})
+    try:
+        training = TrainingConfig.from_dict(training_t)
+    except TypeError as e:
+        raise ConfigError(f"[training]: {e}") from None
+    return StudyConfig(
+        name=str(raw.get("name") or name), data=data,
+        design=_check_design(_build(DesignConfig, dict(raw.get("design") or {}), "design")),
+        training=training,
+        verify=_check_verify(_build(VerifyConfig, dict(raw.get("verify") or {}), "verify")),
+        run=_build(RunConfig, dict(raw.get("run") or {}), "run"))
+
+
+def resolve_source(source: str, config_path: Path | None) -> str:
+    """An absolute path for a relative file source (see the module docstring)."""
+    if ":" in source.split("/")[0] or os.path.isabs(source):
+        return source
+    bases = [Path.cwd()]
+    if config_path is not None:
+        bases += [config_path.parent, config_path.parent.parent]
+    for base in bases:
+        p = (base / source).resolve()
+        if p.exists():
+            return str(p)
+    raise InputError(f"data.source {source!r} not found (looked in {', '.join(map(str, bases))}); "
+                     f"pass --data PATH or set {DATA_ENV}")
+
+
+def load_config(path: str | os.PathLike[str], *, data: str | None = None) -> StudyConfig:
+    """Read a study config; ``data`` (or ``$AUTOSPEC_STUDY_DATA``) replaces ``data.source``."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"{p}: cannot read the study config ({e.strerror or e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+    cfg = config_from_dict(raw, name=p.stem)
+    env = None if cfg.data.source.startswith("builtin:") else os.environ.get(DATA_ENV)
+    override = data or env
+    source = override or cfg.data.source
+    return cfg.with_source(resolve_source(source, None if override else p))
+
+
+__all__ = ["DATA_ENV", "DataConfig", "DesignConfig", "RunConfig", "StudyConfig", "VerifyConfig",
+           "config_from_dict", "load_config", "parse_eps", "resolve_source"]

@@ -1,0 +1,110 @@
+"""Matplotlib (Agg) figures of a training-factor study report; each returns the PNG's path."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FACTORS: tuple[str, ...] = ("initialiser", "regulariser", "seed")
+VERDICT_COLOURS = {"robust": "tab:green", "unknown": "tab:orange", "not_robust": "tab:red"}
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    from autospec_cli.io import atomic_path
+
+    with atomic_path(path, force=True) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def per_class_plot(rows: list[dict[str, Any]], out_dir: Path) -> Path:
+    """Grouped bars: robust % per class, one panel per factor, one bar per level."""
+    plt = _plt()
+    fig, axes = plt.subplots(len(FACTORS), 1, figsize=(9, 3.2 * len(FACTORS)), squeeze=False)
+    for ax, f in zip(axes[:, 0], FACTORS, strict=True):
+        rs = [r for r in rows if r["factor"] == f]
+        levels = list(dict.fromkeys(r["level"] for r in rs))
+        classes = sorted({r["class"] for r in rs})
+        width = 0.8 / max(1, len(levels))
+        for k, lv in enumerate(levels):
+            pct = {r["class"]: r["robust_pct"] for r in rs if r["level"] == lv}
+            ax.bar(np.arange(len(classes)) + k * width, [pct.get(c, 0) for c in classes],
+                   width, label=str(lv))
+        ax.set_xticks(np.arange(len(classes)) + 0.4 - width / 2, [str(c) for c in classes])
+        ax.set_ylabel("robust %")
+        ax.set_ylim(0, 105)
+        ax.set_title(f"robustness per class by {f}")
+        ax.legend(fontsize=8, ncol=min(5, len(levels)))
+    fig.tight_layout()
+    return _save(fig, out_dir / "per_class_robustness.png")
+
+
+def time_by_factor_plot(rows: list[dict[str, Any]], out_dir: Path) -> Path:
+    """Bars of mean time per instance for every level of every factor."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(FACTORS), figsize=(4 * len(FACTORS), 3.4), squeeze=False)
+    for ax, f in zip(axes[0], FACTORS, strict=True):
+        rs = [r for r in rows if r["factor"] == f]
+        ax.bar([str(r["level"]) for r in rs], [1000 * r["avg_time"] for r in rs],
+               color="tab:blue")
+        ax.set_title(f"time by {f}")
+        ax.set_ylabel("mean time per instance (ms)")
+        ax.tick_params(axis="x", labelrotation=30)
+    fig.tight_layout()
+    return _save(fig, out_dir / "time_by_factor.png")
+
+
+def reg_init_plot(cells: list[dict[str, Any]], out_dir: Path) -> Path:
+    """Heat map of mean time per instance, regulariser (rows) x initialiser (columns)."""
+    plt = _plt()
+    regs = list(dict.fromkeys(c["regulariser"] for c in cells))
+    inits = list(dict.fromkeys(c["initialiser"] for c in cells))
+    M = np.full((len(regs), len(inits)), np.nan)
+    for c in cells:
+        M[regs.index(c["regulariser"]), inits.index(c["initialiser"])] = 1000 * c["mean_time"]
+    fig, ax = plt.subplots(figsize=(1.8 * len(inits) + 2, 1.0 * len(regs) + 1.5))
+    im = ax.imshow(M, cmap="viridis")
+    ax.set_xticks(range(len(inits)), inits)
+    ax.set_yticks(range(len(regs)), regs)
+    for (i, j), v in np.ndenumerate(M):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.1f}", ha="center", va="center", color="w")
+    fig.colorbar(im, ax=ax, label="mean time per instance (ms)")
+    ax.set_title("time: regulariser x initialiser")
+    return _save(fig, out_dir / "reg_init_time.png")
+
+
+def unstable_time_plot(instances: list[dict[str, Any]], out_dir: Path) -> Path:
+    """Scatter of unstable ReLUs against time per instance, coloured by verdict."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    groups: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for i in instances:
+        if i["unstable"] >= 0:
+            groups[i["verdict"]].append((i["unstable"], 1000 * i["time"]))
+    for verdict, pts in groups.items():
+        a = np.array(pts, dtype=float)
+        ax.scatter(a[:, 0], a[:, 1], s=8, alpha=0.5, label=verdict,
+                   color=VERDICT_COLOURS.get(verdict))
+    ax.set_xlabel("unstable ReLUs")
+    ax.set_ylabel("time per instance (ms)")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title("unstable ReLUs vs verification time")
+    return _save(fig, out_dir / "unstable_vs_time.png")
+
+
+__all__ = ["per_class_plot", "reg_init_plot", "time_by_factor_plot", "unstable_time_plot"]

@@ -1,0 +1,79 @@
+"""Study configs: parsing, validation, data source resolution, the shipped configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.study.config import config_from_dict, load_config, parse_eps
+from autospec_cli.study.run import design_runs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_parse_eps() -> None:
+    assert parse_eps("3/255") == pytest.approx(3 / 255)
+    assert parse_eps(0.1) == 0.1
+    for bad in ("x", "1/0", 2, -0.1):
+        with pytest.raises(ConfigError):
+            parse_eps(bad)
+
+
+def test_defaults_and_canonical_names() -> None:
+    cfg = config_from_dict({"data": {"source": "builtin:digits"},
+                            "design": {"initialisers": ["kaiming", "xavier", "narrow"]},
+                            "verify": {"methods": ["crown", "alpha_crown"]}})
+    assert cfg.design.initialisers == ("he", "glorot", "narrow-normal")
+    assert cfg.verify.methods == ("CROWN", "alpha-CROWN")
+    assert cfg.verify.eps == pytest.approx(3 / 255)
+    assert len(design_runs(cfg)) == 45
+    same = config_from_dict({"data": {"source": "builtin:digits"},
+                             "design": {"initialisers": ["he", "glorot", "narrow-normal"]},
+                             "verify": {"methods": ["CROWN", "alpha-CROWN"], "eps": "3/255"},
+                             "run": {"jobs": 7}})
+    assert cfg.fingerprint() == same.fingerprint()  # spelling and [run] do not matter
+    assert cfg.fingerprint() != config_from_dict({"data": {"source": "builtin:digits"}}
+                                                 ).fingerprint()
+
+
+@pytest.mark.parametrize("raw", [
+    {},
+    {"data": {"source": "builtin:digits", "nope": 1}},
+    {"data": {"source": "builtin:digits"}, "training": {"epoch": 3}},
+    {"data": {"source": "builtin:digits"}, "design": {"regularisers": ["batchnorm"]}},
+    {"data": {"source": "builtin:digits"}, "design": {"method": "lhs"}},
+    {"data": {"source": "builtin:digits"}, "verify": {"methods": ["magic"]}},
+    {"data": {"source": "builtin:digits"}, "extra": {}},
+])
+def test_bad_configs_are_refused(raw: dict) -> None:
+    with pytest.raises(ConfigError):
+        config_from_dict(raw)
+
+
+def test_lhs_design_samples() -> None:
+    cfg = config_from_dict({"data": {"source": "builtin:digits"},
+                            "design": {"method": "lhs", "samples": 9, "seeds": list(range(9))}})
+    runs = design_runs(cfg)
+    assert len(runs) == 9 and len({r["seed"] for r in runs}) == 9
+
+
+def test_shipped_configs_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    digits = load_config(REPO / "configs" / "study-digits.toml")
+    assert len(design_runs(digits)) == 45 and digits.data.source == "builtin:digits"
+    monkeypatch.setenv("AUTOSPEC_STUDY_DATA", str(tmp_path))
+    mnist = load_config(REPO / "configs" / "study-mnist.toml")
+    assert mnist.data.source == str(tmp_path)
+    assert mnist.verify.images_per_class == 30 and mnist.verify.eps == pytest.approx(3 / 255)
+    assert len(design_runs(mnist)) == 45
+
+
+def test_missing_source_says_what_to_do(tmp_path: Path) -> None:
+    p = tmp_path / "s.toml"
+    p.write_text('[data]\nsource = "no/such/folder"\n')
+    with pytest.raises(InputError, match="--data"):
+        load_config(p)
+    p.write_text("[data\n")
+    with pytest.raises(ConfigError):
+        load_config(p)
