@@ -4,13 +4,16 @@ Typical use (verification, GDVB generation and training studies all submit jobs 
 
     from autospec_cli.campaign import JobSpec, LocalExecutor, run_campaign, open_campaign
 
-    jobs = [JobSpec("verify.instance", {"onnx": ..., "vnnlib": ..., "timeout": 60})]
+    jobs = [JobSpec("verify.instance", {"backend": "attack", "options": {},
+                                        "onnx": ..., "vnnlib": ..., "timeout": 60})]
     summary = run_campaign("out/campaign", jobs, LocalExecutor(jobs=4, timeout=90))
     with open_campaign("out/campaign", create=False) as store:
         records = store.results(kind="verify.instance")
 
 Job kinds map to top-level functions ``fn(params: dict) -> dict`` (see
-:mod:`autospec_cli.campaign.jobs`); scoring of verification results lives in
+:mod:`autospec_cli.campaign.jobs`); verification jobs (``verify.instance``, ``verify.group``)
+and the resumable ``autospec verify`` run are in :mod:`autospec_cli.campaign.verify_jobs` and
+:mod:`autospec_cli.campaign.verify_campaign`; scoring of verification results lives in
 :mod:`autospec_cli.campaign.scoring`.
 """
 

@@ -36,6 +36,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "probe.sleep": "autospec_cli.campaign.probes:sleep",
     "probe.fail": "autospec_cli.campaign.probes:fail",
     "probe.exit": "autospec_cli.campaign.probes:exit_process",
+    "verify.instance": "autospec_cli.campaign.verify_jobs:verify_instance",
+    "verify.group": "autospec_cli.campaign.verify_jobs:verify_group",
 }
 
 _registry: dict[str, str] = {}

@@ -203,7 +203,8 @@ def classify(record: ScoreRecord, conflicted: bool, trust_sat: bool = False) -> 
     return UNSOLVED
 
 
-def _level_key(level: Any) -> tuple[int, Any]:
+def level_key(level: Any) -> tuple[int, Any]:
+    """Sort key of factor levels: numbers in numeric order first, then anything else."""
     if isinstance(level, (int, float)) and not isinstance(level, bool):
         return (0, level)
     return (1, json.dumps(level, sort_keys=True, default=str))
@@ -242,5 +243,5 @@ def score(records: Iterable[ScoreRecord], *, points: Points | None = None,
     for i, s in enumerate(ranked, start=1):
         s.rank = i
     levels = sorted(per_level.values(),
-                    key=lambda s: (s.factor, _level_key(s.level), s.verifier))
+                    key=lambda s: (s.factor, level_key(s.level), s.verifier))
     return Scoreboard(ranked, levels, conflicts)

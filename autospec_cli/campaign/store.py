@@ -267,6 +267,22 @@ class CampaignStore:
         with self._translate():
             return self.db.execute(sql, args).rowcount
 
+    def clear(self) -> int:
+        """Delete every job and run record (start the campaign over); return the jobs deleted.
+
+        Call with the coordinator lock held (:meth:`acquire_lock`).
+        """
+        with self._translate():
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                n = self.db.execute("DELETE FROM jobs").rowcount
+                self.db.execute("DELETE FROM runs")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return n
+
     def start_run(self, executor: str, requested: int) -> int:
         with self._translate():
             cur = self.db.execute("INSERT INTO runs (started, executor, host, pid, requested) "

@@ -1,9 +1,103 @@
-"""`autospec report` commands (to be filled in)."""
+"""`autospec report DIR`: tables (terminal, CSV, Markdown) and PNG figures from a campaign.
+
+The kind of report follows the campaign's description (``campaign.json``, field ``kind``):
+
+- ``gdvb``: a GDVB benchmark campaign (:func:`autospec_cli.bench.report.build_report`);
+- ``study``: a training-factor study (:func:`autospec_cli.study.report.build_report`);
+- anything else, or a folder of ``autospec verify`` results (one results folder, or a
+  benchmark folder above several): the verification report
+  (:func:`autospec_cli.report.verification.build_report`): SCR, PAR2 and VNN-COMP points per
+  verifier, conflicts, per-category and per-factor-level tables, SCR box plot, time bars,
+  and radar and parallel-coordinate plots of factor levels when the benchmark has them.
+
+Every builder is ``build_report(campaign_dir, out_dir, progress=None) -> dict``; a returned
+``tables`` list (``{"name", "title", "columns", "rows"}``) is printed as rich tables.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+
+BUILDERS = {
+    "gdvb": "autospec_cli.bench.report:build_report",
+    "study": "autospec_cli.study.report:build_report",
+    "verify": "autospec_cli.report.verification:build_report",
+}
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    """Add the ``report`` command to the root app."""
+    app.command("report", rich_help_panel="Verification")(report)
+
+
+def builder_for(kind: str | None) -> Callable[..., dict[str, Any]]:
+    """The report builder of a campaign kind (the verification report for unknown kinds)."""
+    from autospec_cli.errors import ConfigError
+
+    target = BUILDERS.get(kind or "verify", BUILDERS["verify"])
+    module, _, name = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"reports of '{kind}' campaigns need {target}, which is not available "
+                          f"in this installation ({type(e).__name__}: {e}); update autospec"
+                          ) from None
+
+
+def _check_out(out: Path, force: bool) -> None:
+    from autospec_cli.errors import OutputExistsError
+
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder; choose another -o")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutputExistsError(f"{out} already holds files; pass --force to overwrite the "
+                                "report or choose another -o")
+
+
+def report(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="A campaign folder (campaign.sqlite + "
+                                  "campaign.json), an `autospec verify` results folder, or a "
+                                  "benchmark folder holding several results folders."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Report folder "
+                                       "(default: FOLDER/report)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+) -> None:
+    """Build a report: tables (terminal, CSV, Markdown) and PNG figures of a campaign."""
+    from autospec_cli.campaign.engine import read_description
+    from autospec_cli.errors import InputError
+
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder; give a campaign or results folder")
+    desc = read_description(folder) or {}
+    kind = desc.get("kind")
+    build = builder_for(str(kind) if kind else None)
+    out = output or folder / "report"
+    _check_out(out, force)
+    with progress_bars(show_progress(ctx, json_out)) as progress:
+        doc = build(folder, out, progress=progress)
+    if want_json(ctx, json_out):
+        emit_json(doc)
+        return
+    _render(doc, out)
+
+
+def _render(doc: dict[str, Any], out: Path) -> None:
+    from autospec_cli.report.tables import ReportTable
+
+    for t in doc.get("tables") or []:
+        try:
+            console.print(ReportTable.from_dict(t).to_rich())
+        except (KeyError, TypeError, ValueError):
+            continue
+    files = doc.get("files") or []
+    console.print(f"report written to {out}" + (f" ({len(files)} files)" if files else ""),
+                  highlight=False)

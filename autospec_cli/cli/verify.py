@@ -11,7 +11,7 @@ undecided (``unknown``/``timeout``/``error``) and no ``sat``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -28,6 +28,7 @@ from autospec_cli.cli.common import (
 if TYPE_CHECKING:
     from autospec_cli.verify.base import Instance, Result
     from autospec_cli.verify.registry import BackendSpec
+    from autospec_cli.verify.results import ResultsPaths
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 
@@ -49,8 +50,8 @@ verify_app = typer.Typer(
     no_args_is_help=True,
 )
 
-BACKEND_OPT = typer.Option("portfolio", "--backend", "-b", help="Backend name (see `autospec verify "
-                           "backends`), or external:NAME for a tool from the tools file.")
+BACKEND_OPT = typer.Option("portfolio", "--backend", "-b", help="Backend name (see `autospec "
+                           "verify backends`), or external:NAME for a tool from the tools file.")
 OPT_OPT = typer.Option(None, "--opt", help="Backend option key=value (repeatable); checked "
                        "against the backend's declared parameters.")
 TOOLS_OPT = typer.Option(None, "--tools", help="TOML file with [tools.NAME] command templates "
@@ -119,33 +120,37 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
     for inst, r in zip(instances, results, strict=True):
         if r.verdict.value in ("sat", "error") and shown < 10:
             name = f"{Path(inst.onnx).name} {Path(inst.vnnlib).name}"
-            console.print(f"  {r.verdict.value:5s} {name}: {r.message}", highlight=False, markup=False)
+            console.print(f"  {r.verdict.value:5s} {name}: {r.message}", highlight=False,
+                          markup=False)
             shown += 1
     if out_dir is not None:
         console.print(f"results written to {out_dir}", highlight=False)
 
 
 def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: list[Instance],
-            results: list[Result], out_dir: Path | None, root: Path | None, force: bool) -> None:
-    from autospec_cli.verify.results import summarize, write_results
+            results: list[Result], out_dir: Path | None, root: Path | None,
+            paths: ResultsPaths | None, campaign: dict[str, Any] | None = None) -> None:
+    from autospec_cli.verify.results import summarize
 
-    paths = None
-    if out_dir is not None:
-        paths = write_results(out_dir, instances, results, backend=spec.label, options=spec.options,
-                              root=root, force=force)
     if want_json(ctx, json_out):
-        doc: dict[str, Any] = {"backend": spec.label, "results_dir": str(out_dir) if out_dir else None,
+        doc: dict[str, Any] = {"backend": spec.label,
+                               "results_dir": str(out_dir) if out_dir else None,
                                **summarize(results), "exit_code": exit_code(results)}
+        if campaign is not None:
+            doc["campaign"] = campaign
         doc["results"] = [
-            {"onnx": str(i.onnx), "vnnlib": str(i.vnnlib), "result": r.verdict.value, "time": r.time,
-             "message": r.message,
-             "counterexample": str(paths.counterexamples[i.key]) if paths and i.key in paths.counterexamples
-             else None}
+            {"onnx": str(i.onnx), "vnnlib": str(i.vnnlib), "result": r.verdict.value,
+             "time": r.time, "message": r.message,
+             "counterexample": str(paths.counterexamples[i.key])
+             if paths and i.key in paths.counterexamples else None}
             for i, r in zip(instances, results, strict=True)
         ]
         emit_json(doc)
     else:
         _render(spec.label, instances, results, out_dir, root)
+        if campaign is not None and campaign.get("skipped"):
+            console.print(f"resumed: {campaign['skipped']} job(s) already finished, "
+                          f"{campaign['ran']} run now", highlight=False)
 
 
 @verify_app.command("run")
@@ -154,32 +159,55 @@ def run(
     bench: Path = typer.Argument(..., help="Benchmark folder with instances.csv (VNN-COMP "
                                  "layout), or an instances CSV file."),
     backend: str = BACKEND_OPT,
-    opt: Optional[list[str]] = OPT_OPT,  # noqa: UP007
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per instance; "  # noqa: UP007
+    opt: list[str] | None = OPT_OPT,
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds per instance; "
                                             "overrides instances.csv."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Instances decided in parallel processes."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Results folder "  # noqa: UP007
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Jobs run in parallel (worker "
+                             "processes; Dask: LocalCluster workers)."),
+    executor: str = typer.Option("local", "--executor", "-e", help="local (worker processes "
+                                 "here), dask-local (a Dask LocalCluster on loopback), dask "
+                                 "(a running scheduler, see --scheduler) or inline (in this "
+                                 "process, no hard timeout; for debugging)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler "
+                                            "address tcp://HOST:PORT (with --executor dask)."),
+    batch: bool | None = typer.Option(None, "--batch/--no-batch", help="One job per model "
+                                         "(all its properties in one backend call) or one per "
+                                         "instance; default: per model only for backends that "
+                                         "batch (override verify_many)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Results folder "
                                           "(default: BENCH/results-<backend>)."),
-    category: Optional[str] = typer.Option(None, "--category", help="Category written in "  # noqa: UP007
-                                           "results.csv (default: the manifest's, else the benchmark folder's name)."),
-    tools: Optional[Path] = TOOLS_OPT,  # noqa: UP007
-    force: bool = FORCE_OPT,
+    category: str | None = typer.Option(None, "--category", help="Category written in "
+                                           "results.csv (default: the manifest's, else the "
+                                           "benchmark folder's name)."),
+    tools: Path | None = TOOLS_OPT,
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="When resuming, also re-run "
+                                      "jobs that crashed or hit the hard timeout."),
+    force: bool = typer.Option(False, "--force", help="Discard stored results in the results "
+                               "folder and run everything again."),
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Verify every instance of a benchmark; write results.csv, counterexamples/, summary.json."""
+    """Verify every instance of a benchmark as a resumable campaign.
+
+    Writes results.csv (VNN-COMP), counterexamples/, summary.json and the campaign store
+    (campaign.sqlite, campaign.json) into the results folder. Re-running the same command
+    resumes: finished instances are not run again. Exit codes: 0 all hold, 1 a violation,
+    2 bad usage or input, 3 some instances undecided.
+    """
     from dataclasses import replace
 
+    from autospec_cli.campaign.executors import make_executor
+    from autospec_cli.campaign.verify_campaign import run_verification
     from autospec_cli.errors import InputError
-    from autospec_cli.io import check_writable
-    from autospec_cli.vnnlib.benchmark import read_benchmark
+    from autospec_cli.vnnlib.benchmark import read_benchmark, read_manifest
 
     if not (bench.is_dir() or (bench.is_file() and bench.suffix == ".csv")):
         raise InputError(f"{bench}: not a benchmark folder or instances CSV; for one model and "
                          "property use `autospec verify instance MODEL.onnx PROP.vnnlib`")
+    if executor not in ("local", "dask-local", "dask", "inline"):
+        raise InputError(f"--executor {executor!r}: choose local, dask-local, dask or inline")
     root = bench if bench.is_dir() else bench.parent
-    verifier, spec = _resolve(backend, opt, tools)
+    _, spec = _resolve(backend, opt, tools)
     out_dir = output or root / f"results-{spec.label}"
-    check_writable(out_dir / "results.csv", force)
     instances = read_benchmark(bench, category=category)
     if not instances:
         raise InputError(f"{bench}: the instance list is empty")
@@ -187,9 +215,15 @@ def run(
         if timeout <= 0:
             raise InputError("--timeout must be positive")
         instances = [replace(i, timeout=timeout) for i in instances]
-    results = _execute(ctx, verifier, instances, jobs, json_out)
-    _report(ctx, json_out, spec, instances, results, out_dir, root, force)
-    _exit(exit_code(results))
+    ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
+    with progress_bars(show_progress(ctx, json_out)) as progress:
+        done = run_verification(instances, out_dir, entry=spec.entry, options=spec.options,
+                                label=spec.label, root=root, manifest=read_manifest(root),
+                                executor=ex, batch=batch, category=category, timeout=timeout,
+                                force=force, retry_failed=retry_failed, progress=progress)
+    _report(ctx, json_out, spec, instances, done.results, out_dir, root, done.paths,
+            done.campaign.to_dict())
+    _exit(exit_code(done.results))
 
 
 @verify_app.command("instance")
@@ -198,12 +232,12 @@ def instance(
     model: Path = typer.Argument(..., help="ONNX model."),
     prop: Path = typer.Argument(..., help="VNN-LIB property (counterexample region)."),
     backend: str = BACKEND_OPT,
-    opt: Optional[list[str]] = OPT_OPT,  # noqa: UP007
+    opt: list[str] | None = OPT_OPT,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds for this instance."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write results "  # noqa: UP007
+    output: Path | None = typer.Option(None, "--output", "-o", help="Also write results "
                                           "there (results.csv, counterexamples/, summary.json)."),
     category: str = typer.Option("", "--category", help="Category written in results.csv."),
-    tools: Optional[Path] = TOOLS_OPT,  # noqa: UP007
+    tools: Path | None = TOOLS_OPT,
     force: bool = FORCE_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
@@ -222,7 +256,13 @@ def instance(
     results = _execute(ctx, verifier, [inst], 1, json_out)
     r = results[0]
     if want_json(ctx, json_out) or output is not None:
-        _report(ctx, json_out, spec, [inst], results, output, None, force)
+        paths = None
+        if output is not None:
+            from autospec_cli.verify.results import write_results
+
+            paths = write_results(output, [inst], results, backend=spec.label,
+                                  options=spec.options, force=force)
+        _report(ctx, json_out, spec, [inst], results, output, None, paths)
     if not want_json(ctx, json_out):
         line = f"{r.verdict.value} ({r.time:.2f} s)" + (f": {r.message}" if r.message else "")
         console.print(line, highlight=False, markup=False)
@@ -234,7 +274,7 @@ def instance(
 @verify_app.command("backends")
 def backends(
     ctx: typer.Context,
-    tools: Optional[Path] = TOOLS_OPT,  # noqa: UP007
+    tools: Path | None = TOOLS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """List verifier backends with their availability and declared parameters."""
@@ -255,6 +295,6 @@ def backends(
         table.add_column(col)
     for r in rows:
         params = ", ".join(f"{k}={v['default']!r}" for k, v in r["parameters"].items())
-        table.add_row(r["name"], "yes" if r["available"] else "no", "yes" if r["complete"] else "no",
-                      params, r["reason"] or r["doc"])
+        table.add_row(r["name"], "yes" if r["available"] else "no",
+                      "yes" if r["complete"] else "no", params, r["reason"] or r["doc"])
     console.print(table)

@@ -55,3 +55,18 @@ def test_errors_are_one_line_with_exit_code_2(cli_runner, tmp_path: Path) -> Non
     _campaign(tmp_path / "c")
     code, _, err = cli_runner("campaign", "reset", str(tmp_path / "c"), "--status", "pending")
     assert code == 2 and "cannot reset" in err
+
+
+def test_a_campaign_run_by_another_coordinator_is_exit_2(cli_runner, tmp_path: Path) -> None:
+    from autospec_cli.campaign.store import CampaignStore
+
+    _campaign(tmp_path / "c")
+    with CampaignStore(tmp_path / "c") as other:
+        other.acquire_lock()
+        code, _, err = cli_runner("campaign", "run", str(tmp_path / "c"), "-e", "inline")
+        assert code == 2 and "being run by another process" in err
+        assert len(err.strip().splitlines()) == 1
+        code, _, err = cli_runner("campaign", "reset", str(tmp_path / "c"))
+        assert code == 2 and "being run by another process" in err
+    code, _, _ = cli_runner("campaign", "run", str(tmp_path / "c"), "-e", "inline")
+    assert code == 0  # the lock went with its holder

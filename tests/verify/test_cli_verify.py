@@ -11,6 +11,7 @@ import pytest
 from conformance import build_problems, write_benchmark_folder
 
 FAST = ["--opt", "samples=64", "--opt", "restarts=2", "--opt", "steps=10"]
+INLINE = [*FAST, "-e", "inline"]  # no worker process start: for tests of the store policy
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,8 @@ def bench(tmp_path, tiny):
 def unsat_tool(tmp_path: Path) -> str:
     tool = tmp_path / "always_unsat.py"
     tool.write_text("import sys\nopen(sys.argv[5], 'w').write('unsat\\n')\n")
-    return f"command={sys.executable} {tool} v1 {{category}} {{onnx}} {{vnnlib}} {{results}} {{timeout}}"
+    return (f"command={sys.executable} {tool} v1 {{category}} {{onnx}} {{vnnlib}} {{results}} "
+            "{timeout}")
 
 
 def test_violation_found_exits_1_and_writes_results(cli_runner, bench) -> None:
@@ -63,12 +65,84 @@ def test_undecided_exits_3_and_json(cli_runner, bench) -> None:
     assert next(csv.reader(open(b / "results-attack" / "results.csv")))[0] == "mycat"
 
 
-def test_existing_results_need_force(cli_runner, bench) -> None:
+def _verify_json(cli_runner, *args: str) -> tuple[int, dict]:
+    code, out, err = cli_runner("verify", *args, "--json")
+    assert code in (0, 1, 3), err
+    return code, json.loads(out)
+
+
+def test_rerun_resumes_without_running_anything(cli_runner, bench) -> None:
+    b = bench("lin_sat", "lin_unsat")
+    code, first = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE)
+    assert code == 1 and first["campaign"]["ran"] == 2 and first["campaign"]["new"] == 2
+    out = b / "results-attack"
+    assert (out / "campaign.sqlite").is_file()
+    desc = json.loads((out / "campaign.json").read_text())
+    assert desc["kind"] == "verify" and desc["backend"] == "attack" and desc["instances"] == 2
+    csv_before = (out / "results.csv").read_text()
+    cex = out / "counterexamples" / "lin_sat__lin_sat.counterexample"
+    cex_before = cex.read_text()
+    code, again = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE)
+    assert code == 1
+    assert (again["campaign"]["ran"], again["campaign"]["skipped"]) == (0, 2)
+    assert [r["result"] for r in again["results"]] == [r["result"] for r in first["results"]]
+    assert (out / "results.csv").read_text() == csv_before  # rewritten from the store
+    assert cex.read_text() == cex_before  # the counterexample survives the JSON round trip
+
+
+def test_interrupted_run_resumes_only_the_missing_instances(cli_runner, bench) -> None:
+    from autospec_cli.campaign.store import CampaignStore
+
+    b = bench("lin_sat", "lin_unsat", "abs_unsat")
+    _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE)
+    with CampaignStore(b / "results-attack") as store:  # as if killed before two finished
+        records = store.results()
+        assert len(records) == 3 and {r.kind for r in records} == {"verify.instance"}
+        store.db.execute("UPDATE jobs SET status = 'pending', result = NULL WHERE id != ?",
+                         (records[0].id,))
+    code, doc = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE)
+    assert (doc["campaign"]["ran"], doc["campaign"]["skipped"]) == (2, 1)
+    assert [r["result"] for r in doc["results"]] == ["sat", "unknown", "unknown"] and code == 1
+
+
+def test_other_settings_need_force_and_force_starts_over(cli_runner, bench) -> None:
     b = bench("lin_unsat")
-    assert cli_runner("-q", "verify", str(b), "--backend", "attack", *FAST)[0] == 3
-    code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *FAST)
+    assert cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE)[0] == 3
+    code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE,
+                              "--timeout", "7")
+    assert code == 2 and "--force" in err and "timeout" in err
+    code, doc = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE, "--timeout", "7",
+                             "--force")
+    assert code == 3 and doc["campaign"]["ran"] == 1
+    from autospec_cli.campaign.store import CampaignStore
+
+    with CampaignStore(b / "results-attack") as store:
+        assert len(store.results()) == 1  # the old run's job was discarded
+
+
+def test_results_without_a_store_need_force(cli_runner, bench, tmp_path) -> None:
+    b = bench("lin_unsat")
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "results.csv").write_text("x,onnx/a.onnx,vnnlib/a.vnnlib,0,unsat,1\n")
+    code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE, "-o",
+                              str(out))
     assert code == 2 and "--force" in err
-    assert cli_runner("-q", "verify", str(b), "--backend", "attack", *FAST, "--force")[0] == 3
+    assert cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE, "-o", str(out),
+                      "--force")[0] == 3
+
+
+def test_batch_runs_one_job_per_model_with_the_same_verdicts(cli_runner, bench, tmp_path) -> None:
+    from autospec_cli.campaign.store import CampaignStore
+
+    b = bench("lin_sat", "lin_unsat")
+    _, single = _verify_json(cli_runner, str(b), "--backend", "attack", *FAST)
+    _, grouped = _verify_json(cli_runner, str(b), "--backend", "attack", *FAST, "--batch",
+                              "-o", str(tmp_path / "g"), "-j", "2")
+    assert [r["result"] for r in grouped["results"]] == [r["result"] for r in single["results"]]
+    with CampaignStore(tmp_path / "g") as store:
+        kinds = [r.kind for r in store.results()]
+    assert kinds == ["verify.group", "verify.group"]  # two models, one job each
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -76,6 +150,8 @@ def test_existing_results_need_force(cli_runner, bench) -> None:
     (["--backend", "attack", "--opt", "bogus=1"], "unknown option"),
     (["--backend", "attack", "--opt", "samples=lots"], "cannot read"),
     (["--backend", "external:nothere", "--tools", "/nonexistent/tools.toml"], "not found"),
+    (["--backend", "attack", "--executor", "cloud"], "--executor"),
+    (["--backend", "attack", "--executor", "dask"], "scheduler"),
 ])
 def test_bad_usage_exits_2(cli_runner, bench, args, fragment) -> None:
     code, _, err = cli_runner("-q", "verify", str(bench("lin_sat")), *args)
@@ -92,7 +168,8 @@ def test_named_external_tool_from_tools_file(cli_runner, bench, tmp_path) -> Non
     cmd = unsat_tool(tmp_path).removeprefix("command=").split()
     tools.write_text("[tools.fake]\ncommand = " + json.dumps(cmd) + "\n")
     b = bench("lin_unsat")
-    code, out, err = cli_runner("-q", "verify", str(b), "--backend", "external:fake", "--tools", str(tools))
+    code, out, err = cli_runner("-q", "verify", str(b), "--backend", "external:fake", "--tools",
+                                str(tools))
     assert code == 0, err
     assert (b / "results-external-fake" / "results.csv").is_file()
 
@@ -103,8 +180,8 @@ def test_verify_instance_prints_verdict_and_counterexample(cli_runner, tiny) -> 
                                 "--backend", "attack", *FAST)
     assert code == 1, err
     assert out.startswith("sat") and "(X_0 " in out
-    code, out, _ = cli_runner("verify", "instance", str(p.onnx), str(p.vnnlib), "--backend", "attack",
-                              *FAST, "--json")
+    code, out, _ = cli_runner("verify", "instance", str(p.onnx), str(p.vnnlib), "--backend",
+                              "attack", *FAST, "--json")
     assert json.loads(out)["results"][0]["result"] == "sat"
 
 
@@ -115,3 +192,55 @@ def test_backends_lists_parameters(cli_runner) -> None:
     assert rows["attack"]["available"] and "restarts" in rows["attack"]["parameters"]
     code, out, _ = cli_runner("verify", "backends")
     assert code == 0 and "attack" in out
+
+
+def test_report_on_two_verifiers_flags_the_conflict(cli_runner, bench, tmp_path) -> None:
+    b = bench("lin_sat", "lin_unsat")
+    assert cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE)[0] == 1
+    assert cli_runner("-q", "verify", str(b), "--backend", "external", "-e", "inline",
+                      "--opt", unsat_tool(tmp_path))[0] == 0  # a wrong tool: says unsat
+    code, out, err = cli_runner("report", str(b), "-o", str(tmp_path / "rep"), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert sorted(doc["verifiers"]) == ["attack", "external"]
+    assert [c["instance"] for c in doc["scoreboard"]["conflicts"]] == [
+        "onnx/lin_sat.onnx::vnnlib/lin_sat.vnnlib"]
+    scores = {v["verifier"]: v["solved"] for v in doc["scoreboard"]["verifiers"]}
+    assert scores == {"attack": 0, "external": 1}  # only the uncontested unsat counts
+    assert (tmp_path / "rep" / "scr_box.png").is_file()
+
+
+def test_locked_or_corrupt_results_store_is_exit_2(cli_runner, bench) -> None:
+    from autospec_cli.campaign.store import CampaignStore
+
+    b = bench("lin_unsat")
+    out = b / "results-attack"
+    assert cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE)[0] == 3
+    with CampaignStore(out) as other:
+        other.acquire_lock()
+        code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE)
+        assert code == 2 and "being run by another process" in err
+    (out / "campaign.sqlite").write_bytes(b"garbage" * 100)
+    for name in ("campaign.sqlite-wal", "campaign.sqlite-shm"):
+        (out / name).unlink(missing_ok=True)
+    code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE)
+    assert code == 2 and "not a SQLite database" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # ~30 s: a LocalCluster plus one isolated process (torch import) per job;
+# tests/campaign/test_campaign_dask.py checks the same equality on probe jobs in seconds
+def test_local_and_dask_local_store_the_same_verdicts(cli_runner, bench, tmp_path) -> None:
+    pytest.importorskip("distributed")
+    b = bench("lin_sat", "lin_unsat", "abs_unsat")
+    verdicts = {}
+    for ex in ("local", "dask-local"):
+        code, doc = _verify_json(cli_runner, str(b), "--backend", "attack", *FAST, "-e", ex,
+                                 "-j", "2", "-o", str(tmp_path / ex))
+        verdicts[ex] = [(r["onnx"], r["result"]) for r in doc["results"]]
+        assert code == 1 and doc["campaign"]["ran"] == 3
+    assert verdicts["local"] == verdicts["dask-local"]
+    rows = {ex: [r[:3] + r[4:5] for r in csv.reader(open(tmp_path / ex / "results.csv"))]
+            for ex in verdicts}
+    assert rows["local"] == rows["dask-local"]
+    cex = "counterexamples/lin_sat__lin_sat.counterexample"
+    assert (tmp_path / "local" / cex).read_text() == (tmp_path / "dask-local" / cex).read_text()

@@ -1,0 +1,258 @@
+"""Report figures as PNG files: box plots, radar charts, parallel coordinates and bar charts.
+
+The figures of the papers this tool reproduces:
+
+- :func:`scr_boxplot` -- one box per verifier of a score's distribution (e.g. the solution
+  count ranking, SCR, of each verifier over benchmarks or seeds);
+- :func:`radar_chart` -- per verifier, the maximum (or median) factor level it solved on each
+  factor axis (as GDVB's Figures 4-5);
+- :func:`parallel_coordinates` -- one line per generated problem through its factor levels
+  (as GDVB's Figure 6), optionally coloured by a column such as the verdict or solve count;
+- :func:`class_bars` -- grouped bars of a value per class, one bar per group (per-class
+  robustness % of each configuration, as the training-factor study's Figures 2-7);
+- :func:`time_bars` -- verification time per group (optionally per class), linear or log.
+
+Every function draws on matplotlib's Agg canvas (no display, no pyplot global state), writes
+the PNG atomically (:func:`autospec_cli.io.atomic_path`) and returns its path. Reports
+regenerate their figures, so an existing file is replaced unless ``force=False``. Empty input
+raises :class:`~autospec_cli.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from autospec_cli.errors import InputError
+from autospec_cli.io import atomic_path
+
+DPI = 120
+PathLike = str | os.PathLike[str]
+
+
+def _figure(width: float = 7.5, height: float = 5.0, polar: bool = False) -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(projection="polar" if polar else None)
+    return fig, ax
+
+
+def _save(fig: Any, path: PathLike, force: bool) -> Path:
+    fig.tight_layout()
+    with atomic_path(path, force=force) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    return Path(path)
+
+
+def _finite(values: Sequence[Any]) -> list[float]:
+    out = []
+    for v in values:
+        if v is None:
+            continue
+        f = float(v)
+        if math.isfinite(f):
+            out.append(f)
+    return out
+
+
+def _colors(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def scr_boxplot(data: Mapping[str, Sequence[float]], path: PathLike, *,
+                title: str = "Solution count ranking per verifier", ylabel: str = "SCR",
+                force: bool = True) -> Path:
+    """Box plot per verifier of ``data[verifier]`` (NaN/None dropped); points overlaid."""
+    names = [k for k in data if _finite(list(data[k]))]
+    if not names:
+        raise InputError("scr_boxplot: no finite values to plot")
+    series = [_finite(list(data[k])) for k in names]
+    fig, ax = _figure(max(5.0, 1.2 * len(names) + 2.5), 5.0)
+    ax.boxplot(series, showmeans=True)
+    ax.set_xticks(range(1, len(names) + 1), names, rotation=30 if len(names) > 4 else 0,
+                  ha="right" if len(names) > 4 else "center")
+    for i, s in enumerate(series, start=1):  # the raw values, slightly jittered
+        xs = [i + 0.08 * ((k % 5) - 2) / 2 for k in range(len(s))]
+        ax.scatter(xs, s, s=10, alpha=0.5, color="tab:gray", zorder=3)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path, force)
+
+
+def radar_chart(values: Mapping[str, Mapping[str, float]], path: PathLike, *,
+                title: str = "Factor level solved per verifier",
+                factors: Sequence[str] | None = None, rmax: float | None = None,
+                force: bool = True) -> Path:
+    """A radar (spider) chart: one polygon per verifier over factor axes.
+
+    ``values``: verifier -> factor -> level (e.g. the largest level solved, as an index or
+    normalised to [0, 1]). ``factors`` fixes the axis order (default: first-seen order); a
+    factor a verifier lacks is drawn at 0. ``rmax`` fixes the radial limit (default: the
+    largest value).
+    """
+    axes = list(factors) if factors is not None else list(
+        dict.fromkeys(f for per in values.values() for f in per))
+    if not values or len(axes) < 1:
+        raise InputError("radar_chart: need at least one verifier and one factor")
+    n = len(axes)
+    angles = [2 * math.pi * k / n for k in range(n)]
+    fig, ax = _figure(6.5, 6.5, polar=True)
+    top = 0.0
+    for (name, per), color in zip(values.items(), _colors(len(values)), strict=True):
+        r = [float(per.get(f, 0.0) or 0.0) for f in axes]
+        r = [v if math.isfinite(v) else 0.0 for v in r]
+        top = max(top, *r)
+        ax.plot([*angles, angles[0]], [*r, r[0]], color=color, linewidth=2, label=name)
+        ax.fill([*angles, angles[0]], [*r, r[0]], color=color, alpha=0.12)
+    ax.set_xticks(angles, axes)
+    ax.set_ylim(0, rmax if rmax is not None else (top * 1.05 if top > 0 else 1.0))
+    ax.set_title(title, pad=18)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.3, 1.1), fontsize="small")
+    return _save(fig, path, force)
+
+
+def _axis_scale(rows: Sequence[Mapping[str, Any]], factor: str) -> tuple[Any, list[Any]]:
+    """Map a factor's values to [0, 1]; also return the tick labels (numeric or categorical)."""
+    raw = [r.get(factor) for r in rows]
+    nums = [v for v in raw if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(nums) == len([v for v in raw if v is not None]) and nums:
+        lo, hi = min(nums), max(nums)
+        span = hi - lo
+        return (lambda v: 0.5 if span == 0 else (float(v) - lo) / span), [lo, hi]
+    cats = sorted({str(v) for v in raw if v is not None})
+    pos = {c: (0.5 if len(cats) == 1 else i / (len(cats) - 1)) for i, c in enumerate(cats)}
+    return (lambda v: pos[str(v)]), cats
+
+
+def parallel_coordinates(rows: Sequence[Mapping[str, Any]], factors: Sequence[str],
+                         path: PathLike, color_by: str | None = None, *,
+                         title: str = "Factor levels covered", force: bool = True) -> Path:
+    """One line per row through its value on each factor axis (each axis scaled to [0, 1]).
+
+    Numeric axes are labelled with their minimum and maximum, categorical axes with their
+    categories. ``color_by`` colours lines by a numeric column (colour bar) or a categorical
+    one (legend); rows lacking a factor are skipped.
+    """
+    factors = list(factors)
+    if not factors:
+        raise InputError("parallel_coordinates: no factors given")
+    rows = [r for r in rows if all(r.get(f) is not None for f in factors)]
+    if not rows:
+        raise InputError("parallel_coordinates: no row has a value for every factor")
+    scales = [_axis_scale(rows, f) for f in factors]
+    fig, ax = _figure(max(6.0, 1.4 * len(factors) + 2.0), 5.0)
+    colour = _line_colours(fig, ax, rows, color_by)
+    xs = list(range(len(factors)))
+    for r in rows:
+        ys = [scale(r[f]) for (scale, _), f in zip(scales, factors, strict=True)]
+        ax.plot(xs, ys, color=colour(r), alpha=0.5, linewidth=1.2)
+    for x, (_, ticks) in zip(xs, scales, strict=True):
+        ax.axvline(x, color="black", linewidth=0.8)
+        if len(ticks) == 2 and all(isinstance(t, (int, float)) for t in ticks):
+            labels = [(0.0, f"{ticks[0]:g}"), (1.0, f"{ticks[1]:g}")]
+        else:
+            n = len(ticks)
+            labels = [(0.5 if n == 1 else i / (n - 1), str(t)) for i, t in enumerate(ticks)]
+        for y, text in labels:
+            ax.text(x + 0.03, y, text, fontsize="x-small", va="center")
+    ax.set_xticks(xs, factors)
+    ax.set_yticks([])
+    ax.set_xlim(-0.2, len(factors) - 0.6 if len(factors) > 1 else 0.8)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(title)
+    return _save(fig, path, force)
+
+
+def _line_colours(fig: Any, ax: Any, rows: Sequence[Mapping[str, Any]],
+                  color_by: str | None) -> Any:
+    if color_by is None:
+        return lambda r: "tab:blue"
+    values = [r.get(color_by) for r in rows]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numeric:
+        from matplotlib import colormaps
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        norm = Normalize(min(values), max(values) if max(values) > min(values) else min(values) + 1)
+        cmap = colormaps["viridis"]
+        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=color_by)
+        return lambda r: cmap(norm(r[color_by]))
+    from matplotlib.lines import Line2D
+
+    cats = sorted({str(v) for v in values})
+    table = dict(zip(cats, _colors(len(cats)), strict=True))
+    ax.legend([Line2D([0], [0], color=table[c]) for c in cats], cats, title=color_by,
+              fontsize="small", loc="upper right", bbox_to_anchor=(1.0, 1.0))
+    return lambda r: table[str(r.get(color_by))]
+
+
+def _grouped_bars(ax: Any, values: Mapping[str, Mapping[str, float]]) -> None:
+    """Bars per class (x) with one bar per group, side by side; a legend of groups."""
+    classes = list(dict.fromkeys(c for per in values.values() for c in per))
+    groups = list(values)
+    width = 0.8 / max(1, len(groups))
+    for g, (name, color) in enumerate(zip(groups, _colors(len(groups)), strict=True)):
+        xs = [k + (g - (len(groups) - 1) / 2) * width for k in range(len(classes))]
+        ys = [float(values[name].get(c, math.nan)) for c in classes]
+        ax.bar(xs, [0.0 if math.isnan(y) else y for y in ys], width, label=name, color=color)
+    ax.set_xticks(range(len(classes)), classes)
+    if len(groups) > 1:
+        ax.legend(fontsize="small", ncols=2 if len(groups) > 6 else 1)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def class_bars(values: Mapping[str, Mapping[str, float]], path: PathLike, *,
+               ylabel: str = "robust (%)", xlabel: str = "class",
+               title: str = "Per-class result", ylim: tuple[float, float] | None = None,
+               force: bool = True) -> Path:
+    """Grouped bar chart: ``values[group][class]``; classes on x, one bar per group."""
+    if not values or not any(values.values()):
+        raise InputError("class_bars: no values to plot")
+    n_classes = len({c for per in values.values() for c in per})
+    fig, ax = _figure(max(6.0, 0.6 * n_classes * max(1, len(values)) ** 0.5 + 3.0), 4.8)
+    _grouped_bars(ax, values)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_title(title)
+    return _save(fig, path, force)
+
+
+def time_bars(values: Mapping[str, float] | Mapping[str, Mapping[str, float]], path: PathLike,
+              *, ylabel: str = "time (s)", xlabel: str = "", title: str = "Verification time",
+              log: bool = False, force: bool = True) -> Path:
+    """Bars of time: ``{group: seconds}`` (one bar each) or ``{group: {class: seconds}}``.
+
+    ``log`` uses a logarithmic y axis (times spanning orders of magnitude).
+    """
+    if not values:
+        raise InputError("time_bars: no values to plot")
+    nested = all(isinstance(v, Mapping) for v in values.values())
+    fig, ax = _figure(max(5.5, 0.7 * len(values) + 3.0), 4.8)
+    if nested:
+        _grouped_bars(ax, values)  # type: ignore[arg-type]
+    else:
+        names = list(values)
+        ys = [float(values[k]) for k in names]  # type: ignore[arg-type]
+        ax.bar(range(len(names)), ys, color=_colors(len(names)))
+        ax.set_xticks(range(len(names)), names, rotation=30 if len(names) > 4 else 0,
+                      ha="right" if len(names) > 4 else "center")
+        ax.grid(axis="y", alpha=0.3)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return _save(fig, path, force)

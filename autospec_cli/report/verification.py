@@ -1,0 +1,296 @@
+"""The verification report: score every verifier run on a benchmark, tables and figures.
+
+Input is a folder holding one ``autospec verify`` results folder (``campaign.sqlite`` with a
+``campaign.json`` of kind ``verify``) or several of them one or two levels down (e.g. a
+benchmark folder with ``results-attack/`` and ``results-external-marabou/``); instances are
+matched across verifiers by name (``onnx::vnnlib`` relative to the benchmark).
+
+Output (:func:`build_report`), written into ``out_dir``:
+
+- tables as CSV and Markdown: ``scores`` (SCR rank, solved, wrong, unsolved, PAR2, VNN-COMP
+  points), ``verdicts`` (counts and time per verdict), ``categories`` (when several),
+  ``factors`` (per factor level, when the benchmark manifest carries factor levels),
+  ``conflicts`` (sat vs unsat on one instance, never credited; settle them by hand), and
+  ``records`` (one row per verifier and instance);
+- figures: ``scr_box.png`` (per verifier, the distribution of instances solved per category,
+  or per model when there is one category), ``time.png`` (time per verifier split by verdict,
+  log scale), and with factor levels ``radar_max.png`` / ``radar_median.png`` (the largest and
+  median level solved on each factor, as a fraction of the factor's levels) and
+  ``factors_parallel.png`` (every instance's levels, coloured by how many verifiers solved it);
+- ``report.md`` (everything in one document) and ``report.json`` (what :func:`build_report`
+  returns).
+
+Scoring follows :mod:`autospec_cli.campaign.scoring` (no ground truth unless the manifest gives
+``meta.expected``; conflicts count as unsolved).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autospec_cli.campaign.scoring import Scoreboard, ScoreRecord, score
+from autospec_cli.errors import InputError
+from autospec_cli.progress import ProgressFn
+from autospec_cli.report.tables import ReportTable, markdown_document
+
+VERDICTS = ("sat", "unsat", "unknown", "timeout", "error")
+
+
+@dataclass(frozen=True)
+class VerifyRecord:
+    """One verifier's stored result on one instance."""
+
+    verifier: str
+    instance: str
+    category: str
+    verdict: str
+    time: float
+    timeout: float
+    factors: dict[str, Any] | None
+    expected: str | None
+    message: str
+    finished: float
+
+    def score_record(self) -> ScoreRecord:
+        return ScoreRecord(self.verifier, self.instance, self.verdict, self.time, self.timeout,
+                           self.expected, self.factors)
+
+
+def find_verify_campaigns(folder: str | os.PathLike[str], depth: int = 2) -> list[Path]:
+    """Verification results folders at or below ``folder`` (up to ``depth`` levels), sorted."""
+    from autospec_cli.campaign.engine import read_description
+    from autospec_cli.campaign.store import STORE_FILE
+
+    root = Path(folder)
+    found = []
+    candidates = [root]
+    for _ in range(depth):
+        candidates += [p for c in list(candidates) if c.is_dir() for p in sorted(c.iterdir())
+                       if p.is_dir() and p not in candidates]
+    for c in candidates:
+        if (c / STORE_FILE).is_file():
+            desc = read_description(c) or {}
+            if desc.get("kind", "verify") == "verify":
+                found.append(c)
+    return sorted(set(found))
+
+
+def load_records(campaign_dir: str | os.PathLike[str]) -> list[VerifyRecord]:
+    """The finished verification results stored in one results folder (latest per instance)."""
+    from autospec_cli.campaign.engine import read_description
+    from autospec_cli.campaign.store import CampaignStore
+    from autospec_cli.campaign.verify_jobs import KINDS, instance_params, results_of
+
+    desc = read_description(campaign_dir) or {}
+    latest: dict[str, VerifyRecord] = {}
+    with CampaignStore(campaign_dir, create=False, writable=False) as store:
+        for kind in KINDS:
+            for job in store.iter_results(kind, status=("done", "failed", "timeout")):
+                label = str(desc.get("backend") or job.params.get("backend"))
+                for p, r in zip(instance_params(job), results_of(job), strict=True):
+                    rec = VerifyRecord(label, str(p.get("name") or f"{p['onnx']}::{p['vnnlib']}"),
+                                       str(p.get("category", "")), r.verdict.value, float(r.time),
+                                       float(p["timeout"]), p.get("factors"), p.get("expected"),
+                                       r.message, float(job.finished or 0.0))
+                    old = latest.get(rec.instance)
+                    if old is None or rec.finished >= old.finished:
+                        latest[rec.instance] = rec
+    return sorted(latest.values(), key=lambda r: r.instance)
+
+
+def _unique_labels(groups: list[tuple[Path, list[VerifyRecord]]]) -> list[VerifyRecord]:
+    """All records; a verifier label used by two folders gets the folder name appended."""
+    from dataclasses import replace
+
+    seen: dict[str, int] = defaultdict(int)
+    for _, recs in groups:
+        for label in {r.verifier for r in recs}:
+            seen[label] += 1
+    out = []
+    for folder, recs in groups:
+        for r in recs:
+            out.append(replace(r, verifier=f"{r.verifier} ({folder.name})")
+                       if seen[r.verifier] > 1 else r)
+    return out
+
+
+def _tables(records: Sequence[VerifyRecord], sb: Scoreboard) -> list[ReportTable]:
+    scores = ReportTable("scores", "Scores per verifier (SCR order)",
+                         ["rank", "verifier", "solved", "wrong", "unsolved", "missing",
+                          "instances", "solved time (s)", "PAR2 mean (s)", "points"])
+    for v in sb.verifiers:
+        scores.add(v.rank, v.verifier, v.solved, v.wrong, v.unsolved, v.missing, v.instances,
+                   v.solved_time, v.par2_mean, v.points)
+    verdicts = ReportTable("verdicts", "Verdicts per verifier",
+                           ["verifier", *VERDICTS, "total time (s)"])
+    for name in sb.ranking():
+        mine = [r for r in records if r.verifier == name]
+        verdicts.add(name, *(sum(r.verdict == v for r in mine) for v in VERDICTS),
+                     sum(r.time for r in mine))
+    tables = [scores, verdicts]
+    categories = sorted({r.category for r in records})
+    if len(categories) > 1:
+        cat = ReportTable("categories", "Per category", ["category", "verifier", "solved",
+                                                         "instances", "PAR2 mean (s)"])
+        for c in categories:
+            for v in score([r.score_record() for r in records if r.category == c]).verifiers:
+                cat.add(c, v.verifier, v.solved, v.instances, v.par2_mean)
+        tables.append(cat)
+    if sb.by_factor:
+        fac = ReportTable("factors", "Per factor level", ["factor", "level", "verifier",
+                                                          "solved", "instances",
+                                                          "PAR2 mean (s)"])
+        for s in sb.by_factor:
+            fac.add(s.factor, s.level, s.verifier, s.solved, s.instances, s.par2_mean)
+        tables.append(fac)
+    if sb.conflicts:
+        con = ReportTable("conflicts", "Conflicts (sat vs unsat; not credited)",
+                          ["instance", "sat", "unsat", "expected"])
+        for c in sb.conflicts:
+            con.add(c.instance, ", ".join(c.sat), ", ".join(c.unsat), c.expected)
+        tables.append(con)
+    return tables
+
+
+def _records_table(records: Sequence[VerifyRecord]) -> ReportTable:
+    t = ReportTable("records", "All results", ["verifier", "instance", "category", "verdict",
+                                               "time", "timeout", "message"])
+    for r in records:
+        t.add(r.verifier, r.instance, r.category, r.verdict, r.time, r.timeout, r.message)
+    return t
+
+
+def _solved_sets(records: Sequence[VerifyRecord], sb: Scoreboard) -> dict[str, set[str]]:
+    """Instances each verifier solved correctly (as the scoreboard classified them)."""
+    from autospec_cli.campaign.scoring import CORRECT, classify
+
+    conflicted = {c.instance for c in sb.conflicts}
+    out: dict[str, set[str]] = {v: set() for v in sb.ranking()}
+    for r in records:
+        rec = r.score_record()
+        rec = ScoreRecord(rec.verifier, rec.instance, rec.verdict, rec.time, rec.timeout,
+                          rec.expected if rec.expected in ("sat", "unsat") else None)
+        if classify(rec, r.instance in conflicted) == CORRECT:
+            out[r.verifier].add(r.instance)
+    return out
+
+
+def _scr_groups(records: Sequence[VerifyRecord],
+                solved: dict[str, set[str]]) -> dict[str, list[float]]:
+    """Per verifier, instances solved in each category (or each model, with one category)."""
+    categories = {r.category for r in records}
+
+    def group(r: VerifyRecord) -> str:
+        return r.category if len(categories) > 1 else r.instance.split("::", 1)[0]
+
+    groups: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        groups[group(r)].add(r.instance)
+    return {v: [float(len(solved[v] & members)) for _, members in sorted(groups.items())]
+            for v in solved}
+
+
+def _level_orders(records: Sequence[VerifyRecord]) -> dict[str, list[Any]]:
+    from autospec_cli.campaign.scoring import level_key
+
+    levels: dict[str, dict[str, Any]] = defaultdict(dict)
+    for r in records:
+        for f, lv in (r.factors or {}).items():
+            levels[f][repr(lv)] = lv
+    return {f: sorted(v.values(), key=level_key) for f, v in levels.items()}
+
+
+def _factor_figures(records: Sequence[VerifyRecord], solved: dict[str, set[str]],
+                    out: Path) -> list[Path]:
+    from autospec_cli.report import plots
+
+    orders = _level_orders(records)
+    if not orders:
+        return []
+    factors_of = {r.instance: r.factors or {} for r in records}
+    files = []
+    for stat, fn in (("max", max), ("median", statistics.median_low)):
+        values: dict[str, dict[str, float]] = {}
+        for v, insts in solved.items():
+            values[v] = {}
+            for f, order in orders.items():
+                idx = [order.index(factors_of[i][f]) + 1 for i in insts if f in factors_of[i]]
+                values[v][f] = fn(idx) / len(order) if idx else 0.0
+        files.append(plots.radar_chart(values, out / f"radar_{stat}.png", rmax=1.0,
+                                       title=f"{stat.capitalize()} factor level solved "
+                                             "(fraction of the factor's levels)"))
+    rows = [{**{f: (lv if isinstance(lv, (int, float)) else str(lv)) for f, lv in fs.items()},
+             "solved by": sum(i in s for s in solved.values())} for i, fs in factors_of.items()]
+    files.append(plots.parallel_coordinates(rows, list(orders), out / "factors_parallel.png",
+                                            color_by="solved by"))
+    return files
+
+
+def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list[Path]:
+    from autospec_cli.report import plots
+
+    solved = _solved_sets(records, sb)
+    files = [plots.scr_boxplot(_scr_groups(records, solved), out / "scr_box.png",
+                               ylabel="instances solved per group")]
+    times: dict[str, dict[str, float]] = {}
+    for v in sb.ranking():
+        mine = [r for r in records if r.verifier == v]
+        times[v] = {d: sum(r.time for r in mine if r.verdict == d) for d in VERDICTS
+                    if any(r.verdict == d for r in records)}
+    if any(t > 0 for per in times.values() for t in per.values()):
+        files.append(plots.time_bars(times, out / "time.png", log=True,
+                                     title="Time per verifier and verdict"))
+    return files + _factor_figures(records, solved, out)
+
+
+def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+                 progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Score the verification results under ``campaign_dir``; write tables and figures."""
+    from autospec_cli.io import atomic_write_json, atomic_write_text
+
+    folders = find_verify_campaigns(campaign_dir)
+    if not folders:
+        raise InputError(f"{campaign_dir}: no verification results found (a folder written by "
+                         "`autospec verify`, holding campaign.sqlite, or one above such folders)")
+    groups = []
+    for k, f in enumerate(folders):
+        groups.append((f, load_records(f)))
+        if progress:
+            progress("reading results", k + 1, len(folders))
+    records = _unique_labels(groups)
+    if not records:
+        raise InputError(f"{campaign_dir}: the results folders hold no finished instances yet; "
+                         "run (or resume) `autospec verify` first")
+    sb = score([r.score_record() for r in records])
+    out = Path(out_dir)
+    tables = _tables(records, sb)
+    files: list[Path] = []
+    for t in [*tables, _records_table(records)]:
+        files += t.write(out)
+    figures = _figures(records, sb, out)
+    if progress:
+        progress("figures", 1, 1)
+    notes = [f"Results from {len(folders)} folder(s) under `{campaign_dir}`: "
+             f"{len({r.instance for r in records})} instance(s), "
+             f"{len(sb.verifiers)} verifier(s)."]
+    files.append(atomic_write_text(out / "report.md", markdown_document(
+        "Verification report", tables, figures, notes), force=True))
+    doc = {"kind": "verify", "source": str(campaign_dir), "out_dir": str(out),
+           "campaigns": [str(f) for f in folders], "instances": len({r.instance for r in records}),
+           "verifiers": sb.ranking(), "scoreboard": sb.to_dict(),
+           "tables": [t.to_dict() for t in tables],
+           "files": sorted(str(p) for p in [*files, *figures, out / "report.json"])}
+    atomic_write_json(out / "report.json", _plain(doc), force=True)
+    return doc
+
+
+def _plain(obj: Any) -> Any:
+    from autospec_cli.campaign.verify_jobs import _plain as plain
+
+    return plain(obj)
