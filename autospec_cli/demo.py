@@ -159,6 +159,10 @@ def run_demo(cfg: DemoConfig, progress: ProgressFn | None = None) -> dict[str, A
     """Run the whole demo; return the summary written to ``summary.json``."""
     progress = progress or null_progress
     t0 = time.perf_counter()
+    if cfg.verify:
+        from autospec_cli.demo_verify import check_backend
+
+        check_backend(cfg.backend)
     prepare_out_dir(cfg.out_dir, cfg.force)
     datasets = load_demo_datasets(cfg)
     rows = mine_and_score(cfg, datasets, progress)

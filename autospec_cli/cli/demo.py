@@ -58,4 +58,4 @@ def _render(summary: dict, out: Path) -> None:
     if ver:
         console.print(ver.get("text", ""))
     console.print(f"Everything is under [bold]{out}[/] ({summary['seconds']} s): results.md, "
-                  "summary.json, plots/, specs/, data/" + (", models/, bench/" if ver else ""))
+                  "summary.json, plots/, specs/, data/" + (", models/, throughput-bench/, throughput-results/" if ver else ""))

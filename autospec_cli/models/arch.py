@@ -55,7 +55,8 @@ class Normalize(nn.Module):
     def set_stats(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Set the statistics (arrays broadcastable to the buffer shape); std 0 counts as 1."""
         std = np.where(np.asarray(std, dtype=np.float64) > 1e-12, std, 1.0)
-        self.mean.copy_(torch.as_tensor(np.asarray(mean, dtype=np.float64)).reshape(self.mean.shape))
+        mean_t = torch.as_tensor(np.asarray(mean, dtype=np.float64))
+        self.mean.copy_(mean_t.reshape(self.mean.shape))
         self.inv_std.copy_(torch.as_tensor(1.0 / std).reshape(self.inv_std.shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +64,7 @@ class Normalize(nn.Module):
 
 
 class Denormalize(nn.Module):
-    """``z * std + mean``: standardised network outputs back to target units; identity by default."""
+    """``z * std + mean``: standardised outputs back to target units; identity by default."""
 
     def __init__(self, n: int) -> None:
         super().__init__()
@@ -72,7 +73,8 @@ class Denormalize(nn.Module):
 
     def set_stats(self, mean: np.ndarray, std: np.ndarray) -> None:
         std = np.where(np.asarray(std, dtype=np.float64) > 1e-12, std, 1.0)
-        self.mean.copy_(torch.as_tensor(np.asarray(mean, dtype=np.float64)).reshape(self.mean.shape))
+        mean_t = torch.as_tensor(np.asarray(mean, dtype=np.float64))
+        self.mean.copy_(mean_t.reshape(self.mean.shape))
         self.std.copy_(torch.as_tensor(std).reshape(self.std.shape))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -113,7 +115,8 @@ class MLP(_Normalized):
                  activation: str = "relu") -> None:
         super().__init__()
         if in_features < 1 or out_features < 1 or any(h < 1 for h in hidden):
-            raise ConfigError(f"layer sizes must be positive: {in_features}, {list(hidden)}, {out_features}")
+            raise ConfigError(f"layer sizes must be positive: {in_features}, {list(hidden)}, "
+                              f"{out_features}")
         self.input_shape = (int(in_features),)
         self.hidden = [int(h) for h in hidden]
         self.activation = activation
@@ -365,7 +368,8 @@ def parse_arch(text: str) -> ArchSpec:
     opts = _options(opts_text, text)
     act = str(opts.pop("act", "relu")).lower().replace("-", "_")
     if act not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation {act!r} in --arch {text!r}; use {', '.join(ACTIVATIONS)}")
+        raise ConfigError(f"unknown activation {act!r} in --arch {text!r}; "
+                          f"use {', '.join(ACTIVATIONS)}")
     kind = kind.lower()
     if kind == "mlp":
         if opts:
@@ -405,4 +409,5 @@ def infer_image_shape(n_features: int) -> tuple[int, int, int]:
         side = math.isqrt(n_features // 3)
         if 3 * side * side == n_features:
             return (3, side, side)
-    raise ConfigError(f"cannot infer an image shape for {n_features} features; pass --input-shape C,H,W")
+    raise ConfigError(f"cannot infer an image shape for {n_features} features; "
+                      "pass --input-shape C,H,W")

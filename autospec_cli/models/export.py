@@ -94,7 +94,8 @@ def _torch_export(module: nn.Module, shape: tuple[int, ...], dest: Path, opset: 
                 do_constant_folding=True,
             )
     except Exception as e:  # noqa: BLE001 - the exporter raises many types
-        raise ModelError(f"ONNX export failed: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise ModelError(f"ONNX export failed: {type(e).__name__}: {first}") from None
 
 
 def check_onnx_file(path: str | os.PathLike[str], x: np.ndarray, expected: np.ndarray, *,

@@ -71,7 +71,8 @@ class Concat(nn.Module):
         self.out_per = tuple(out_per) if tuple(out_per) != tuple(out_full) else None
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        parts = [x if f is None else x.reshape(-1, *f) for x, f in zip(xs, self.in_fulls, strict=True)]
+        parts = [x if f is None else x.reshape(-1, *f)
+                 for x, f in zip(xs, self.in_fulls, strict=True)]
         y = torch.cat(parts, dim=self.dim)
         return y if self.out_per is None else y.reshape(-1, *self.out_per)
 

@@ -48,7 +48,8 @@ def _constant(ins: list[Any], a: dict[str, Any]) -> np.ndarray:
     raise ModelError(f"Constant node with unsupported attribute(s) {sorted(a)}")
 
 
-def reshape_target(in_shape: tuple[int, ...], target: np.ndarray, allowzero: int = 0) -> tuple[int, ...]:
+def reshape_target(in_shape: tuple[int, ...], target: np.ndarray,
+                   allowzero: int = 0) -> tuple[int, ...]:
     """ONNX Reshape's output shape: 0 copies the input dimension (unless allowzero), -1 infers."""
     dims = [int(v) for v in np.asarray(target).reshape(-1)]
     out = [in_shape[i] if v == 0 and not allowzero else v for i, v in enumerate(dims)]

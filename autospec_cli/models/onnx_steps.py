@@ -207,7 +207,8 @@ def fuse(steps: list[Step], output: str) -> list[Step]:
                     steps.remove(b)
                 changed = True
                 break
-            if (a.kind, b.kind) == ("affine", "reshape") and _swap_affine_reshape(a, b, steps, output):
+            if (a.kind, b.kind) == ("affine", "reshape") \
+                    and _swap_affine_reshape(a, b, steps, output):
                 changed = True
                 break
     return steps

@@ -133,7 +133,8 @@ class _Converter:
         a, b = ins[0], ins[1]
         if isinstance(a, Dyn) and isinstance(b, Dyn):
             if op not in ("Add", "Sub") or a.full != b.full:
-                raise _err(node, "only Add/Sub of two computed tensors of the same shape is supported")
+                raise _err(node, "only Add/Sub of two computed tensors of the same shape "
+                                 "is supported")
             return self._emit(op.lower(), [a, b], a.full, node.output[0])
         x, c, c_first = (a, b, False) if isinstance(a, Dyn) else (b, a, True)
         try:
@@ -196,11 +197,14 @@ class _Converter:
             if w.ndim != 2 or x.full[-1:] != (w.shape[0],):
                 raise _err(node, f"cannot multiply input {x.full} by a weight of shape {w.shape}")
             out_full = x.full[:-1] + (w.shape[1],)
-            return self._emit("linear", [x], out_full, node.output[0], W=w.T.copy(), b=np.zeros(w.shape[1]))
+            return self._emit("linear", [x], out_full, node.output[0], W=w.T.copy(),
+                              b=np.zeros(w.shape[1]))
         if isinstance(w, Dyn) and isinstance(x, np.ndarray):
             if x.ndim != 2 or w.full != (x.shape[1],):
-                raise _err(node, f"constant {x.shape} @ computed {w.full} is only supported for vectors")
-            return self._emit("linear", [w], (x.shape[0],), node.output[0], W=x.copy(), b=np.zeros(x.shape[0]))
+                raise _err(node, f"constant {x.shape} @ computed {w.full} is only supported "
+                                 "for vectors")
+            return self._emit("linear", [w], (x.shape[0],), node.output[0], W=x.copy(),
+                              b=np.zeros(x.shape[0]))
         raise _err(node, "multiplication of two computed tensors is not supported")
 
     def _op_Gemm(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
@@ -214,7 +218,8 @@ class _Converter:
         if len(x.full) != 2 or x.full[1] != w.shape[0]:
             raise _err(node, f"cannot multiply input {x.full} by B of shape {b.shape}")
         out_full = (x.full[0], w.shape[1])
-        y = self._emit("linear", [x], out_full, node.output[0], W=w.T.copy(), b=np.zeros(w.shape[1]))
+        y = self._emit("linear", [x], out_full, node.output[0], W=w.T.copy(),
+                       b=np.zeros(w.shape[1]))
         if c is None:
             return y
         ct = st.torch_const(np.broadcast_to(c * a.get("beta", 1.0), out_full), out_full)
@@ -225,7 +230,8 @@ class _Converter:
 
     def _spatial(self, node: Any, x: Dyn) -> None:
         if len(x.full) != 4 or not x.elided:
-            raise _err(node, f"only 2-D operations on (1, C, H, W) inputs are supported, got {x.full}")
+            raise _err(node, f"only 2-D operations on (1, C, H, W) inputs are supported, "
+                             f"got {x.full}")
 
     def _pads(self, node: Any, a: dict[str, Any], x: Dyn, kernel: tuple[int, int],
               stride: tuple[int, int], dilation: tuple[int, int]) -> list[int]:
@@ -330,7 +336,8 @@ class _Converter:
     def _op_Reshape(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
         if not isinstance(ins[1], np.ndarray):
             raise _err(node, "the target shape must be constant")
-        return self._reshape(node, ins[0], oc.reshape_target(ins[0].full, ins[1], a.get("allowzero", 0)))
+        target = oc.reshape_target(ins[0].full, ins[1], a.get("allowzero", 0))
+        return self._reshape(node, ins[0], target)
 
     def _op_Flatten(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
         return self._reshape(node, ins[0], oc.flatten_shape(ins[0].full, a.get("axis", 1)))
@@ -417,9 +424,12 @@ def check_against_onnxruntime(model: OnnxTorchModel, source: Any, *,
     runner = OnnxRunner(source)
     if runner.n_inputs != model.n_inputs or runner.n_outputs != model.n_outputs:
         raise ModelError(f"{model.source}: converted model has {model.n_inputs} inputs / "
-                         f"{model.n_outputs} outputs, onnxruntime {runner.n_inputs} / {runner.n_outputs}")
-    lo, hi = (np.full(model.n_inputs, -1.0), np.full(model.n_inputs, 1.0)) if bounds is None else bounds
-    lo, hi = np.asarray(lo, dtype=np.float64).reshape(-1), np.asarray(hi, dtype=np.float64).reshape(-1)
+                         f"{model.n_outputs} outputs, onnxruntime {runner.n_inputs} / "
+                         f"{runner.n_outputs}")
+    n_in = model.n_inputs
+    lo, hi = (np.full(n_in, -1.0), np.full(n_in, 1.0)) if bounds is None else bounds
+    lo = np.asarray(lo, dtype=np.float64).reshape(-1)
+    hi = np.asarray(hi, dtype=np.float64).reshape(-1)
     u = np.random.default_rng(seed).uniform(size=(n, model.n_inputs))
     x = np.vstack([(lo + hi)[None] / 2, lo + u * (hi - lo)]).astype(np.float32)
     with torch.no_grad():

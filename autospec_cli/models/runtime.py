@@ -23,6 +23,7 @@ import numpy as np
 
 from autospec_cli.errors import ModelError
 
+
 def model_bytes(source: str | os.PathLike[str] | bytes | Any) -> tuple[bytes, str]:
     """The serialized model and a display name, from a path, bytes or an onnx.ModelProto."""
     if isinstance(source, bytes):
@@ -114,7 +115,8 @@ class OnnxRunner:
     def _try_batched(self, proto: Any) -> None:
         """Swap in a session on a copy with a symbolic batch axis if it reproduces the model."""
         try:
-            session = self._session_for(_with_batch_axis(proto, prepend=not self.has_batch).SerializeToString())
+            copy = _with_batch_axis(proto, prepend=not self.has_batch)
+            session = self._session_for(copy.SerializeToString())
             x = np.random.default_rng(0).uniform(-1, 1, (3, *self.input_shape)).astype(np.float32)
             batched = self._feed(session, x).reshape(3, -1)
             single = self._run_loop(x)
@@ -144,7 +146,8 @@ class OnnxRunner:
                          f"{self.input_shape} ({self.n_inputs} values per sample)")
 
     def run(self, X: Any, *, batch_size: int = 65536) -> np.ndarray:
-        """Outputs ``(N, n_outputs)`` float32 for inputs ``(N, n_inputs)`` or ``(N, *input_shape)``."""
+        """Outputs ``(N, n_outputs)`` float32 for inputs ``(N, n_inputs)`` or
+        ``(N, *input_shape)``."""
         x = self.shaped(X)
         if self.batch_mode == "loop":
             return self._run_loop(x)

@@ -85,7 +85,7 @@ class _Task:
     def targets(self, y: np.ndarray) -> torch.Tensor:
         if self.task == "classification":
             return torch.as_tensor(np.asarray(y, dtype=np.int64))
-        z = (y.reshape(len(y), -1).astype(np.float64) - self.mean) / self.std
+        z = (np.asarray(y, dtype=np.float64).reshape(len(y), self.mean.size) - self.mean) / self.std
         return torch.as_tensor(z, dtype=torch.float32)
 
     def loss(self, out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -131,7 +131,7 @@ def _epoch(model: nn.Module, opt: torch.optim.Optimizer, X: torch.Tensor, t: tor
         idx = perm[i:i + batch_size]
         opt.zero_grad()
         loss = spec.loss(model(X[idx]), t[idx])
-        total += float(loss) * len(idx)
+        total += float(loss.detach()) * len(idx)
         if regularizer is not None:
             loss = loss + regularizer(model)
         loss.backward()
@@ -147,7 +147,8 @@ def _eval_loss(model: nn.Module, X: torch.Tensor, t: torch.Tensor, spec: _Task) 
         return float(spec.loss(model(X), t))
 
 
-def _optimizer(name: str, model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def _optimizer(name: str, model: nn.Module, lr: float,
+               weight_decay: float) -> torch.optim.Optimizer:
     if name == "adam":
         return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     if name == "sgd":
@@ -212,6 +213,8 @@ def train_model(
             if (epoch >= min_epochs and tol > 0 and len(history) > 1
                     and abs(history[-2]["train_loss"] - train_loss) <= tol):
                 stopped = "converged"
+                if progress is not None:
+                    progress("train", epoch, epoch)  # complete the bar at the early stop
                 break
     best_epoch = history[-1]["epoch"]
     if keep_best and math.isfinite(best[0]):

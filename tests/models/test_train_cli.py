@@ -1,0 +1,110 @@
+"""`autospec train` through the CLI: outputs, sidecar, overwrite refusal, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+
+from autospec_cli.data.dataset import Dataset
+from autospec_cli.io import sha256_file
+from autospec_cli.models.runtime import OnnxRunner
+
+
+def test_train_throughput_model_writes_onnx_and_sidecar(cli_runner, tmp_path):
+    out = tmp_path / "tp.onnx"
+    code, stdout, err = cli_runner("--json", "train", "builtin:throughput", "--arch", "mlp:10,5",
+                                   "-o", str(out), "--seed", "1")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    side = json.loads((tmp_path / "tp.json").read_text())
+    assert rec["onnx"] == str(out) and rec["sidecar"] == str(tmp_path / "tp.json")
+    assert side["arch"] == "mlp:10,5" and side["n_inputs"] == 4 and side["n_outputs"] == 1
+    assert side["config"]["tol"] == 1e-3 and side["config"]["seed"] == 1
+    assert side["stopped"] in ("converged", "max_epochs")
+    losses = [h["train_loss"] for h in side["history"]]
+    if side["stopped"] == "converged":
+        assert abs(losses[-1] - losses[-2]) <= 1e-3
+    assert side["onnx_sha256"] == sha256_file(out)
+    assert len(side["dataset"]["sha256"]) == 64
+    assert side["dataset"]["source"] == "builtin:throughput"
+    assert {"val_rmse", "train_r2"} <= set(side["metrics"])
+    ops = [n.op_type for n in onnx.load(str(out)).graph.node]
+    assert ops == ["Gemm", "Relu", "Gemm", "Relu", "Gemm"]  # the 4-10-5-1 network
+    assert OnnxRunner(out).run(np.zeros((3, 4))).shape == (3, 1)
+
+
+def test_refuses_to_overwrite_without_force(cli_runner, tmp_path):
+    out = tmp_path / "m.onnx"
+    args = ("train", "builtin:spiral", "--arch", "mlp:4", "-o", str(out), "--epochs", "2")
+    assert cli_runner(*args)[0] == 0
+    before = out.read_bytes()
+    code, _, err = cli_runner(*args)
+    assert code == 2 and "already exists" in err and "--force" in err
+    assert out.read_bytes() == before
+    # an existing sidecar alone also blocks
+    out.unlink()
+    code, _, err = cli_runner(*args)
+    assert code == 2 and "m.json" in err and not out.exists()
+    code, stdout, err = cli_runner(*args, "--force")
+    assert code == 0, err
+    assert "Wrote" in stdout
+
+
+def test_csv_classification_and_human_output(cli_runner, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,c,label\n" + "\n".join(
+        f"{r[0]},{r[1]},{r[2]},{'yes' if t else 'no'}" for r, t in zip(X, y, strict=True)))
+    code, stdout, err = cli_runner("train", str(csv), "--arch", "mlp:8", "-o",
+                                   str(tmp_path / "c.onnx"), "--epochs", "20", "--lr", "0.01",
+                                   "--tol", "0")
+    assert code == 0, err
+    assert "20 epochs (max_epochs)" in " ".join(stdout.split())
+    side = json.loads((tmp_path / "c.json").read_text())
+    assert side["n_outputs"] == 2 and side["dataset"]["classes"] == ["no", "yes"]
+    assert side["metrics"]["train_accuracy"] > 0.8
+
+
+def test_conv_on_npz_images(cli_runner, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(60, 36))
+    y = (X[:, :18].sum(axis=1) > X[:, 18:].sum(axis=1)).astype(int)
+    path = Dataset(X, y, [f"p{i}" for i in range(36)], "classification",
+                   classes=["a", "b"]).save_npz(tmp_path / "img.npz")
+    code, stdout, err = cli_runner("--json", "train", str(path), "--arch", "conv:2/4",
+                                   "--input-shape", "1,6,6", "-o", str(tmp_path / "c.onnx"),
+                                   "--epochs", "2")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["input_shape"] == [1, 6, 6] and rec["model"]["kind"] == "conv"
+    assert OnnxRunner(tmp_path / "c.onnx").input_shape == (1, 6, 6)
+
+
+def test_errors_are_one_line(cli_runner, tmp_path):
+    cases = [
+        (("train", "builtin:spiral", "--arch", "rnn:3", "-o", str(tmp_path / "a.onnx")),
+         "unknown architecture"),
+        (("train", "builtin:spiral", "--arch", "conv:3", "-o", str(tmp_path / "b.onnx")),
+         "--input-shape"),
+        (("train", "builtin:spiral", "-o", str(tmp_path / "c.txt")), ".onnx"),
+        (("train", "builtin:spiral", "--optimizer", "rmsprop", "-o", str(tmp_path / "d.onnx")),
+         "optimizer"),
+        (("train", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "e.onnx")), "missing.csv"),
+    ]
+    for args, needle in cases:
+        code, _, err = cli_runner(*args)
+        assert code == 2, (args, err)
+        assert needle in err and "Traceback" not in err
+        assert err.strip().startswith("error:") and err.strip().count("\n") == 0, err
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+def test_help_documents_arch(cli_runner):
+    code, stdout, _ = cli_runner("train", "--help")
+    assert code == 0
+    text = " ".join(stdout.split())
+    assert "mlp:10,5" in text and "conv:" in text and "--force" in text
