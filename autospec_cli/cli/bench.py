@@ -116,4 +116,4 @@ def register(app: typer.Typer) -> None:
     from autospec_cli.cli import bench_gdvb
 
     bench_gdvb.register(bench_app)
-    app.add_typer(bench_app, name="bench")
+    app.add_typer(bench_app, name="bench", rich_help_panel="Benchmarks")
