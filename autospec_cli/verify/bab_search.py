@@ -1,0 +1,374 @@
+"""Branch and bound over input boxes: the search behind the ``bab`` backend.
+
+One *case* of a property (an input box and the disjunction of unsafe polytopes ``A_k y <= b_k``)
+is decided by keeping a stack of sub-boxes that may still contain a counterexample:
+
+1. take up to ``batch`` boxes, bound all rows of all polytopes over them in one call
+   (:class:`Bounder`: native float64 CROWN for affine/ReLU chains, auto_LiRPA otherwise);
+2. a box is *refuted* when every polytope has a row whose lower bound exceeds its ``b`` by
+   more than the safety margin ``tol(b)``; refuted boxes are dropped;
+3. the model is run at the centre of every surviving box and at the corner that minimises the
+   CROWN bound of its most promising polytope; a point whose output lies in an unsafe polytope
+   is a *candidate*, handed to ``confirm`` (the backend replays it in onnxruntime) -- only a
+   confirmed candidate ends the search with ``sat``;
+4. the other survivors are bisected along the input whose width, weighted by the magnitude of
+   the bound's linear coefficients, contributes most to the bound's looseness.
+
+``unsat`` is returned only when the stack empties. Boxes that can no longer be split (every
+side below ``min_width``) without being refuted or yielding a confirmed counterexample make the
+answer ``unknown``, never ``unsat``.
+
+Floating point. The native bounds are computed in float64 from the float32 weights (exactly
+representable), so their rounding error is ~1e-16 relative; the auto_LiRPA fallback computes
+in float32 (~1e-7 relative). A box is refuted only when ``lb > b + tol`` with
+``tol = rel_tol * (1 + |b| + |lb|)``; the default ``rel_tol`` (1e-6 native, 1e-5 float32) is
+orders of magnitude above the rounding error of either, so rounding cannot produce a false
+``unsat``. The price is that a property whose true margin is below ``tol`` is not proved (the
+search splits until ``min_width`` and answers ``unknown``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from autospec_cli.verify import crown
+from autospec_cli.vnnlib.property import Case
+
+#: ``confirm(x)`` -> the model output if ``x`` is a real counterexample of the case, else None.
+ConfirmFn = Callable[[np.ndarray], "np.ndarray | None"]
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of the search (see the module docstring)."""
+
+    batch: int = 1024
+    rel_tol: float | None = None  # None: 1e-6 for native float64 bounds, 1e-5 for float32
+    min_width: float = 1e-9
+    attack_restarts: int = 32
+    attack_steps: int = 40
+    seed: int = 0
+
+
+@dataclass
+class Outcome:
+    """What the search found for one case: ``sat`` (with ``x``, ``y``), ``unsat``, ``unknown``
+    or ``timeout``; ``stats`` counts boxes and bound calls."""
+
+    verdict: str
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    phase: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class Bounder:
+    """Bounds and forward passes of one model, natively when it is an affine/ReLU chain."""
+
+    def __init__(self, model: torch.nn.Module, n_inputs: int, device: str = "cpu") -> None:
+        self.model, self.device = model, device
+        layers = crown.extract_affine_relu(model)
+        if layers is not None and not self._matches(layers, n_inputs):
+            layers = None
+        self.layers = None if layers is None else [(W.to(device), b.to(device)) for W, b in layers]
+        self.native = self.layers is not None
+        self.dtype = torch.float64 if self.native else torch.float32
+
+    def _matches(self, layers: crown.Layers, n_inputs: int) -> bool:
+        if layers[0][0].shape[1] != n_inputs:
+            return False
+        x = torch.rand(8, n_inputs, dtype=torch.float64) * 2 - 1
+        with torch.no_grad():
+            ref = self.model(x.float().to(self.device)).double().cpu().reshape(8, -1)
+        mine = crown.forward(layers, x)
+        return mine.shape == ref.shape and bool(torch.allclose(mine, ref, rtol=1e-4, atol=1e-4))
+
+    def outputs(self, X: torch.Tensor) -> torch.Tensor:
+        """Model outputs (N, n_out) for rows of X (float64 natively, float32 otherwise)."""
+        with torch.no_grad():
+            if self.native:
+                return crown.forward(self.layers, X.to(torch.float64))
+            return self.model(X.to(torch.float32)).reshape(X.shape[0], -1).to(self.dtype)
+
+    def lower(
+        self, lo: torch.Tensor, hi: torch.Tensor, C: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """``(lb, lA, scale)`` of ``C y`` per float64 box; ``lA`` is None for the fallback.
+        ``scale`` is the magnitude the safety margin is relative to."""
+        if self.native:
+            with torch.no_grad():
+                r = crown.crown_lower(self.layers, lo, hi, C)
+            return r.lb, r.lA, r.lb.abs()
+        from autospec_cli.models.lirpa_compat import compute_bounds
+
+        lo32, hi32 = _outward32(lo, hi)
+        lb, ub = compute_bounds(
+            self.model, lo32, hi32, C=C.cpu().numpy(), method="CROWN", device=self.device
+        )
+        lb_t = torch.as_tensor(lb, dtype=self.dtype, device=self.device)
+        ub_t = torch.as_tensor(ub, dtype=self.dtype, device=self.device)
+        return lb_t, None, lb_t.abs() + ub_t.abs()
+
+
+def _outward32(lo: torch.Tensor, hi: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """float32 boxes that contain the float64 boxes (rounded outwards, never inwards)."""
+    lo64, hi64 = lo.double().cpu().numpy(), hi.double().cpu().numpy()
+    lo32, hi32 = lo64.astype(np.float32), hi64.astype(np.float32)
+    lo32 = np.where(lo32.astype(np.float64) > lo64, np.nextafter(lo32, np.float32(-np.inf)), lo32)
+    hi32 = np.where(hi32.astype(np.float64) < hi64, np.nextafter(hi32, np.float32(np.inf)), hi32)
+    return lo32, hi32
+
+
+class _Spec:
+    """The stacked rows of a case's polytopes: ``C`` (k, n_out) in the bound dtype, ``b`` (k,)
+    in float64, ``group`` (k,): the polytope of each row."""
+
+    def __init__(self, case: Case, dtype: torch.dtype, device: str) -> None:
+        polys = [p for p in case.disjuncts]
+        self.n_poly = len(polys)
+        rows = [p.A for p in polys]
+        self.C = torch.as_tensor(np.vstack(rows), dtype=dtype, device=device)
+        self.b = torch.as_tensor(
+            np.concatenate([p.b for p in polys]), dtype=torch.float64, device=device
+        )
+        self.group = torch.as_tensor(
+            np.concatenate([np.full(len(p.b), i) for i, p in enumerate(polys)]),
+            dtype=torch.long,
+            device=device,
+        )
+
+    def per_poly_max(self, v: torch.Tensor) -> torch.Tensor:
+        """(N, k) row values -> (N, n_poly) maximum over each polytope's rows."""
+        out = torch.full((v.shape[0], self.n_poly), -torch.inf, dtype=v.dtype, device=v.device)
+        return out.scatter_reduce(1, self.group[None].expand_as(v), v, reduce="amax")
+
+    def margin(self, Y: torch.Tensor) -> torch.Tensor:
+        """``min_k max_rows (A_k y - b_k)`` per row of Y: <= 0 iff y is unsafe."""
+        return self.per_poly_max((Y @ self.C.T).double() - self.b).min(dim=1).values
+
+
+class OutOfTime(Exception):
+    """The deadline passed during the search."""
+
+
+class CaseSearch:
+    """Branch and bound for one case (see the module docstring)."""
+
+    def __init__(
+        self,
+        bounder: Bounder,
+        case: Case,
+        config: SearchConfig,
+        deadline: float,
+        confirm: ConfirmFn,
+    ) -> None:
+        self.bd, self.case, self.cfg = bounder, case, config
+        self.deadline, self.confirm = deadline, confirm
+        dev, dt = bounder.device, bounder.dtype
+        self.spec = _Spec(case, dt, dev)
+        self.lo0 = torch.as_tensor(case.lo, dtype=torch.float64, device=dev)
+        self.hi0 = torch.as_tensor(case.hi, dtype=torch.float64, device=dev)
+        rel = config.rel_tol if config.rel_tol is not None else (1e-6 if bounder.native else 1e-5)
+        self.rel_tol = rel
+        self.gen = torch.Generator(device=dev).manual_seed(config.seed)
+        self.stats = {"boxes": 0, "bound_calls": 0, "refuted": 0, "candidates": 0, "max_stack": 0}
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise OutOfTime
+
+    # -- falsification ------------------------------------------------------------------------
+
+    def _try_points(self, X: torch.Tensor, phase: str) -> Outcome | None:
+        """Evaluate rows of X; confirm the most violating candidates in onnxruntime."""
+        m = self.spec.margin(self.bd.outputs(X))
+        hits = torch.nonzero(m <= 0).flatten()
+        if hits.numel() == 0:
+            return None
+        order = hits[torch.argsort(m[hits])][:8]
+        for i in order.tolist():
+            self.stats["candidates"] += 1
+            x = X[i].double().cpu().numpy()
+            y = self.confirm(x)
+            if y is not None:
+                return Outcome("sat", x, y, phase, self.stats)
+        return None
+
+    def attack(self) -> Outcome | None:
+        """Projected gradient descent on the margin from random starts in the case's box."""
+        R, steps = self.cfg.attack_restarts, self.cfg.attack_steps
+        if R <= 0:
+            return None
+        lo, hi = self.lo0.to(self.bd.dtype), self.hi0.to(self.bd.dtype)
+        width = hi - lo
+        u = torch.rand(R, lo.numel(), generator=self.gen, device=lo.device, dtype=lo.dtype)
+        x = torch.cat([((lo + hi) / 2)[None], lo + width * u])
+        scale = (
+            torch.tensor(
+                [0.5 ** (r % 5) for r in range(x.shape[0])], dtype=lo.dtype, device=lo.device
+            )[:, None]
+            * width
+        )
+        for t in range(steps + 1):
+            self.tick()
+            x = x.detach().requires_grad_(True)
+            with torch.enable_grad():
+                m = self._margin_grad(x)
+            if bool((m <= 0).any()) or t == steps:
+                found = self._try_points(x.detach(), "gradient search")
+                if found is not None or t == steps:
+                    return found
+            (grad,) = torch.autograd.grad(m.sum(), x)
+            step = 0.1 * (1 - t / steps) + 0.005
+            x = torch.minimum(torch.maximum(x.detach() - step * scale * grad.sign(), lo), hi)
+        return None
+
+    def _margin_grad(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bd.native:
+            Y = crown.forward(self.bd.layers, x)
+        else:
+            Y = self.bd.model(x.float()).reshape(x.shape[0], -1).to(x.dtype)
+        return self.spec.margin(Y)
+
+    # -- branch and bound ---------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Decide the case (``sat``/``unsat``/``unknown``) or raise :class:`OutOfTime`."""
+        found = self.attack()
+        if found is not None:
+            return found
+        stack_lo, stack_hi = [self.lo0[None]], [self.hi0[None]]
+        stuck = 0
+        per_box = 0.0  # seconds per box of the last step: keeps a step inside the time left
+        while stack_lo:
+            self.tick()
+            left = self.deadline - time.monotonic()
+            n = (
+                self.cfg.batch
+                if per_box <= 0
+                else int(min(self.cfg.batch, max(16, left / (2 * per_box))))
+            )
+            lo, hi = _pop(stack_lo, stack_hi, n)
+            t0 = time.monotonic()
+            found, keep_lo, keep_hi, n_stuck = self._step(lo, hi)
+            per_box = (time.monotonic() - t0) / lo.shape[0]
+            if found is not None:
+                return found
+            stuck += n_stuck
+            if keep_lo.shape[0]:
+                stack_lo.append(keep_lo)
+                stack_hi.append(keep_hi)
+            self.stats["max_stack"] = max(self.stats["max_stack"], sum(len(s) for s in stack_lo))
+        if stuck:
+            self.stats["unsplittable"] = stuck
+            return Outcome(
+                "unknown",
+                phase=f"{stuck} boxes below min_width were neither refuted nor falsified",
+                stats=self.stats,
+            )
+        return Outcome("unsat", phase="every sub-box refuted", stats=self.stats)
+
+    def _step(
+        self, lo: torch.Tensor, hi: torch.Tensor
+    ) -> tuple[Outcome | None, torch.Tensor, torch.Tensor, int]:
+        """Bound one batch; return a confirmed counterexample or the split survivors."""
+        self.stats["boxes"] += lo.shape[0]
+        self.stats["bound_calls"] += 1
+        lb, lA, scale = self.bd.lower(lo, hi, self.spec.C)
+        slack = lb.double() - self.spec.b - self.rel_tol * (1 + self.spec.b.abs() + scale.double())
+        poly_best = self.spec.per_poly_max(slack)  # > 0: polytope refuted on this box
+        alive = (poly_best <= 0).any(dim=1)
+        self.stats["refuted"] += int((~alive).sum())
+        if not bool(alive.any()):
+            return None, lo[:0], hi[:0], 0
+        lo, hi, poly_best, slack = lo[alive], hi[alive], poly_best[alive], slack[alive]
+        lA = lA[alive] if lA is not None else None
+        found = self._try_points(
+            self._candidates(lo, hi, poly_best, slack, lA), "bounds-guided sampling"
+        )
+        if found is not None:
+            return found, lo[:0], hi[:0], 0
+        dim = self._split_dim(lo, hi, poly_best, slack, lA)
+        width = (hi - lo).gather(1, dim[:, None])[:, 0]
+        ok = width > self.cfg.min_width * (1 + (self.hi0 - self.lo0).max())
+        lo, hi, dim = lo[ok], hi[ok], dim[ok]
+        return None, *_bisect(lo, hi, dim), int((~ok).sum())
+
+    def _target_rows(self, poly_best: torch.Tensor, slack: torch.Tensor) -> torch.Tensor:
+        """Per box, the row that is closest to refuting the least refuted polytope."""
+        worst_poly = poly_best.argmin(dim=1)  # the polytope most likely to hold a counterexample
+        in_poly = self.spec.group[None] == worst_poly[:, None]
+        masked = torch.where(in_poly, slack, torch.full_like(slack, -torch.inf))
+        return masked.argmax(dim=1)
+
+    def _candidates(
+        self,
+        lo: torch.Tensor,
+        hi: torch.Tensor,
+        poly_best: torch.Tensor,
+        slack: torch.Tensor,
+        lA: torch.Tensor | None,
+    ) -> torch.Tensor:
+        centre = (lo + hi) / 2
+        if lA is None:
+            u = torch.rand(lo.shape, generator=self.gen, device=lo.device, dtype=lo.dtype)
+            return torch.cat([centre, lo + (hi - lo) * u])
+        rows = self._target_rows(poly_best, slack)
+        a = lA[torch.arange(lA.shape[0], device=lA.device), rows].to(lo.dtype)
+        corner = torch.where(a > 0, lo, hi)  # minimises the row's linear lower bound
+        return torch.cat([centre, corner])
+
+    def _split_dim(
+        self,
+        lo: torch.Tensor,
+        hi: torch.Tensor,
+        poly_best: torch.Tensor,
+        slack: torch.Tensor,
+        lA: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Input to bisect per box: width × |coefficient| (width relative to the case box
+        without coefficients)."""
+        width = hi - lo
+        if lA is None:
+            return (width / (self.hi0 - self.lo0).clamp(min=1e-30)).argmax(dim=1)
+        rows = self._target_rows(poly_best, slack)
+        a = lA[torch.arange(lA.shape[0], device=lA.device), rows].abs().to(lo.dtype)
+        score = a * width
+        score = torch.where(width > 0, score + 1e-12 * width, torch.full_like(score, -1.0))
+        return score.argmax(dim=1)
+
+
+def _pop(
+    stack_lo: list[torch.Tensor], stack_hi: list[torch.Tensor], n: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to ``n`` boxes from the top of the stack (depth first keeps the stack small)."""
+    los, his, got = [], [], 0
+    while stack_lo and got < n:
+        lo, hi = stack_lo.pop(), stack_hi.pop()
+        take = min(n - got, lo.shape[0])
+        if take < lo.shape[0]:
+            stack_lo.append(lo[:-take])
+            stack_hi.append(hi[:-take])
+            lo, hi = lo[-take:], hi[-take:]
+        los.append(lo)
+        his.append(hi)
+        got += take
+    return torch.cat(los), torch.cat(his)
+
+
+def _bisect(
+    lo: torch.Tensor, hi: torch.Tensor, dim: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split each box in two halves along ``dim``."""
+    idx = torch.arange(lo.shape[0], device=lo.device)
+    mid = (lo[idx, dim] + hi[idx, dim]) / 2
+    hi_a, lo_b = hi.clone(), lo.clone()
+    hi_a[idx, dim] = mid
+    lo_b[idx, dim] = mid
+    return torch.cat([lo, lo_b]), torch.cat([hi_a, hi])

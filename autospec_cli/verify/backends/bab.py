@@ -1,0 +1,192 @@
+"""``bab``: a complete verifier for low-dimensional inputs (branch and bound over input splits).
+
+Each case of the property (input box × disjunction of unsafe polytopes) is searched by
+:class:`autospec_cli.verify.bab_search.CaseSearch`: a short gradient attack, then batches of
+sub-boxes bounded with CROWN (native float64 for affine/ReLU chains, auto_LiRPA's CROWN
+otherwise), refuted boxes dropped, survivors probed at their centre and at their CROWN
+minimising corner, and bisected. It answers
+
+* ``sat`` only with a counterexample that onnxruntime confirms *exactly* (the input rounded to
+  float32 inside the box, onnxruntime's output inside an unsafe polytope without tolerance);
+  the runner re-checks it with VNN-COMP's tolerances as for every backend;
+* ``unsat`` only when every sub-box of every case was refuted with a safety margin that
+  covers floating-point rounding (see :mod:`autospec_cli.verify.bab_search`);
+* ``timeout`` when ``instance.timeout`` runs out, ``unknown`` when boxes became too small to
+  split without a decision.
+
+Input splitting scales with the input dimension: it is meant for up to ~10 inputs (ACAS Xu 5,
+throughput windows 4). Models are converted with
+:func:`autospec_cli.models.onnx_to_torch.load_onnx_as_torch` (checked against onnxruntime).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from autospec_cli.errors import VerifierError
+from autospec_cli.verify.base import Counterexample, Instance, Parameter, Result, Verdict, Verifier
+from autospec_cli.vnnlib.property import Case
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: int, device: str) -> tuple[Any, Any]:
+    """The onnxruntime runner and the search's bounder of one ONNX file (cached)."""
+    from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
+    from autospec_cli.models.runtime import OnnxRunner
+    from autospec_cli.verify.bab_search import Bounder
+
+    runner = OnnxRunner(Path(path), threads=1)
+    model = load_onnx_as_torch(Path(path), check=True)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return runner, Bounder(model.to(device), runner.n_inputs, device)
+
+
+@contextmanager
+def _torch_threads(n: int) -> Any:
+    import torch
+
+    old = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def confirm_in_onnxruntime(
+    runner: Any, case: Case, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(x32, y)`` if ``x`` rounded to float32 inside ``case``'s box is an exact counterexample
+    in onnxruntime (output in an unsafe polytope with zero tolerance), else None."""
+    from autospec_cli.verify.backends.attack import snap_float32
+
+    x32 = snap_float32(np.asarray(x, dtype=np.float64).reshape(1, -1), case.lo, case.hi)
+    if not case.contains(x32)[0]:
+        return None
+    y = np.asarray(runner.run(x32), dtype=np.float64).reshape(1, -1)
+    if not (np.all(np.isfinite(y)) and case.unsafe(y)[0]):
+        return None
+    return x32[0], y[0]
+
+
+class BabVerifier(Verifier):
+    """Complete: input-split branch and bound with CROWN bounds; sat confirmed in onnxruntime."""
+
+    name: ClassVar[str] = "bab"
+    complete: ClassVar[bool] = True
+    parameters: ClassVar[dict[str, Parameter]] = {
+        "batch": Parameter(int, 1024, "sub-boxes bounded per CROWN call"),
+        "rel_tol": Parameter(
+            float,
+            0.0,
+            "safety margin of a refutation, relative to 1 + |b| + |bound| "
+            "(0: automatic, 1e-6 for float64 bounds and 1e-5 for float32)",
+        ),
+        "min_width": Parameter(
+            float, 1e-9, "boxes narrower than this (relative) are not split further"
+        ),
+        "attack_restarts": Parameter(int, 32, "gradient-attack restarts per case before branching"),
+        "attack_steps": Parameter(int, 40, "gradient-attack steps"),
+        "threads": Parameter(int, 1, "torch threads while searching (0: leave torch's setting)"),
+        "seed": Parameter(int, 0, "random seed of the attack"),
+        "device": Parameter(str, "cpu", "where to bound and search", choices=("cpu", "cuda")),
+    }
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.options["batch"] < 1:
+            raise VerifierError("bab: option batch must be >= 1")
+        if self.options["rel_tol"] < 0 or self.options["min_width"] < 0:
+            raise VerifierError("bab: options rel_tol and min_width must be >= 0")
+        if self.options["device"] == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise VerifierError("bab: device=cuda but torch sees no CUDA GPU; use device=cpu")
+
+    def _config(self) -> Any:
+        from autospec_cli.verify.bab_search import SearchConfig
+
+        o = self.options
+        return SearchConfig(
+            batch=o["batch"],
+            rel_tol=o["rel_tol"] or None,
+            min_width=o["min_width"],
+            attack_restarts=o["attack_restarts"],
+            attack_steps=o["attack_steps"],
+            seed=o["seed"],
+        )
+
+    def verify_instance(self, instance: Instance) -> Result:
+        with _torch_threads(self.options["threads"]):
+            return self._verify(instance)
+
+    def _verify(self, instance: Instance) -> Result:
+        from autospec_cli.verify.bab_search import CaseSearch, OutOfTime
+        from autospec_cli.vnnlib.reader import read_vnnlib
+
+        start = time.monotonic()
+        deadline = start + float(instance.timeout)
+        mtime = Path(instance.onnx).stat().st_mtime_ns
+        runner, bounder = _load(str(instance.onnx), mtime, self.options["device"])
+        prop = read_vnnlib(instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+        prepare = time.monotonic() - start
+        extra: dict[str, Any] = {"native_bounds": bounder.native, "cases": len(prop.cases)}
+        undecided: list[str] = []
+        stats: list[dict[str, Any]] = []
+        for k, case in enumerate(prop.cases):
+            found: dict[str, Any] = {}
+
+            def confirm(
+                x: np.ndarray, case: Case = case, found: dict[str, Any] = found
+            ) -> np.ndarray | None:
+                hit = confirm_in_onnxruntime(runner, case, x)
+                if hit is None:
+                    return None
+                found["x"], found["y"] = hit
+                return hit[1]
+
+            search = CaseSearch(bounder, case, self._config(), deadline, confirm)
+            try:
+                out = search.run()
+            except OutOfTime:
+                extra["stats"] = stats + [search.stats]
+                return Result(
+                    Verdict.TIMEOUT,
+                    prepare_time=prepare,
+                    extra=extra,
+                    message=f"time limit reached in case {k} after {search.stats['boxes']} boxes",
+                )
+            stats.append(out.stats)
+            if out.verdict == "sat":
+                extra.update(stats=stats, phase=out.phase, case=k)
+                return Result(
+                    Verdict.SAT,
+                    counterexample=Counterexample(found["x"], found["y"]),
+                    message=f"counterexample found by {out.phase} in case {k}",
+                    prepare_time=prepare,
+                    extra=extra,
+                )
+            if out.verdict != "unsat":
+                undecided.append(f"case {k}: {out.phase}")
+        extra["stats"] = stats
+        if undecided:
+            return Result(
+                Verdict.UNKNOWN, message="; ".join(undecided), prepare_time=prepare, extra=extra
+            )
+        boxes = sum(s["boxes"] for s in stats)
+        return Result(
+            Verdict.UNSAT,
+            message=f"all {boxes} sub-boxes refuted",
+            prepare_time=prepare,
+            extra=extra,
+        )
