@@ -147,6 +147,10 @@ def split_cmd(
     ),
     seed: int | None = SEED_OPT,
     force: bool = typer.Option(False, "--force", help="Overwrite existing split files."),
+    by_group: bool = typer.Option(
+        False, "--by-group",
+        help="Keep each group (trace file of throughput windows, CSV file of a flow folder) "
+        "in one part, so windows of one trace never land in both; not stratified."),
     task: str | None = do.TASK_OPT,
     features: str | None = do.FEATURES_OPT,
     label: str | None = do.LABEL_OPT,
@@ -168,12 +172,15 @@ def split_cmd(
     ds = do.load_from_cli(
         data, task, features, label, window, nan_policy, keep_idle=keep_idle, seed=data_seed
     )
-    summary = write_split(ds, out, ratio=ratio, seed=seed, force=force)
+    summary = write_split(ds, out, ratio=ratio, seed=seed, force=force, by_group=by_group)
     if want_json(ctx, json_out):
         emit_json({**summary, "out": str(out)})
         return
     sizes = summary["sizes"]
     how = "stratified" if summary["stratified"] else "shuffled"
+    if summary.get("by_group"):
+        g = summary["groups"]
+        how = f"by group: {len(g['generation'])} + {len(g['evaluation'])} groups"
     console.print(
         f"wrote {out}/generation.npz ({sizes['generation']} rows), "
         f"evaluation.npz ({sizes['evaluation']} rows), split.json ({how}, seed {seed})",

@@ -16,6 +16,8 @@ from autospec_cli.cli.common import (
     want_json,
 )
 
+_VERSIONS = {"1": "1.0", "1.0": "1.0", "2": "2.0", "2.0": "2.0"}
+
 
 def export(
     ctx: typer.Context,
@@ -26,9 +28,11 @@ def export(
                                show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Benchmark folder to create (onnx/, vnnlib/, "
                              "instances.csv, manifest.json).", show_default=False),
-    vnnlib_version: str = typer.Option("1.0", "--vnnlib-version", metavar="1.0|2.0",
-                                       help="VNN-LIB version of the property files."),
-    timeout: float = typer.Option(60.0, "--timeout", min=0.001,
+    vnnlib_version: str = typer.Option(
+        "1", "--vnnlib-version", metavar="1|2",
+        help="VNN-LIB version of the property files: 1 (1.0, what VNN-COMP tools read) or 2 "
+        "(2.0, typed tensors; also accepted as 1.0 / 2.0)."),
+    timeout: float = typer.Option(60.0, "--timeout",
                                   help="Per-instance timeout in seconds written to instances.csv."),
     domain_from: str | None = typer.Option(
         None, "--domain-from", metavar="DATA",
@@ -48,11 +52,18 @@ def export(
 
     Range ymin..ymax: unsafe if Y_0 <= ymin or Y_0 >= ymax (the boundary is a violation).
 
+    Writes BENCH/onnx/, BENCH/vnnlib/, BENCH/instances.csv (onnx,vnnlib,timeout; no header)
+    and BENCH/manifest.json (spec id, hashes, domain closing per property).
+
     Example: autospec export specs.json --model net.onnx -o bench/ --domain-from train.csv
     """
+    from autospec_cli.errors import InputError
     from autospec_cli.specs.model import SpecSet
     from autospec_cli.vnnlib.export import dataset_domain, export_specset
 
+    version = _VERSIONS.get(vnnlib_version.strip())
+    if version is None:
+        raise InputError(f"unknown --vnnlib-version {vnnlib_version!r}; use 1 or 2")
     spec_set = SpecSet.load(specs)
     domain = source = None
     if domain_from is not None:
@@ -60,7 +71,7 @@ def export(
                               seed=globals_of(ctx).seed)
         domain, source = dataset_domain(ds, spec_set.features), f"data:{domain_from}"
     with progress_bars(show_progress(ctx, json_out)) as progress:
-        summary = export_specset(spec_set, model, out, version=vnnlib_version, timeout=timeout,
+        summary = export_specset(spec_set, model, out, version=version, timeout=timeout,
                                  domain=domain, domain_source=source, category=category,
                                  force=force, progress=progress)
     if want_json(ctx, json_out):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-specs_app = typer.Typer(help="Mine, score and plot hyperrectangle specifications.", no_args_is_help=True)
+specs_app = typer.Typer(help="Mine, score and plot hyperrectangle specifications.",
+                        no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -51,8 +51,9 @@ def evaluate_cmd(
     specs: Path = SPECS_ARG,
     data: str = DATA_ARG,
     alpha: float = typer.Option(
-        0.1, "--alpha", min=0.0,
-        help="Regression: drop specs whose output range is wider than alpha x the target range.",
+        0.1, "--alpha",
+        help="Regression: drop specs whose output range is wider than alpha x the target range "
+        "(>= 0; inf keeps all).",
     ),
     y_range: str | None = typer.Option(
         None, "--y-range", metavar="MIN,MAX",

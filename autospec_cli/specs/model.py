@@ -77,14 +77,31 @@ class Spec:
         except (KeyError, TypeError, ValueError) as e:
             raise SpecError(f"malformed specification {d.get('id', '?')!r}: {e}") from None
         if spec.lo.shape != spec.hi.shape or spec.lo.ndim != 1:
-            raise SpecError(f"specification {spec.id!r}: lo and hi must be lists of the same length")
+            raise SpecError(
+                f"specification {spec.id!r}: lo and hi must be lists of the same length")
         if n_features is not None and spec.lo.shape[0] != n_features:
             raise SpecError(
                 f"specification {spec.id!r} has {spec.lo.shape[0]} features, expected {n_features}"
             )
         if spec.label is None and (spec.y_lo is None or spec.y_hi is None):
             raise SpecError(f"specification {spec.id!r} has neither a label nor y_lo/y_hi")
+        _check_values(spec)
         return spec
+
+
+def _check_values(spec: Spec) -> None:
+    """No NaN, ``lo <= hi`` and ``y_lo <= y_hi``: an empty or undefined box is a broken file."""
+    bad = np.flatnonzero(np.isnan(spec.lo) | np.isnan(spec.hi) | (spec.lo > spec.hi))
+    if bad.size:
+        i = int(bad[0])
+        raise SpecError(f"specification {spec.id!r} has an empty or NaN box at feature {i} "
+                        f"(lo {float(spec.lo[i])!r}, hi {float(spec.hi[i])!r}); "
+                        "regenerate or fix the file")
+    if spec.label is None and not (spec.y_lo <= spec.y_hi):  # type: ignore[operator]
+        raise SpecError(f"specification {spec.id!r} has an empty or NaN output range "
+                        f"[{spec.y_lo!r}, {spec.y_hi!r}]")
+    if spec.label is not None and spec.label < 0:
+        raise SpecError(f"specification {spec.id!r} has a negative label {spec.label}")
 
 
 @dataclass
@@ -140,7 +157,8 @@ class SpecSet:
             raise SpecError("not a specification set: no 'specs' list")
         version = d.get("version")
         if version != FORMAT_VERSION:
-            raise SpecError(f"unsupported specification format version {version!r} (expected {FORMAT_VERSION})")
+            raise SpecError(f"unsupported specification format version {version!r} "
+                            f"(expected {FORMAT_VERSION})")
         features = [str(f) for f in d.get("features", [])]
         task = d.get("task")
         if task not in ("classification", "regression"):
@@ -148,7 +166,12 @@ class SpecSet:
         dom = d.get("domain")
         domain = None
         if dom is not None:
-            domain = (_dec(dom["lo"], -math.inf), _dec(dom["hi"], math.inf))
+            try:
+                domain = (_dec(dom["lo"], -math.inf), _dec(dom["hi"], math.inf))
+            except (KeyError, TypeError, ValueError) as e:
+                raise SpecError(f"malformed domain of the specification set: {e}") from None
+        if not isinstance(d["specs"], list):
+            raise SpecError("not a specification set: 'specs' is not a list")
         return cls(
             task=task, features=features, algorithm=str(d.get("algorithm", "")),
             specs=[Spec.from_json(s, len(features)) for s in d["specs"]],

@@ -14,6 +14,29 @@ A one-case property is written as separate input-bound asserts plus one
 ``(assert (or (and ...) ...))`` over its unsafe polytopes; a multi-case property (disjunctive
 input boxes) as one top-level ``(assert (or (and <box> <output rows>) ...))``, one disjunct per
 (case, polytope) pair, as VNN-COMP's nn4sys/acas files do.
+
+VNN-LIB 2.0 output is made readable by the standard's own parser (PyPI ``vnnlib`` 1.0.x),
+whose limits were measured: it reads numbers with C++ ``std::stod`` and fails on subnormal
+numbers (``5e-324``: "IndexError: stod"), and its reduction to boxes and polytopes treats
+every coefficient with ``|a| < 1e-9`` as zero (so ``1e-12 * Y_0 <= 0`` silently became "true",
+i.e. every output unsafe) and rejects a constant row ``0 <= b`` with ``b < 0``. Refusing such
+properties would make a whole export fail over numbers far below float32 precision, so
+:func:`render_vnnlib2` rewrites them, keeping the meaning or enlarging the counterexample
+region (sound: ``unsat`` on the written file still proves the original property):
+
+* a row with a coefficient below ``2**-29`` (just above that threshold) and largest
+  coefficient below 1 is multiplied by a power of two (exact in binary floating point, same
+  half-space) so that it becomes ``1 <= max|a| < 2``;
+* a subnormal box bound or right-hand side is rounded outward to ``0`` or the smallest normal
+  float (``2.2250738585072014e-308``), widening the box / half-space by less than that;
+  a subnormal coefficient left after scaling (smaller than ``2**-1022`` times the row's
+  largest) is written as ``0``, which the official parser would do anyway;
+* a constant row (all coefficients ``0``) is dropped when it holds (``0 <= b``), and a
+  polytope containing one that fails (``b < 0``) is empty and dropped from the disjunction.
+
+Coefficients below ``1e-9`` times the row's largest are still written exactly,
+but the official parser reads them as zero; that is a limitation of that parser. The 1.0
+writer writes every number exactly as given.
 """
 
 from __future__ import annotations
@@ -32,6 +55,8 @@ from autospec_cli.io import atomic_path
 from autospec_cli.vnnlib.property import Case, Polytope, Property
 
 VERSIONS = ("1.0", "2.0")
+TINY = float(np.finfo(np.float64).tiny)  # smallest normal float; std::stod rejects smaller
+SMALL = 2.0**-29  # just above the official parser's zero threshold for coefficients (1e-9)
 
 
 def fmt_float(v: float) -> str:
@@ -132,6 +157,57 @@ def _assertions(prop: Property, x: Namer, y: Namer) -> list[str]:
     return ["(assert (or\n    " + "\n    ".join(disjuncts) + "\n))"]
 
 
+def _outward(v: np.ndarray, up: bool) -> np.ndarray:
+    """Round subnormal entries of ``v`` up (``up``) or down to 0 or +-TINY."""
+    v = np.array(v, dtype=np.float64)
+    sub = (v != 0) & (np.abs(v) < TINY)
+    if up:
+        v[sub] = np.where(v[sub] > 0, TINY, 0.0)
+    else:
+        v[sub] = np.where(v[sub] > 0, 0.0, -TINY)
+    return v
+
+
+def _polytope2(p: Polytope, k: int) -> Polytope | None:
+    """``p`` in a form the official 2.0 parser reads with the same (or a larger) meaning."""
+    A = np.array(p.A, dtype=np.float64)
+    b = np.array(p.b, dtype=np.float64)
+    m = np.abs(A).max(axis=1) if A.shape[1] else np.zeros(A.shape[0])
+    if np.any((m == 0) & (b < 0)):
+        return None  # a row 0 <= b < 0 never holds: the polytope is empty
+    keep = m > 0
+    A, b, m = A[keep], b[keep], m[keep]
+    tiny = np.where(A != 0, np.abs(A), np.inf).min(axis=1) < SMALL
+    small = tiny & (m < 1.0)
+    if np.any(small):
+        e = np.frexp(m[small])[1]  # m = f * 2**e with 0.5 <= f < 1
+        A[small] = np.ldexp(A[small], (1 - e)[:, None])
+        with np.errstate(over="ignore"):
+            b[small] = np.ldexp(b[small], 1 - e)
+        if not np.all(np.isfinite(b)):
+            raise VnnlibError(
+                f"case {k}: an output row is too badly scaled for VNN-LIB 2.0 "
+                "(tiny coefficients with a huge bound); rescale it or write VNN-LIB 1.0"
+            )
+    A[(A != 0) & (np.abs(A) < TINY)] = 0.0
+    return Polytope(A.reshape(-1, p.A.shape[1]), _outward(b, up=True))
+
+
+def for_vnnlib2(prop: Property) -> Property:
+    """The property rewritten so that the official 2.0 parser reads it (see module doc)."""
+    cases = []
+    for k, c in enumerate(prop.cases):
+        polys = [q for q in (_polytope2(p, k) for p in c.disjuncts) if q is not None]
+        if polys:
+            cases.append(Case(_outward(c.lo, up=False), _outward(c.hi, up=True), polys))
+    if not cases:
+        raise VnnlibError(
+            "every output constraint of the property is contradictory (0 <= b with b < 0): "
+            "it can never be violated and VNN-LIB has no way to write that"
+        )
+    return Property(cases, prop.n_inputs, prop.n_outputs, dict(prop.meta))
+
+
 def _comment(comment: str | None) -> list[str]:
     if not comment:
         return []
@@ -168,11 +244,14 @@ def render_vnnlib2(
     """The property as VNN-LIB 2.0 text: one declared network with tensors ``X`` and ``Y``.
 
     Elements are indexed in row-major order of the shapes (``X[0,2]``); shapes default to flat
-    vectors. The element type is ``real`` (the standard's choice for type-agnostic queries,
+    vectors. Numbers the official parser cannot read as written (subnormals, coefficients
+    below its 1e-9 zero threshold) are rewritten soundly first: see :func:`for_vnnlib2`. The
+    element type is ``real`` (the standard's choice for type-agnostic queries,
     spelled as the official parser 1.0.x type-checks it: with ``Real`` it leaves the tensors
     untyped and rejects products such as ``(* 2.0 Y[0])``).
     """
     _check(prop)
+    prop = for_vnnlib2(prop)
     ishape = _shape(input_shape, prop.n_inputs, "input")
     oshape = _shape(output_shape, prop.n_outputs, "output")
     if not network_name.isidentifier():

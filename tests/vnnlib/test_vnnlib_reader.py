@@ -32,7 +32,8 @@ def test_acasxu_prop_1(shared_data: Path) -> None:
 
 
 def test_acasxu_prop_2_coc_maximal(shared_data: Path) -> None:
-    p = read_vnnlib(shared_data / "vnncomp2021" / "acasxu" / "prop_2.vnnlib", n_inputs=5, n_outputs=5)
+    path = shared_data / "vnncomp2021" / "acasxu" / "prop_2.vnnlib"
+    p = read_vnnlib(path, n_inputs=5, n_outputs=5)
     (c,) = p.cases
     (poly,) = c.disjuncts  # one conjunction: Y_j <= Y_0 for every j
     expected = np.zeros((4, 5))
@@ -110,7 +111,8 @@ def test_disjunctive_input_boxes_like_nn4sys() -> None:
     lines = ["(declare-const X_0 Real)", "(declare-const X_1 Real)", "(declare-const Y_0 Real)",
              "(assert (or"]
     for i in range(50):
-        lines.append(f"  (and (>= X_0 {i}.0) (<= X_0 {i}.5) (>= X_1 0) (<= X_1 1) (>= Y_0 {i * 2}))")
+        lines.append(
+            f"  (and (>= X_0 {i}.0) (<= X_0 {i}.5) (>= X_1 0) (<= X_1 1) (>= Y_0 {i * 2}))")
     lines.append("  (and (>= X_0 0.0) (<= X_0 0.5) (>= X_1 0) (<= X_1 1) (<= Y_0 -7))")
     lines.append("))")
     p = read_vnnlib("\n".join(lines))
@@ -119,7 +121,8 @@ def test_disjunctive_input_boxes_like_nn4sys() -> None:
     assert len(p.cases[0].disjuncts) == 2 and len(p.cases[1].disjuncts) == 1
     assert p.cases[7].disjuncts[0].b.tolist() == [-14.0]
     x = np.array([[7.2, 0.5]])
-    assert p.is_violated_by(x, np.array([[14.0]]))[0] and not p.is_violated_by(x, np.array([[13.0]]))[0]
+    assert p.is_violated_by(x, np.array([[14.0]]))[0]
+    assert not p.is_violated_by(x, np.array([[13.0]]))[0]
 
 
 def test_linear_terms_and_constants_on_either_side() -> None:

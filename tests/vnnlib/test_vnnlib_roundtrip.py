@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autospec_cli.errors import VnnlibError
 from autospec_cli.vnnlib.builders import (
     classification_property,
     regression_property,
@@ -17,13 +18,17 @@ from autospec_cli.vnnlib.builders import (
 )
 from autospec_cli.vnnlib.property import Case, Polytope, Property
 from autospec_cli.vnnlib.reader import read_vnnlib
-from autospec_cli.vnnlib.writer import fmt_float, render_vnnlib1, render_vnnlib2
+from autospec_cli.vnnlib.writer import TINY, fmt_float, for_vnnlib2, render_vnnlib1, render_vnnlib2
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 moderate = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 coef = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 2.0, -0.5]), moderate)
+normal = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_subnormal=False)
+# coefficients within a 1e9 ratio (the official transformer zeroes |a| < 1e-9 of a row's max)
+coef2 = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 2.0, -0.5]),
+                  st.floats(1e-3, 1e5), st.floats(-1e5, -1e-3))
 
 
 @st.composite
@@ -37,11 +42,15 @@ def boxes(draw: st.DrawFn, n: int, values: st.SearchStrategy[float] = finite
 @st.composite
 def polytopes(draw: st.DrawFn, n_out: int, nonzero: bool = False) -> Polytope:
     k = draw(st.integers(1, 3))
-    A = np.array(draw(st.lists(st.lists(coef, min_size=n_out, max_size=n_out), min_size=k,
+    c = coef2 if nonzero else coef
+    A = np.array(draw(st.lists(st.lists(c, min_size=n_out, max_size=n_out), min_size=k,
                                max_size=k)))
-    if nonzero:  # the official transformer folds constant rows (0 <= b) away or rejects them
+    b = np.array(draw(st.lists(normal if nonzero else finite, min_size=k, max_size=k)))
+    if nonzero:  # constant rows are folded by the 2.0 writer; tiny rows get rescaled by it
         A[~A.any(axis=1), 0] = 1.0
-    b = np.array(draw(st.lists(finite, min_size=k, max_size=k)))
+        shift = np.array(draw(st.lists(st.sampled_from([0, 0, -35, -400, -1000]),
+                                       min_size=k, max_size=k)))
+        A, b = np.ldexp(A, shift[:, None]), np.ldexp(b, shift)
     return Polytope(A, b)
 
 
@@ -119,7 +128,9 @@ def test_robustness_round_trip(box: tuple, eps: float, label: int) -> None:
     x0 = box[0]
     p = robustness_property(x0, eps, label, 3, domain_lo=-1e6 + 5, domain_hi=1e6)
     assert np.all(p.cases[0].lo >= -1e6 + 5) and np.all(p.cases[0].hi <= 1e6)
-    assert np.all(p.cases[0].hi - p.cases[0].lo <= 2 * eps)
+    slack = 2 * np.spacing(np.abs(x0) + eps)  # x0 -+ eps are rounded to floats
+    assert np.all(p.cases[0].hi - p.cases[0].lo <= 2 * eps + slack)
+    assert np.all(p.cases[0].lo <= x0) and np.all(x0 <= p.cases[0].hi)
     assert_same(p, read_vnnlib(render_vnnlib1(p)))
 
 
@@ -128,16 +139,57 @@ def _shape_for(n: int, seed: int) -> list[int]:
 
 
 @SETTINGS
-@given(properties(moderate, nonzero=True), st.integers(0, 2))
+@given(properties(normal, nonzero=True), st.integers(0, 2))
 def test_vnnlib2_official_parser_matches_our_reader(prop: Property, seed: int) -> None:
     pytest.importorskip("vnnlib.compat")
     text2 = render_vnnlib2(prop, input_shape=_shape_for(prop.n_inputs, seed),
                            output_shape=_shape_for(prop.n_outputs, seed + 1), network_name="net")
     official = read_vnnlib(text2)  # dispatched to reader2 (the official parser)
     assert official.meta["vnnlib_version"] == "2.0"
-    ours = read_vnnlib(render_vnnlib1(prop))
+    written = for_vnnlib2(prop)  # rows with tiny coefficients rescaled exactly, else unchanged
+    ours = read_vnnlib(render_vnnlib1(written))
     assert_same(by_box(ours), by_box(official))
-    assert_same(by_box(prop), by_box(official))
+    assert_same(by_box(written), by_box(official))
+
+
+@SETTINGS
+@given(properties(nonzero=False), st.data())
+def test_vnnlib2_rewrite_never_shrinks_the_counterexample_region(prop: Property,
+                                                                   data: st.DataObject) -> None:
+    try:
+        written = for_vnnlib2(prop)
+    except VnnlibError:  # every polytope contradictory, or a hopelessly scaled row: said clearly
+        return
+    for c in prop.cases:
+        ys = np.array(data.draw(st.lists(st.lists(normal, min_size=prop.n_outputs,
+                                                  max_size=prop.n_outputs), min_size=1,
+                                         max_size=5)))
+        xs = np.vstack([c.lo, c.hi])
+        if not np.all(np.isfinite(xs)):
+            continue
+        for y in ys:
+            if c.unsafe(y)[0]:
+                assert written.is_violated_by(xs, np.vstack([y, y])).all()
+
+
+def test_vnnlib2_subnormals_tiny_rows_and_constant_rows() -> None:
+    pytest.importorskip("vnnlib.compat")
+    sub = 5e-324
+    polys = [Polytope([[1.0, 0.0]], [sub]),             # b subnormal: rounded up to TINY
+             Polytope([[1e-125, 0.0]], [0.0]),          # official parser zeroes 1e-125
+             Polytope([[0.0, 0.0], [1.0, 1.0]], [-1.0, 2.0]),  # 0 <= -1: never holds
+             Polytope([[0.0, 0.0], [0.0, 1.0]], [1.0, 3.0])]   # 0 <= 1 holds: row dropped
+    prop = Property([Case([-sub, 0.0], [sub, 1.0], polys)], 2, 2)
+    got = read_vnnlib(render_vnnlib2(prop))
+    (case,) = got.cases
+    assert case.lo.tolist() == [-TINY, 0.0] and case.hi.tolist() == [TINY, 1.0]
+    assert [p.A.tolist() for p in case.disjuncts] == [[[1.0, 0.0]], [[2.0**416 * 1e-125, 0.0]],
+                                                       [[0.0, 1.0]]]
+    assert [p.b.tolist() for p in case.disjuncts] == [[TINY], [0.0], [3.0]]
+    assert 1.0 <= 2.0**416 * 1e-125 < 2.0
+    bad = Property([Case([0.0], [1.0], [Polytope([[0.0]], [-1.0])])], 1, 1)
+    with pytest.raises(VnnlibError, match="never be violated"):
+        render_vnnlib2(bad)
 
 
 def test_vnnlib2_multidimensional_indices() -> None:
