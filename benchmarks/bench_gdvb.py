@@ -119,10 +119,38 @@ def summary(case: dict[str, Any], recs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def e2e_records(config: Path) -> Iterator[dict[str, Any]]:
-    """Hook: JSON records of the end-to-end GDVB run of ``config`` (generate the benchmark,
-    train, verify). To be filled in by the GDVB generate/run code."""
-    yield {"case": "e2e", "config": str(config), "skipped": "end-to-end run not implemented yet"}
+def e2e_records(config: Path, out: Path | None = None, jobs: int = 2) -> Iterator[dict[str, Any]]:
+    """JSON records of the end-to-end GDVB run of ``config``: generate (distillation jobs),
+    run every configured verifier, build the report; wall time of each phase and the scores."""
+    import shutil
+    import tempfile
+
+    from autospec_cli.bench.config import load_gdvb_config
+    from autospec_cli.bench.generate import generate
+    from autospec_cli.bench.report import build_report
+    from autospec_cli.bench.run import run
+    from autospec_cli.campaign.executors import make_executor
+
+    cfg = load_gdvb_config(config)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-gdvb-")) if out is None else out
+    t0 = time.perf_counter()
+    gen = generate(cfg, tmp, executor=make_executor("local", jobs=jobs), force=True)
+    t1 = time.perf_counter()
+    res = run(tmp, list(cfg.verify.verifiers), executor=make_executor("local", jobs=jobs))
+    t2 = time.perf_counter()
+    build_report(tmp, tmp / "report")
+    t3 = time.perf_counter()
+    rows = gen.get("rows")
+    yield {"case": "e2e", "config": str(config), "array_rows": rows,
+           "generate_s": round(t1 - t0, 1), "run_s": round(t2 - t1, 1),
+           "report_s": round(t3 - t2, 1), "total_s": round(t3 - t0, 1)}
+    scores = res.get("scores", {})
+    for sc in scores.get("verifiers") or []:
+        keep = {k: sc.get(k) for k in ("verifier", "rank", "solved", "wrong", "unsolved", "par2",
+                                        "par2_mean", "points")}
+        yield {"case": "e2e-score", **keep}
+    if out is None:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e2e", action="store_true", help="also run the built-in seed end to end")
     ap.add_argument("--e2e-config", type=Path, default=Path("configs/gdvb-digits.toml"),
                     help="GDVB config for --e2e")
+    ap.add_argument("--e2e-out", type=Path, default=None,
+                    help="keep the end-to-end benchmark in this folder (default: a temporary one)")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes for --e2e")
     args = ap.parse_args(argv)
     picked = CASES if args.cases == "all" else [CASES[int(i)] for i in args.cases.split(",")]
     budget = args.time_budget if args.time_budget > 0 else None
@@ -147,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         ok &= s["all_ok"]
         print(json.dumps(s), flush=True)
     if args.e2e:
-        for rec in e2e_records(args.e2e_config):
+        for rec in e2e_records(args.e2e_config, args.e2e_out, args.jobs):
             print(json.dumps(rec), flush=True)
     return 0 if ok else 1
 
