@@ -14,7 +14,9 @@ auto-lirpa==0.3``). On torch 2.13 / numpy 2 it needs these shims, all applied by
 
 Workarounds applied by :func:`compute_bounds` rather than by patching: a model without
 parameters gets a zero parameter added to its output (0.3 indexes ``parameters()[0]``);
-``sparse_spec_alpha`` is off (alpha-CROWN on MLPs trips an assertion with it); MaxPool under
+``sparse_spec_alpha`` is off (alpha-CROWN on MLPs trips an assertion with it), and so is
+``sparse_features_alpha`` (on conv nets, alpha-CROWN at batch > 1 after a call with another
+batch size fails with a shape mismatch); MaxPool under
 alpha-CROWN runs one box at a time (batched it fails). Softmax under CROWN fails: verify
 logits. A newer auto_LiRPA (>= 0.4, installed from source) is used as is, without shims.
 """
@@ -40,7 +42,7 @@ from autospec_cli.errors import ConfigError, VerifierError
 INSTALL_HINT = "auto_LiRPA is not installed: pip install --no-deps auto-lirpa==0.3 (see README)"
 METHODS: dict[str, str] = {"ibp": "IBP", "crown": "CROWN", "alpha-crown": "alpha-CROWN",
                            "crown-optimized": "alpha-CROWN"}
-_LEGACY_OPTS: dict[str, Any] = {"sparse_spec_alpha": False}
+_LEGACY_OPTS: dict[str, Any] = {"sparse_spec_alpha": False, "sparse_features_alpha": False}
 
 
 def installed_version() -> str | None:
@@ -138,7 +140,8 @@ def import_auto_lirpa() -> Any:
         if legacy:
             _post_import_patches(lirpa)
     except ImportError as e:
-        raise VerifierError(f"auto_LiRPA {version or ''} fails to import ({e}); {INSTALL_HINT}") from None
+        raise VerifierError(
+            f"auto_LiRPA {version or ''} fails to import ({e}); {INSTALL_HINT}") from None
     return lirpa
 
 
@@ -190,7 +193,13 @@ def bounded_module(model: nn.Module, input_shape: tuple[int, ...], *, device: st
         if device != "cpu":
             import copy
 
-            net = copy.deepcopy(net).to(device)
+            # Copy without the cache: cached BoundedModules do not deep-copy.
+            saved = model.__dict__.pop("_lirpa_cache", None)
+            try:
+                net = copy.deepcopy(net).to(device)
+            finally:
+                if saved is not None:
+                    model.__dict__["_lirpa_cache"] = saved
         opts = dict(_LEGACY_OPTS) if is_legacy() else {}
         with _quiet():
             cache[key] = lirpa.BoundedModule(net, torch.zeros(1, *input_shape, device=device),
@@ -217,14 +226,27 @@ def _method(method: str) -> str:
     return METHODS[key]
 
 
+def outward_float32(lo: Any, hi: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``lo``/``hi`` rounded to float32 *outwards* (lo down, hi up), so the float32 box
+    contains the given one and bounds over it stay sound for every point of the original."""
+    lo64 = np.asarray(lo, dtype=np.float64)
+    hi64 = np.asarray(hi, dtype=np.float64)
+    lo32, hi32 = lo64.astype(np.float32), hi64.astype(np.float32)
+    lo32 = np.where(lo32.astype(np.float64) > lo64, np.nextafter(lo32, np.float32(-np.inf)), lo32)
+    hi32 = np.where(hi32.astype(np.float64) < hi64, np.nextafter(hi32, np.float32(np.inf)), hi32)
+    return lo32.astype(np.float32), hi32.astype(np.float32)
+
+
 def _as_boxes(lo: Any, hi: Any, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    lo_t = torch.as_tensor(np.asarray(lo, dtype=np.float32), device=device)
-    hi_t = torch.as_tensor(np.asarray(hi, dtype=np.float32), device=device)
+    lo32, hi32 = outward_float32(lo, hi)
+    lo_t = torch.as_tensor(lo32, device=device)
+    hi_t = torch.as_tensor(hi32, device=device)
     if lo_t.ndim == 1:
         lo_t, hi_t = lo_t[None], hi_t[None]
     lo_t, hi_t = lo_t.reshape(len(lo_t), -1), hi_t.reshape(len(hi_t), -1)
     if lo_t.shape != hi_t.shape:
-        raise ConfigError(f"box bounds of different shapes {tuple(lo_t.shape)} and {tuple(hi_t.shape)}")
+        raise ConfigError(
+            f"box bounds of different shapes {tuple(lo_t.shape)} and {tuple(hi_t.shape)}")
     if bool((lo_t > hi_t).any()):
         raise ConfigError("a box has a lower bound above its upper bound")
     return lo_t, hi_t
@@ -240,6 +262,7 @@ def compute_bounds(
     alpha_iterations: int = 20,
     alpha_lr: float = 0.5,
     device: str = "cpu",
+    bound_upper: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lower/upper bounds of the outputs (or of ``C @ y``) over a batch of input boxes.
 
@@ -248,6 +271,8 @@ def compute_bounds(
     ``IBP``, ``CROWN`` or ``alpha-CROWN``. Returns float64 arrays (N, k) (k = n_outputs
     without C). ``model``: an :class:`~.onnx_to_torch.OnnxTorchModel`, :class:`~.arch.MLP`,
     :class:`~.arch.ConvNet` or any module taking ``(N, *model.input_shape)`` or flat inputs.
+    ``bound_upper=False`` computes lower bounds only (about half the work for CROWN and
+    alpha-CROWN); the upper bounds come back as +inf. Boxes are rounded outward to float32.
     """
     import_auto_lirpa()
     name = _method(method)
@@ -258,13 +283,15 @@ def compute_bounds(
         if C_t.ndim == 2:
             C_t = C_t.expand(len(lo_t), *C_t.shape)
         if C_t.ndim != 3 or len(C_t) != len(lo_t):
-            raise ConfigError(f"C must be (N, k, n_outputs) with N = {len(lo_t)}, got {tuple(C_t.shape)}")
+            raise ConfigError(
+                f"C must be (N, k, n_outputs) with N = {len(lo_t)}, got {tuple(C_t.shape)}")
     if name == "alpha-CROWN" and len(lo_t) > 1 and _has_maxpool(model):
         parts = [_bounds_once(model, lo_t[i:i + 1], hi_t[i:i + 1],
                               None if C_t is None else C_t[i:i + 1], name, alpha_iterations,
-                              alpha_lr, device) for i in range(len(lo_t))]
+                              alpha_lr, device, bound_upper) for i in range(len(lo_t))]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    return _bounds_once(model, lo_t, hi_t, C_t, name, alpha_iterations, alpha_lr, device)
+    return _bounds_once(model, lo_t, hi_t, C_t, name, alpha_iterations, alpha_lr, device,
+                        bound_upper)
 
 
 def _has_maxpool(model: nn.Module) -> bool:
@@ -272,7 +299,7 @@ def _has_maxpool(model: nn.Module) -> bool:
 
 
 def _bounds_once(model: nn.Module, lo: torch.Tensor, hi: torch.Tensor, C: torch.Tensor | None,
-                 method: str, iterations: int, lr: float, device: str
+                 method: str, iterations: int, lr: float, device: str, bound_upper: bool = True
                  ) -> tuple[np.ndarray, np.ndarray]:
     lirpa = import_auto_lirpa()
     shape = bound_input_shape(model, lo.shape[1])
@@ -285,8 +312,40 @@ def _bounds_once(model: nn.Module, lo: torch.Tensor, hi: torch.Tensor, C: torch.
     grad = torch.enable_grad() if method == "alpha-CROWN" else torch.no_grad()
     try:
         with _quiet(), grad:
-            lb, ub = bm.compute_bounds(x=(x,), method=method, C=C)
+            lb, ub = bm.compute_bounds(x=(x,), method=method, C=C, bound_upper=bound_upper)
     except (RuntimeError, AssertionError, IndexError, ValueError, NotImplementedError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise VerifierError(f"auto_LiRPA {method} failed on this network: {msg}") from None
-    return (lb.detach().cpu().double().numpy(), ub.detach().cpu().double().numpy())
+    lower = lb.detach().cpu().double().numpy()
+    if ub is None:
+        return lower, np.full_like(lower, np.inf)
+    return lower, ub.detach().cpu().double().numpy()
+
+
+def relu_preactivation_bounds(
+    model: nn.Module, lo: Any, hi: Any, method: str = "CROWN", *, device: str = "cpu"
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Bounds of every ReLU's input over each box, one ``(lower, upper)`` pair per ReLU node
+    in graph order, each of shape ``(N, *units)``.
+
+    These are the intermediate bounds auto_LiRPA computes on its way to the output bounds:
+    interval arithmetic for ``IBP``, a backward (CROWN) pass per pre-activation layer for
+    ``CROWN`` (and for ``alpha-CROWN``, which optimises only the output bounds).
+    """
+    name = _method(method)
+    if name == "alpha-CROWN":
+        name = "CROWN"
+    lo_t, hi_t = _as_boxes(lo, hi, device)
+    _bounds_once(model, lo_t, hi_t, None, name, 0, 0.0, device)
+    bm = bounded_module(model, bound_input_shape(model, lo_t.shape[1]), device=device)
+    out = []
+    relus = getattr(bm, "relus", None) or [n for n in bm._modules.values()
+                                             if type(n).__name__ == "BoundRelu"]
+    for relu in relus:
+        pre = relu.inputs[0]
+        lower, upper = getattr(pre, "lower", None), getattr(pre, "upper", None)
+        if lower is None or upper is None:
+            raise VerifierError(
+                f"auto_LiRPA kept no {name} bounds for the input of ReLU {relu.name}")
+        out.append((lower.detach().cpu().double().numpy(), upper.detach().cpu().double().numpy()))
+    return out
