@@ -7,12 +7,23 @@ is decided by keeping a stack of sub-boxes that may still contain a counterexamp
    (:class:`Bounder`: native float64 CROWN for affine/ReLU chains, auto_LiRPA otherwise);
 2. a box is *refuted* when every polytope has a row whose lower bound exceeds its ``b`` by
    more than the safety margin ``tol(b)``; refuted boxes are dropped;
-3. the model is run at the centre of every surviving box and at the corner that minimises the
-   CROWN bound of its most promising polytope; a point whose output lies in an unsafe polytope
-   is a *candidate*, handed to ``confirm`` (the backend replays it in onnxruntime) -- only a
+3. the others are *clipped* (:meth:`CaseSearch._clip`): CROWN's linear lower bound
+   ``lA x + lbias`` of each row (and a convex combination of a polytope's rows) says where in
+   the box the row can still be ``<= b + tol``; the box shrinks to that part (the hull over
+   polytopes) and is refuted when it becomes empty -- only points refuted with the full
+   safety margin are cut away;
+4. the model is run at the centre of every surviving box and at the corner that minimises the
+   CROWN bound of its most promising polytope, then at those points after a few signed
+   gradient steps inside the box; a point whose output lies in an unsafe polytope is a
+   *candidate*, handed to ``confirm`` (the backend replays it in onnxruntime) -- only a
    confirmed candidate ends the search with ``sat``;
-4. the other survivors are bisected along the input whose width, weighted by the magnitude of
-   the bound's linear coefficients, contributes most to the bound's looseness.
+5. the other survivors are bisected. ``branching="coef"``: along the input whose width,
+   weighted by the magnitude of the bound's linear coefficients, contributes most to the
+   bound's looseness; ``"trial"``: both halves along every input are bounded and the input
+   whose halves are closest to refuted wins (``2 d`` extra bounds per box, far fewer boxes on
+   ACAS Xu property 1, where coefficients point at the narrow inputs); ``"mixed"`` (default):
+   each box draws one of the two (trial alone can starve an input that only pays off after
+   several splits, as on ACAS Xu property 2).
 
 ``unsat`` is returned only when the stack empties. Boxes that can no longer be split (every
 side below ``min_width``) without being refuted or yielding a confirmed counterexample make the
@@ -54,6 +65,10 @@ class SearchConfig:
     attack_restarts: int = 32
     attack_steps: int = 40
     seed: int = 0
+    alpha_steps: int = 0  # optimised lower ReLU slopes on the output bound (0: plain CROWN)
+    polish_steps: int = 8  # gradient steps from each box's candidate points (0: none)
+    trial_share: float = 0.5  # with "mixed": the share of boxes split by trial
+    branching: str = "mixed"  # see CaseSearch._step: "trial", "coef" or "mixed" (half each)
 
 
 @dataclass
@@ -97,14 +112,15 @@ class Bounder:
             return self.model(X.to(torch.float32)).reshape(X.shape[0], -1).to(self.dtype)
 
     def lower(
-        self, lo: torch.Tensor, hi: torch.Tensor, C: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """``(lb, lA, scale)`` of ``C y`` per float64 box; ``lA`` is None for the fallback.
-        ``scale`` is the magnitude the safety margin is relative to."""
+        self, lo: torch.Tensor, hi: torch.Tensor, C: torch.Tensor, alpha_steps: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
+        """``(lb, lA, lbias, scale)`` of ``C y`` per float64 box, with ``C y >= lA x + lbias``
+        on the box; ``lA`` and ``lbias`` are None for the fallback. ``scale`` is the magnitude
+        the safety margin is relative to; ``alpha_steps``: see :func:`crown.crown_lower`."""
         if self.native:
             with torch.no_grad():
-                r = crown.crown_lower(self.layers, lo, hi, C)
-            return r.lb, r.lA, r.lb.abs()
+                r = crown.crown_lower(self.layers, lo, hi, C, alpha_steps=alpha_steps)
+            return r.lb, r.lA, r.lbias, r.lb.abs()
         from autospec_cli.models.lirpa_compat import compute_bounds
 
         lo32, hi32 = _outward32(lo, hi)
@@ -113,7 +129,7 @@ class Bounder:
         )
         lb_t = torch.as_tensor(lb, dtype=self.dtype, device=self.device)
         ub_t = torch.as_tensor(ub, dtype=self.dtype, device=self.device)
-        return lb_t, None, lb_t.abs() + ub_t.abs()
+        return lb_t, None, None, lb_t.abs() + ub_t.abs()
 
 
 def _outward32(lo: torch.Tensor, hi: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -201,13 +217,19 @@ class CaseSearch:
         return None
 
     def attack(self) -> Outcome | None:
-        """Projected gradient descent on the margin from random starts in the case's box."""
+        """Projected gradient descent on the margin from random starts in the case's box (and
+        from its corners when there are at most 64)."""
         R, steps = self.cfg.attack_restarts, self.cfg.attack_steps
         if R <= 0:
             return None
         lo, hi = self.lo0.to(self.bd.dtype), self.hi0.to(self.bd.dtype)
         width = hi - lo
         u = torch.rand(R, lo.numel(), generator=self.gen, device=lo.device, dtype=lo.dtype)
+        d = lo.numel()
+        if d <= 6:
+            shift = torch.arange(d, device=lo.device)
+            bits = torch.arange(2**d, device=lo.device)[:, None] >> shift
+            u = torch.cat([u, (bits & 1).to(lo.dtype)])
         x = torch.cat([((lo + hi) / 2)[None], lo + width * u])
         scale = (
             torch.tensor(
@@ -228,6 +250,20 @@ class CaseSearch:
             step = 0.1 * (1 - t / steps) + 0.005
             x = torch.minimum(torch.maximum(x.detach() - step * scale * grad.sign(), lo), hi)
         return None
+
+    def _polish(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """A few signed-gradient steps on the margin from ``x``, each row kept in its box."""
+        lo, hi = lo.to(self.bd.dtype), hi.to(self.bd.dtype)
+        x, width = x.to(self.bd.dtype), hi - lo
+        steps = self.cfg.polish_steps
+        for t in range(steps):
+            x = x.detach().requires_grad_(True)
+            with torch.enable_grad():
+                m = self._margin_grad(x)
+            (grad,) = torch.autograd.grad(m.sum(), x)
+            step = 0.25 * (1 - t / steps) + 0.01
+            x = torch.minimum(torch.maximum(x.detach() - step * width * grad.sign(), lo), hi)
+        return x.detach()
 
     def _margin_grad(self, x: torch.Tensor) -> torch.Tensor:
         if self.bd.native:
@@ -280,8 +316,11 @@ class CaseSearch:
         """Bound one batch; return a confirmed counterexample or the split survivors."""
         self.stats["boxes"] += lo.shape[0]
         self.stats["bound_calls"] += 1
-        lb, lA, scale = self.bd.lower(lo, hi, self.spec.C)
-        slack = lb.double() - self.spec.b - self.rel_tol * (1 + self.spec.b.abs() + scale.double())
+        lb, lA, lbias, scale = self.bd.lower(lo, hi, self.spec.C, self.cfg.alpha_steps)
+        tol = self.rel_tol * (1 + self.spec.b.abs() + scale.double())
+        slack = lb.double() - self.spec.b - tol
+        if lA is not None and lbias is not None:
+            lo, hi, slack = self._clip(lo, hi, lA, lbias, tol)
         poly_best = self.spec.per_poly_max(slack)  # > 0: polytope refuted on this box
         alive = (poly_best <= 0).any(dim=1)
         self.stats["refuted"] += int((~alive).sum())
@@ -289,16 +328,81 @@ class CaseSearch:
             return None, lo[:0], hi[:0], 0
         lo, hi, poly_best, slack = lo[alive], hi[alive], poly_best[alive], slack[alive]
         lA = lA[alive] if lA is not None else None
-        found = self._try_points(
-            self._candidates(lo, hi, poly_best, slack, lA), "bounds-guided sampling"
-        )
+        X = self._candidates(lo, hi, poly_best, slack, lA)
+        found = self._try_points(X, "bounds-guided sampling")
+        if found is None and self.cfg.polish_steps > 0:
+            X = self._polish(X, torch.cat([lo, lo]), torch.cat([hi, hi]))
+            found = self._try_points(X, "bounds-guided gradient search")
         if found is not None:
             return found, lo[:0], hi[:0], 0
         dim = self._split_dim(lo, hi, poly_best, slack, lA)
+        if self.cfg.branching != "coef" and lA is not None:
+            pick = torch.ones(lo.shape[0], dtype=torch.bool, device=lo.device)
+            if self.cfg.branching == "mixed":
+                u = torch.rand(lo.shape[0], generator=self.gen, device=lo.device)
+                pick = u < self.cfg.trial_share
+            if bool(pick.any()):
+                dim[pick] = self._trial_dim(lo[pick], hi[pick])
         width = (hi - lo).gather(1, dim[:, None])[:, 0]
         ok = width > self.cfg.min_width * (1 + (self.hi0 - self.lo0).max())
         lo, hi, dim = lo[ok], hi[ok], dim[ok]
         return None, *_bisect(lo, hi, dim), int((~ok).sum())
+
+    def _clip(
+        self,
+        lo: torch.Tensor,
+        hi: torch.Tensor,
+        lA: torch.Tensor,
+        lbias: torch.Tensor,
+        tol: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Shrink each box to the part where every linear lower bound may still be unsafe.
+
+        Row ``r`` of polytope ``p`` can only be unsafe where ``lA_r x + lbias_r <= b_r + tol_r``
+        (elsewhere ``C_r y > b_r + tol_r``: refuted with the full safety margin). Along input
+        ``j`` with ``a = lA_rj > 0`` that needs ``x_j <= lo_j + (b_r + tol_r - lb_r) / a``
+        (symmetrically for ``a < 0``), ``lb_r`` the row's minimum over the box. A polytope
+        keeps the intersection of its rows' boxes, a box the hull of its polytopes' boxes;
+        the new minima are recomputed on the smaller box and the clip repeated. Returns the
+        clipped boxes and their slacks (``> 0``: row refuted; empty boxes get ``+inf``).
+        """
+        spec = self.spec
+        A = lA.double()
+        thr = spec.b + tol  # (N, k)
+        gone = torch.zeros(lo.shape[0], dtype=torch.bool, device=lo.device)
+        for _ in range(3):
+            centre, radius = (hi + lo) / 2, (hi - lo) / 2
+            lb = (A @ centre[:, :, None])[..., 0] - (A.abs() @ radius[:, :, None])[..., 0] + lbias
+            slack = lb - thr
+            gap = (-slack).clamp(min=0)[:, :, None]  # (N, k, 1)
+            step = gap / A.abs().clamp(min=1e-300)
+            row_hi = torch.where(A > 0, torch.minimum(hi[:, None], lo[:, None] + step), hi[:, None])
+            row_lo = torch.where(A < 0, torch.maximum(lo[:, None], hi[:, None] - step), lo[:, None])
+            dead = slack > 0  # (N, k): this row refutes its polytope on the box
+            new_lo = torch.full_like(lo, torch.inf)
+            new_hi = torch.full_like(hi, -torch.inf)
+            for p in range(spec.n_poly):
+                rows = spec.group == p
+                p_lo = row_lo[:, rows].max(dim=1).values
+                p_hi = row_hi[:, rows].min(dim=1).values
+                p_dead = dead[:, rows].any(dim=1)[:, None] | (p_lo > p_hi).any(dim=1, keepdim=True)
+                if int(rows.sum()) > 1:  # a combination of the rows is a valid row too
+                    a, f = _combine_rows(A[:, rows], lbias[:, rows] - thr[:, rows], lo, hi)
+                    step = (-f).clamp(min=0)[:, None] / a.abs().clamp(min=1e-300)
+                    p_hi = torch.where(a > 0, torch.minimum(p_hi, lo + step), p_hi)
+                    p_lo = torch.where(a < 0, torch.maximum(p_lo, hi - step), p_lo)
+                    p_dead = p_dead | (f > 0)[:, None] | (p_lo > p_hi).any(dim=1, keepdim=True)
+                new_lo = torch.where(p_dead, new_lo, torch.minimum(new_lo, p_lo))
+                new_hi = torch.where(p_dead, new_hi, torch.maximum(new_hi, p_hi))
+            gone = gone | (new_lo > new_hi).any(dim=1)
+            lo = torch.where(gone[:, None], lo, new_lo)
+            hi = torch.where(gone[:, None], hi, new_hi)
+            if bool(gone.all()):
+                break
+        centre, radius = (hi + lo) / 2, (hi - lo) / 2
+        lb = (A @ centre[:, :, None])[..., 0] - (A.abs() @ radius[:, :, None])[..., 0] + lbias
+        slack = torch.where(gone[:, None], torch.full_like(lb, torch.inf), lb - thr)
+        return lo, hi, slack
 
     def _target_rows(self, poly_best: torch.Tensor, slack: torch.Tensor) -> torch.Tensor:
         """Per box, the row that is closest to refuting the least refuted polytope."""
@@ -324,6 +428,25 @@ class CaseSearch:
         corner = torch.where(a > 0, lo, hi)  # minimises the row's linear lower bound
         return torch.cat([centre, corner])
 
+    def _trial_dim(self, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """Input to bisect per box: the one whose worse half has the best bound.
+
+        Both halves along every input are bounded (``2 d`` bound calls' worth of boxes); a
+        half's score is its least refuted polytope's best row slack ``lb - b``.
+        """
+        n, d = lo.shape
+        mid = (lo + hi) / 2
+        eye = torch.eye(d, dtype=torch.bool, device=lo.device)[:, None]  # (d, 1, d)
+        lo_c = torch.cat([lo[None].expand(d, -1, -1), torch.where(eye, mid, lo)])  # (2d, n, d)
+        hi_c = torch.cat([torch.where(eye, mid, hi), hi[None].expand(d, -1, -1)])
+        lb, _, _, _ = self.bd.lower(lo_c.reshape(-1, d), hi_c.reshape(-1, d), self.spec.C)
+        score = self.spec.per_poly_max(lb.double() - self.spec.b).min(dim=1).values
+        score = score.reshape(2, d, n)
+        both = (score[0].clamp(max=0) + score[1].clamp(max=0)).T  # (n, d)
+        width = hi - lo
+        key = torch.where(width > 0, both, torch.full_like(both, -torch.inf))
+        return key.argmax(dim=1)
+
     def _split_dim(
         self,
         lo: torch.Tensor,
@@ -342,6 +465,33 @@ class CaseSearch:
         score = a * width
         score = torch.where(width > 0, score + 1e-12 * width, torch.full_like(score, -1.0))
         return score.argmax(dim=1)
+
+
+def _combine_rows(
+    A: torch.Tensor, c: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, iters: int = 12
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A convex combination of the linear rows ``A_j x + c_j`` (A: (N, r, d), c: (N, r)) with
+    a large minimum over each box: ``(a, f)``, the combined row's coefficients and minimum.
+
+    If every row must be ``<= 0`` then so must the combination, so ``f > 0`` refutes the box
+    (the LP dual of "no point of the box satisfies all rows"). The weights are found by a few
+    multiplicative-weight steps on the rows' values at the combination's minimising corner.
+    """
+    n, r, _ = A.shape
+    lam = torch.full((n, r), 1.0 / r, dtype=A.dtype, device=A.device)
+    best_a, best_f = A[:, 0], torch.full((n,), -torch.inf, dtype=A.dtype, device=A.device)
+    for _ in range(iters):
+        a = (lam[:, :, None] * A).sum(dim=1)
+        x = torch.where(a > 0, lo, hi)
+        g = (A @ x[:, :, None])[..., 0] + c  # each row's value at the minimiser
+        f = (lam * g).sum(dim=1)
+        better = f > best_f
+        best_a = torch.where(better[:, None], a, best_a)
+        best_f = torch.where(better, f, best_f)
+        scale = g.abs().max(dim=1, keepdim=True).values.clamp(min=1e-300)
+        lam = lam * torch.exp(2.0 * g / scale)
+        lam = lam / lam.sum(dim=1, keepdim=True)
+    return best_a, best_f
 
 
 def _pop(

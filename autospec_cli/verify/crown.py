@@ -132,7 +132,8 @@ def _backward(
         pos = lam.clamp(min=0)
         neg = lam - pos
         bias = bias + (neg @ t_up[:, :, None])[..., 0]
-        lam = pos * s_low[:, None, :] + neg * s_up[:, None, :]
+        s_low = s_low[:, None, :] if s_low.dim() == 2 else s_low  # per box or per box and row
+        lam = pos * s_low + neg * s_up[:, None, :]
         W, b = layers[j]
         bias = bias + lam @ b
         lam = lam @ W
@@ -220,6 +221,7 @@ def crown_lower(
     hi: torch.Tensor,
     C: torch.Tensor,
     intermediate: str = "hybrid",
+    alpha_steps: int = 0,
 ) -> CrownResult:
     """CROWN lower bounds of ``C y`` over each box ``[lo_i, hi_i]``.
 
@@ -229,6 +231,10 @@ def crown_lower(
     CROWN, quadratic in depth) or ``"hybrid"`` (forward, then backward CROWN only for the
     neurons still unstable: about as tight as full CROWN for a fraction of the cost); the
     output bound is always a backward CROWN pass.
+
+    ``alpha_steps > 0`` optimises, per box and row of ``C``, the lower slopes of the unstable
+    ReLUs (any slope in [0, 1] is a valid lower bound) by projected gradient ascent on the
+    row's bound (alpha-CROWN with fixed intermediate bounds); the best bound seen is kept.
     """
     if intermediate in ("forward", "hybrid"):
         relax = _hidden_relaxations(layers, lo, hi, refine=intermediate == "hybrid")
@@ -244,7 +250,56 @@ def crown_lower(
         lam = (C @ WL)[None].expand(n, -1, -1)
         A, bias = _backward(lam, layers, len(layers) - 1, relax)
         bias = bias + C @ bL
+        if alpha_steps > 0:
+            return _optimise_slopes(layers, relax, lam, C @ bL, centre, radius, alpha_steps)
     return CrownResult(_concretize(A, bias, centre, radius), A, bias)
+
+
+def _optimise_slopes(
+    layers: Layers,
+    relax: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    lam: torch.Tensor,
+    bias0: torch.Tensor,
+    centre: torch.Tensor,
+    radius: torch.Tensor,
+    steps: int,
+) -> CrownResult:
+    """alpha-CROWN on the output bound (see :func:`crown_lower`); slopes start at CROWN's."""
+    k = lam.shape[1]
+    unstable = [((t > 0) & (s_up < 1))[:, None, :] for _, s_up, t in relax]
+    alphas = [s_low[:, None, :].expand(-1, k, -1).clone() for s_low, _, _ in relax]
+    best: CrownResult | None = None
+    with torch.enable_grad():
+        for a in alphas:
+            a.requires_grad_(True)
+        opt = torch.optim.Adam(alphas, lr=0.1)
+        for t in range(steps + 1):
+            rel = [
+                (torch.where(u, a, s_low[:, None, :]), s_up, t_up)
+                for a, u, (s_low, s_up, t_up) in zip(alphas, unstable, relax, strict=True)
+            ]
+            A, bias = _backward(lam, layers, len(layers) - 1, rel)
+            bias = bias + bias0
+            lb = _concretize(A, bias, centre, radius)
+            if best is None:
+                best = CrownResult(lb.detach(), A.detach(), bias.detach())
+            else:
+                up = (lb > best.lb).detach()
+                best = CrownResult(
+                    torch.where(up, lb.detach(), best.lb),
+                    torch.where(up[..., None], A.detach(), best.lA),
+                    torch.where(up, bias.detach(), best.lbias),
+                )
+            if t == steps:
+                break
+            opt.zero_grad()
+            (-lb.sum()).backward()
+            opt.step()
+            with torch.no_grad():
+                for a in alphas:
+                    a.clamp_(0, 1)
+    assert best is not None
+    return best
 
 
 def _backward_relaxations(

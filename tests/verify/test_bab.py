@@ -67,8 +67,12 @@ def acas_instance(shared: Path, net: str, prop: int, timeout: float = 60.0) -> I
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), mode=st.sampled_from(["forward", "hybrid", "backward"]))
-def test_crown_bounds_are_sound_on_samples(seed: int, mode: str) -> None:
+@given(
+    seed=st.integers(0, 10_000),
+    mode=st.sampled_from(["forward", "hybrid", "backward"]),
+    alpha=st.sampled_from([0, 6]),
+)
+def test_crown_bounds_are_sound_on_samples(seed: int, mode: str, alpha: int) -> None:
     rng = np.random.default_rng(seed)
     layers = [
         (torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, [3, 12, 12, 10, 4])
@@ -76,7 +80,7 @@ def test_crown_bounds_are_sound_on_samples(seed: int, mode: str) -> None:
     lo = torch.as_tensor(rng.uniform(-1, 0.5, (6, 3)))
     hi = lo + torch.as_tensor(rng.uniform(0, 0.8, (6, 3)))
     C = torch.as_tensor(rng.normal(size=(2, 4)))
-    r = crown.crown_lower(layers, lo, hi, C, intermediate=mode)
+    r = crown.crown_lower(layers, lo, hi, C, intermediate=mode, alpha_steps=alpha)
     X = lo[:, None] + (hi - lo)[:, None] * torch.rand(6, 3000, 3, dtype=torch.float64)
     Y = crown.forward(layers, X.reshape(-1, 3)).reshape(6, 3000, 4) @ C.T
     assert bool((Y.min(dim=1).values >= r.lb - 1e-9).all())
@@ -102,6 +106,20 @@ def test_hybrid_is_as_tight_as_full_crown() -> None:
     assert float((hy - fw).mean()) > 0
 
 
+def test_optimised_slopes_never_loosen_crown() -> None:
+    rng = np.random.default_rng(5)
+    layers = [
+        (torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, [4, 20, 20, 20, 3])
+    ]
+    lo = torch.as_tensor(rng.uniform(-1, 0, (32, 4)))
+    hi = lo + 0.4
+    C = torch.as_tensor(rng.normal(size=(2, 3)))
+    plain = crown.crown_lower(layers, lo, hi, C).lb
+    opt = crown.crown_lower(layers, lo, hi, C, alpha_steps=10).lb
+    assert bool((opt >= plain).all())  # the start point is CROWN's slopes; the best is kept
+    assert float((opt - plain).mean()) > 1e-6  # and the optimisation does improve on average
+
+
 def test_non_relu_chain_is_not_extracted() -> None:
     net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
     assert crown.extract_affine_relu(net) is None
@@ -113,6 +131,56 @@ def test_non_relu_chain_is_not_extracted() -> None:
 
 
 # ----------------------------------------------------------------------------- soundness
+
+
+class _TorchChain(torch.nn.Module):
+    """A float64 affine/ReLU chain as a torch model (for :class:`Bounder`)."""
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray, bool]]) -> None:
+        super().__init__()
+        mods: list[torch.nn.Module] = []
+        for W, b, relu in layers:
+            lin = torch.nn.Linear(W.shape[1], W.shape[0]).double()
+            lin.weight.data = torch.as_tensor(W)
+            lin.bias.data = torch.as_tensor(b)
+            mods += [lin, torch.nn.ReLU()] if relu else [lin]
+        self.net = torch.nn.Sequential(*mods)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.double())
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_poly=st.integers(1, 3), quantile=st.floats(0.0, 0.6))
+def test_clipping_keeps_every_unsafe_point(seed: int, n_poly: int, quantile: float) -> None:
+    """Boxes shrunk by the linear bounds still contain every sampled unsafe point; a box
+    dropped as empty has none (disjunctions of 1-3 polytopes with 1-2 rows)."""
+    from autospec_cli.verify.bab_search import Bounder, CaseSearch, SearchConfig
+    from autospec_cli.vnnlib.property import Case, Polytope
+
+    rng = np.random.default_rng(seed)
+    layers = random_mlp(rng, [3, 10, 10, 3])
+    bd = Bounder(_TorchChain(layers), 3)
+    assert bd.native
+    lo = torch.as_tensor(rng.uniform(-1, 0.5, (8, 3)))
+    hi = lo + torch.as_tensor(rng.uniform(0.05, 0.6, (8, 3)))
+    X = lo[:, None] + (hi - lo)[:, None] * torch.rand(8, 4000, 3, dtype=torch.float64)
+    Y = crown.forward(bd.layers, X.reshape(-1, 3)).numpy()
+    polys = []
+    for _ in range(n_poly):
+        A = rng.normal(size=(int(rng.integers(1, 3)), 3))
+        b = np.quantile(Y @ A.T, quantile, axis=0)  # some sampled points are unsafe
+        polys.append(Polytope(A, b))
+    case = Case(lo.min(0).values.numpy(), hi.max(0).values.numpy(), polys)
+    search = CaseSearch(bd, case, SearchConfig(), float("inf"), lambda x: None)
+    lb, lA, lbias, scale = bd.lower(lo, hi, search.spec.C)
+    tol = search.rel_tol * (1 + search.spec.b.abs() + scale)
+    c_lo, c_hi, slack = search._clip(lo, hi, lA, lbias, tol)
+    unsafe = torch.as_tensor(case.unsafe(Y)).reshape(8, -1)
+    kept = ((X >= c_lo[:, None]) & (X <= c_hi[:, None])).all(dim=2)
+    gone = ~(search.spec.per_poly_max(slack) <= 0).any(dim=1)
+    assert bool((~unsafe | (kept & ~gone[:, None])).all())
+    assert bool(((c_lo >= lo) & (c_hi <= hi)).all())
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -237,12 +305,18 @@ def test_bad_options_are_rejected() -> None:
         BabVerifier(batch=0)
     with pytest.raises(VerifierError):
         BabVerifier(rel_tol=-1.0)
+    with pytest.raises(VerifierError):
+        BabVerifier(alpha_steps=-1)
+    with pytest.raises(VerifierError):
+        BabVerifier(branching="random")
 
 
 # ----------------------------------------------------------------------------- ACAS Xu
 
 
-@pytest.mark.parametrize("net,prop", [("1_1", 1), ("1_1", 2), ("2_1", 2), ("3_5", 2)])
+@pytest.mark.parametrize(
+    "net,prop", [("1_1", 1), ("1_1", 2), ("2_1", 2), ("3_5", 2), ("2_4", 1), ("1_5", 2)]
+)
 def test_acasxu_verdicts_match_expected(shared_data: Path, net: str, prop: int) -> None:
     inst = acas_instance(shared_data, net, prop, 60.0)
     want = {(r["onnx"], r["vnnlib"]): EXPECTED[r["expected"]] for r in acas_rows(shared_data)}

@@ -3,8 +3,10 @@
 Each case of the property (input box × disjunction of unsafe polytopes) is searched by
 :class:`autospec_cli.verify.bab_search.CaseSearch`: a short gradient attack, then batches of
 sub-boxes bounded with CROWN (native float64 for affine/ReLU chains, auto_LiRPA's CROWN
-otherwise), refuted boxes dropped, survivors probed at their centre and at their CROWN
-minimising corner, and bisected. It answers
+otherwise), refuted boxes dropped, the others shrunk to where their linear bounds allow a
+counterexample, probed at their centre and CROWN minimising corner (plus a few gradient
+steps from there), and bisected along the input chosen by trial bisection or by bound
+coefficients. It answers
 
 * ``sat`` only with a counterexample that onnxruntime confirms *exactly* (the input rounded to
   float32 inside the box, onnxruntime's output inside an unsafe polytope without tolerance);
@@ -96,6 +98,19 @@ class BabVerifier(Verifier):
         ),
         "attack_restarts": Parameter(int, 32, "gradient-attack restarts per case before branching"),
         "attack_steps": Parameter(int, 40, "gradient-attack steps"),
+        "branching": Parameter(
+            str,
+            "mixed",
+            "split input per box: trial (bisect the input whose halves bound best), coef "
+            "(largest width x bound coefficient) or mixed (each box one of them at random)",
+            choices=("mixed", "trial", "coef"),
+        ),
+        "polish_steps": Parameter(
+            int, 8, "gradient steps from each surviving box's candidate points (0: none)"
+        ),
+        "alpha_steps": Parameter(
+            int, 0, "alpha-CROWN steps on the output bound of every box (0: plain CROWN)"
+        ),
         "threads": Parameter(int, 1, "torch threads while searching (0: leave torch's setting)"),
         "seed": Parameter(int, 0, "random seed of the attack"),
         "device": Parameter(str, "cpu", "where to bound and search", choices=("cpu", "cuda")),
@@ -107,6 +122,8 @@ class BabVerifier(Verifier):
             raise VerifierError("bab: option batch must be >= 1")
         if self.options["rel_tol"] < 0 or self.options["min_width"] < 0:
             raise VerifierError("bab: options rel_tol and min_width must be >= 0")
+        if self.options["alpha_steps"] < 0 or self.options["polish_steps"] < 0:
+            raise VerifierError("bab: options alpha_steps and polish_steps must be >= 0")
         if self.options["device"] == "cuda":
             import torch
 
@@ -124,6 +141,9 @@ class BabVerifier(Verifier):
             attack_restarts=o["attack_restarts"],
             attack_steps=o["attack_steps"],
             seed=o["seed"],
+            branching=o["branching"],
+            polish_steps=o["polish_steps"],
+            alpha_steps=o["alpha_steps"],
         )
 
     def verify_instance(self, instance: Instance) -> Result:
