@@ -117,10 +117,30 @@ class Bounder:
         """``(lb, lA, lbias, scale)`` of ``C y`` per float64 box, with ``C y >= lA x + lbias``
         on the box; ``lA`` and ``lbias`` are None for the fallback. ``scale`` is the magnitude
         the safety margin is relative to; ``alpha_steps``: see :func:`crown.crown_lower`."""
+        return self.lower_hidden(lo, hi, C, alpha_steps)[:4]
+
+    def lower_hidden(
+        self,
+        lo: torch.Tensor,
+        hi: torch.Tensor,
+        C: torch.Tensor,
+        alpha_steps: int = 0,
+        prior: torch.Tensor | None = None,
+        refine: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """:meth:`lower` plus the packed hidden bounds used ((N, 2, H); H = 0 for the
+        fallback). ``prior``: hidden bounds valid on boxes containing these (a parent's);
+        ``refine=False`` skips the backward refinement of unstable neurons (cheaper, looser)."""
         if self.native:
+            if prior is not None and prior.shape[2] == 0:
+                prior = None
             with torch.no_grad():
-                r = crown.crown_lower(self.layers, lo, hi, C, alpha_steps=alpha_steps)
-            return r.lb, r.lA, r.lbias, r.lb.abs()
+                r = crown.crown_lower(
+                    self.layers, lo, hi, C, "hybrid" if refine else "forward",
+                    alpha_steps=alpha_steps, prior=prior,
+                )
+            hidden = r.hidden if r.hidden is not None else lo.new_zeros(lo.shape[0], 2, 0)
+            return r.lb, r.lA, r.lbias, r.lb.abs(), hidden
         from autospec_cli.models.lirpa_compat import compute_bounds
 
         lo32, hi32 = _outward32(lo, hi)
@@ -129,7 +149,7 @@ class Bounder:
         )
         lb_t = torch.as_tensor(lb, dtype=self.dtype, device=self.device)
         ub_t = torch.as_tensor(ub, dtype=self.dtype, device=self.device)
-        return lb_t, None, None, lb_t.abs() + ub_t.abs()
+        return lb_t, None, None, lb_t.abs() + ub_t.abs(), lo.new_zeros(lo.shape[0], 2, 0)
 
 
 def _outward32(lo: torch.Tensor, hi: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -279,10 +299,12 @@ class CaseSearch:
         found = self.attack()
         if found is not None:
             return found
-        stack_lo, stack_hi = [self.lo0[None]], [self.hi0[None]]
+        stack: list[tuple[torch.Tensor, ...]] = [
+            (self.lo0[None], self.hi0[None], self.lo0.new_zeros(1, 2, 0))
+        ]
         stuck = 0
         per_box = 0.0  # seconds per box of the last step: keeps a step inside the time left
-        while stack_lo:
+        while stack:
             self.tick()
             left = self.deadline - time.monotonic()
             n = (
@@ -290,17 +312,16 @@ class CaseSearch:
                 if per_box <= 0
                 else int(min(self.cfg.batch, max(16, left / (2 * per_box))))
             )
-            lo, hi = _pop(stack_lo, stack_hi, n)
+            lo, hi, hb = _pop(stack, n)
             t0 = time.monotonic()
-            found, keep_lo, keep_hi, n_stuck = self._step(lo, hi)
+            found, keep, n_stuck = self._step(lo, hi, hb)
             per_box = (time.monotonic() - t0) / lo.shape[0]
             if found is not None:
                 return found
             stuck += n_stuck
-            if keep_lo.shape[0]:
-                stack_lo.append(keep_lo)
-                stack_hi.append(keep_hi)
-            self.stats["max_stack"] = max(self.stats["max_stack"], sum(len(s) for s in stack_lo))
+            if keep[0].shape[0]:
+                stack.append(keep)
+            self.stats["max_stack"] = max(self.stats["max_stack"], sum(len(s[0]) for s in stack))
         if stuck:
             self.stats["unsplittable"] = stuck
             return Outcome(
@@ -311,12 +332,15 @@ class CaseSearch:
         return Outcome("unsat", phase="every sub-box refuted", stats=self.stats)
 
     def _step(
-        self, lo: torch.Tensor, hi: torch.Tensor
-    ) -> tuple[Outcome | None, torch.Tensor, torch.Tensor, int]:
-        """Bound one batch; return a confirmed counterexample or the split survivors."""
+        self, lo: torch.Tensor, hi: torch.Tensor, hb: torch.Tensor
+    ) -> tuple[Outcome | None, tuple[torch.Tensor, ...], int]:
+        """Bound one batch (``hb``: hidden bounds inherited from the parents, (N, 2, H));
+        return a confirmed counterexample or the split survivors ``(lo, hi, hb)``."""
         self.stats["boxes"] += lo.shape[0]
         self.stats["bound_calls"] += 1
-        lb, lA, lbias, scale = self.bd.lower(lo, hi, self.spec.C, self.cfg.alpha_steps)
+        lb, lA, lbias, scale, hb = self.bd.lower_hidden(
+            lo, hi, self.spec.C, self.cfg.alpha_steps, prior=hb
+        )
         tol = self.rel_tol * (1 + self.spec.b.abs() + scale.double())
         slack = lb.double() - self.spec.b - tol
         if lA is not None and lbias is not None:
@@ -325,8 +349,9 @@ class CaseSearch:
         alive = (poly_best <= 0).any(dim=1)
         self.stats["refuted"] += int((~alive).sum())
         if not bool(alive.any()):
-            return None, lo[:0], hi[:0], 0
+            return None, (lo[:0], hi[:0], hb[:0]), 0
         lo, hi, poly_best, slack = lo[alive], hi[alive], poly_best[alive], slack[alive]
+        hb = hb[alive]
         lA = lA[alive] if lA is not None else None
         X = self._candidates(lo, hi, poly_best, slack, lA)
         found = self._try_points(X, "bounds-guided sampling")
@@ -334,7 +359,7 @@ class CaseSearch:
             X = self._polish(X, torch.cat([lo, lo]), torch.cat([hi, hi]))
             found = self._try_points(X, "bounds-guided gradient search")
         if found is not None:
-            return found, lo[:0], hi[:0], 0
+            return found, (lo[:0], hi[:0], hb[:0]), 0
         dim = self._split_dim(lo, hi, poly_best, slack, lA)
         if self.cfg.branching != "coef" and lA is not None:
             pick = torch.ones(lo.shape[0], dtype=torch.bool, device=lo.device)
@@ -342,11 +367,11 @@ class CaseSearch:
                 u = torch.rand(lo.shape[0], generator=self.gen, device=lo.device)
                 pick = u < self.cfg.trial_share
             if bool(pick.any()):
-                dim[pick] = self._trial_dim(lo[pick], hi[pick])
+                dim[pick] = self._trial_dim(lo[pick], hi[pick], hb[pick])
         width = (hi - lo).gather(1, dim[:, None])[:, 0]
         ok = width > self.cfg.min_width * (1 + (self.hi0 - self.lo0).max())
-        lo, hi, dim = lo[ok], hi[ok], dim[ok]
-        return None, *_bisect(lo, hi, dim), int((~ok).sum())
+        lo, hi, hb, dim = lo[ok], hi[ok], hb[ok], dim[ok]
+        return None, (*_bisect(lo, hi, dim), torch.cat([hb, hb])), int((~ok).sum())
 
     def _clip(
         self,
@@ -428,18 +453,24 @@ class CaseSearch:
         corner = torch.where(a > 0, lo, hi)  # minimises the row's linear lower bound
         return torch.cat([centre, corner])
 
-    def _trial_dim(self, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    def _trial_dim(self, lo: torch.Tensor, hi: torch.Tensor, hb: torch.Tensor) -> torch.Tensor:
         """Input to bisect per box: the one whose worse half has the best bound.
 
-        Both halves along every input are bounded (``2 d`` bound calls' worth of boxes); a
-        half's score is its least refuted polytope's best row slack ``lb - b``.
+        Both halves along every input are bounded (``2 d`` bound calls' worth of boxes,
+        starting from the parent's hidden bounds ``hb``, so only neurons the parent left
+        unstable are refined); a half's score is its least refuted polytope's best row slack
+        ``lb - b``. (Skipping the refinement here is 4x cheaper but makes the halves' scores
+        nearly equal, and the choice degenerates into splitting already tiny inputs.)
         """
         n, d = lo.shape
         mid = (lo + hi) / 2
         eye = torch.eye(d, dtype=torch.bool, device=lo.device)[:, None]  # (d, 1, d)
         lo_c = torch.cat([lo[None].expand(d, -1, -1), torch.where(eye, mid, lo)])  # (2d, n, d)
         hi_c = torch.cat([torch.where(eye, mid, hi), hi[None].expand(d, -1, -1)])
-        lb, _, _, _ = self.bd.lower(lo_c.reshape(-1, d), hi_c.reshape(-1, d), self.spec.C)
+        prior = hb[None].expand(2 * d, -1, -1, -1).reshape(-1, *hb.shape[1:])
+        lb = self.bd.lower_hidden(
+            lo_c.reshape(-1, d), hi_c.reshape(-1, d), self.spec.C, prior=prior
+        )[0]
         score = self.spec.per_poly_max(lb.double() - self.spec.b).min(dim=1).values
         score = score.reshape(2, d, n)
         both = (score[0].clamp(max=0) + score[1].clamp(max=0)).T  # (n, d)
@@ -494,22 +525,20 @@ def _combine_rows(
     return best_a, best_f
 
 
-def _pop(
-    stack_lo: list[torch.Tensor], stack_hi: list[torch.Tensor], n: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Up to ``n`` boxes from the top of the stack (depth first keeps the stack small)."""
-    los, his, got = [], [], 0
-    while stack_lo and got < n:
-        lo, hi = stack_lo.pop(), stack_hi.pop()
-        take = min(n - got, lo.shape[0])
-        if take < lo.shape[0]:
-            stack_lo.append(lo[:-take])
-            stack_hi.append(hi[:-take])
-            lo, hi = lo[-take:], hi[-take:]
-        los.append(lo)
-        his.append(hi)
+def _pop(stack: list[tuple[torch.Tensor, ...]], n: int) -> tuple[torch.Tensor, ...]:
+    """Up to ``n`` boxes (with what travels with them) from the top of the stack (depth first
+    keeps the stack small)."""
+    parts: list[tuple[torch.Tensor, ...]] = []
+    got = 0
+    while stack and got < n:
+        top = stack.pop()
+        take = min(n - got, top[0].shape[0])
+        if take < top[0].shape[0]:
+            stack.append(tuple(t[:-take] for t in top))
+            top = tuple(t[-take:] for t in top)
+        parts.append(top)
         got += take
-    return torch.cat(los), torch.cat(his)
+    return tuple(torch.cat(ts) for ts in zip(*parts, strict=True))
 
 
 def _bisect(

@@ -103,6 +103,23 @@ class CrownResult:
     lb: torch.Tensor
     lA: torch.Tensor
     lbias: torch.Tensor
+    hidden: torch.Tensor | None = None  # (N, 2, H): packed hidden bounds (see pack_hidden)
+
+
+def pack_hidden(bounds: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """Per-layer pre-activation bounds ``[(lb_k, ub_k)]`` (each (N, n_k)) as one (N, 2, H)
+    tensor, so a search can carry them with its boxes (H = the hidden neurons)."""
+    return torch.stack([torch.cat([lb for lb, _ in bounds], 1),
+                        torch.cat([ub for _, ub in bounds], 1)], 1)
+
+
+def _unpack_hidden(packed: torch.Tensor, layers: Layers) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    out, at = [], 0
+    for W, _ in layers[:-1]:
+        n = W.shape[0]
+        out.append((packed[:, 0, at : at + n], packed[:, 1, at : at + n]))
+        at += n
+    return out
 
 
 def _relax(lo: torch.Tensor, up: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -179,10 +196,19 @@ def _refine_unstable(
 
 
 def _hidden_relaxations(
-    layers: Layers, lo: torch.Tensor, hi: torch.Tensor, refine: bool
-) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    layers: Layers,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    refine: bool,
+    prior: torch.Tensor | None = None,
+) -> tuple[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], list]:
     """ReLU relaxations of every hidden layer from forward linear propagation, optionally
-    refined by backward CROWN on the neurons it leaves unstable.
+    refined by backward CROWN on the neurons it leaves unstable; also the bounds used.
+
+    ``prior`` (packed, see :func:`pack_hidden`): pre-activation bounds known to hold on a box
+    *containing* each box (its parent in a branch and bound); they are intersected with the
+    forward bounds before the relaxation and the refinement, so a child is never looser than
+    its parent and fewer of its neurons need a backward pass.
 
     Each neuron carries an affine lower and upper bound in terms of the input (``(N, n, d+1)``,
     last column the constant), pushed through the layers with the same ReLU relaxation as
@@ -196,7 +222,9 @@ def _hidden_relaxations(
         n, -1, -1
     )
     up = low
+    known = _unpack_hidden(prior, layers) if prior is not None else None
     relax: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    used: list[tuple[torch.Tensor, torch.Tensor]] = []
     for k, (W, b) in enumerate(layers[:-1]):
         Wp, Wn = W.clamp(min=0), W.clamp(max=0)
         z_low = Wp @ low + Wn @ up
@@ -205,14 +233,17 @@ def _hidden_relaxations(
         z_up[..., -1] += b
         lb = _concretize(z_low[..., :-1], z_low[..., -1], centre, radius)
         ub = -_concretize(-z_up[..., :-1], -z_up[..., -1], centre, radius)
+        if known is not None:
+            lb, ub = torch.maximum(lb, known[k][0]), torch.minimum(ub, known[k][1])
         if refine and k > 0:
             lb, ub = _refine_unstable(layers, k, relax, lb, ub, centre, radius)
+        used.append((lb, ub))
         s_low, s_up, t_up = _relax(lb, ub)
         relax.append((s_low, s_up, t_up))
         low = z_low * s_low[..., None]
         up = z_up * s_up[..., None]
         up[..., -1] += t_up
-    return relax
+    return relax, used
 
 
 def crown_lower(
@@ -222,6 +253,7 @@ def crown_lower(
     C: torch.Tensor,
     intermediate: str = "hybrid",
     alpha_steps: int = 0,
+    prior: torch.Tensor | None = None,
 ) -> CrownResult:
     """CROWN lower bounds of ``C y`` over each box ``[lo_i, hi_i]``.
 
@@ -235,9 +267,15 @@ def crown_lower(
     ``alpha_steps > 0`` optimises, per box and row of ``C``, the lower slopes of the unstable
     ReLUs (any slope in [0, 1] is a valid lower bound) by projected gradient ascent on the
     row's bound (alpha-CROWN with fixed intermediate bounds); the best bound seen is kept.
+
+    ``prior`` (forward and hybrid only): valid hidden bounds of boxes containing these, see
+    :func:`_hidden_relaxations`; the result's ``hidden`` holds the bounds used (packed), to
+    pass as ``prior`` for sub-boxes.
     """
+    hidden = None
     if intermediate in ("forward", "hybrid"):
-        relax = _hidden_relaxations(layers, lo, hi, refine=intermediate == "hybrid")
+        relax, used = _hidden_relaxations(layers, lo, hi, intermediate == "hybrid", prior)
+        hidden = pack_hidden(used) if used else None
     else:
         relax = _backward_relaxations(layers, lo, hi)
     centre, radius = (hi + lo) / 2, (hi - lo) / 2
@@ -251,8 +289,9 @@ def crown_lower(
         A, bias = _backward(lam, layers, len(layers) - 1, relax)
         bias = bias + C @ bL
         if alpha_steps > 0:
-            return _optimise_slopes(layers, relax, lam, C @ bL, centre, radius, alpha_steps)
-    return CrownResult(_concretize(A, bias, centre, radius), A, bias)
+            r = _optimise_slopes(layers, relax, lam, C @ bL, centre, radius, alpha_steps)
+            return CrownResult(r.lb, r.lA, r.lbias, hidden)
+    return CrownResult(_concretize(A, bias, centre, radius), A, bias, hidden)
 
 
 def _optimise_slopes(
