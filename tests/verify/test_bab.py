@@ -89,6 +89,43 @@ def test_crown_bounds_are_sound_on_samples(seed: int, mode: str, alpha: int) -> 
     assert bool((Y >= lin - 1e-9).all())
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), mode=st.sampled_from(["forward", "hybrid"]))
+def test_bounds_from_a_parent_box_are_sound_and_never_looser(seed: int, mode: str) -> None:
+    """A sub-box bounded from its parent's hidden bounds (as the search does after a split)."""
+    rng = np.random.default_rng(seed)
+    layers = [
+        (torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, [3, 16, 16, 12, 4])
+    ]
+    lo = torch.as_tensor(rng.uniform(-1, 0.5, (6, 3)))
+    hi = lo + torch.as_tensor(rng.uniform(0.1, 0.8, (6, 3)))
+    C = torch.as_tensor(rng.normal(size=(2, 4)))
+    parent = crown.crown_lower(layers, lo, hi, C, intermediate=mode)
+    assert parent.hidden is not None and parent.hidden.shape == (6, 2, 16 + 16 + 12)
+    # a random sub-box of each box
+    a = torch.as_tensor(rng.uniform(0, 0.6, (6, 3)))
+    sub_lo = lo + (hi - lo) * a
+    sub_hi = sub_lo + (hi - sub_lo) * torch.as_tensor(rng.uniform(0.2, 1, (6, 3)))
+    plain = crown.crown_lower(layers, sub_lo, sub_hi, C, intermediate=mode)
+    child = crown.crown_lower(layers, sub_lo, sub_hi, C, intermediate=mode, prior=parent.hidden)
+    # hidden bounds: intersected with the parent's, so never looser than either
+    assert bool((child.hidden[:, 0] >= parent.hidden[:, 0] - 1e-12).all())
+    assert bool((child.hidden[:, 1] <= parent.hidden[:, 1] + 1e-12).all())
+    assert bool((child.hidden[:, 0] >= plain.hidden[:, 0] - 1e-12).all())
+    # and the output bound still holds at sampled points of the sub-box
+    X = sub_lo[:, None] + (sub_hi - sub_lo)[:, None] * torch.rand(6, 3000, 3, dtype=torch.float64)
+    H = X.reshape(-1, 3)
+    for k, (W, b) in enumerate(layers[:-1]):  # every sampled pre-activation is inside its bounds
+        Z = (H @ W.T + b).reshape(6, 3000, -1)
+        at = sum(w.shape[0] for w, _ in layers[:k])
+        zl = child.hidden[:, 0, at : at + W.shape[0]][:, None]
+        zu = child.hidden[:, 1, at : at + W.shape[0]][:, None]
+        assert bool(((Z >= zl - 1e-9) & (Z <= zu + 1e-9)).all())
+        H = Z.reshape(-1, W.shape[0]).clamp(min=0)
+    Y = crown.forward(layers, X.reshape(-1, 3)).reshape(6, 3000, 4) @ C.T
+    assert bool((Y.min(dim=1).values >= child.lb - 1e-9).all())
+
+
 def test_hybrid_is_as_tight_as_full_crown() -> None:
     rng = np.random.default_rng(3)
     layers = [
