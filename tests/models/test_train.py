@@ -99,12 +99,16 @@ def test_progress_and_regularizer():
     def l1(model: nn.Module) -> torch.Tensor:
         return 10.0 * sum(p.abs().sum() for n, p in model.named_parameters() if "weight" in n)
 
-    plain = train_model(MLP(4, [8], 1), ds, epochs=4, tol=0, seed=0,
+    def fresh() -> MLP:  # the same initial weights for both runs, whatever ran before
+        torch.manual_seed(0)
+        return MLP(4, [8], 1)
+
+    plain = train_model(fresh(), ds, epochs=4, tol=0, seed=0, lr=5e-2,
                         progress=lambda d, c, t: calls.append((d, c, t)))
-    reg = train_model(MLP(4, [8], 1), ds, epochs=4, tol=0, seed=0, regularizer=l1, lr=1e-2)
+    reg = train_model(fresh(), ds, epochs=4, tol=0, seed=0, regularizer=l1, lr=5e-2)
     assert calls == [("train", e, 4) for e in range(1, 5)]
     norm = lambda m: float(m.body[0].weight.detach().abs().sum())  # noqa: E731
-    assert norm(reg.model) < norm(plain.model)
+    assert norm(reg.model) < 0.8 * norm(plain.model)
 
 
 def test_plain_module_and_arrays():
