@@ -78,7 +78,7 @@ def _clean(obj: Any) -> Any:
         return int(obj)
     if isinstance(obj, np.bool_):
         return bool(obj)
-    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums
+    if hasattr(obj, "value") and isinstance(obj.value, str):  # enums
         return obj.value
     return obj
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,14 +16,23 @@ def register(app: typer.Typer) -> None:
 
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(Path("demo-out"), "-o", "--out", help="Output folder for everything the demo writes."),
-    traces: Optional[Path] = typer.Option(  # noqa: UP007
-        None, "--traces", help="Folder of Colosseum O-RAN traces (time,nof_ue,dl_brate,ul_brate); "
-        "default: the built-in synthetic throughput series."),
+    out: Path = typer.Option(
+        Path("demo-out"), "-o", "--out", help="Output folder for everything the demo writes."
+    ),
+    traces: Path | None = typer.Option(  # noqa: UP007
+        None,
+        "--traces",
+        help="Folder of Colosseum O-RAN traces (time,nof_ue,dl_brate,ul_brate); "
+        "default: the built-in synthetic throughput series.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed for splits, generators and training."),
     alpha: float = typer.Option(0.1, "--alpha", help="Output-range filter for regression specs."),
-    no_verify: bool = typer.Option(False, "--no-verify", help="Skip training, export and verification."),
-    backend: str = typer.Option("bab", "--backend", help="Verifier backend for the throughput properties."),
+    no_verify: bool = typer.Option(
+        False, "--no-verify", help="Skip training, export and verification."
+    ),
+    backend: str = typer.Option(
+        "bab", "--backend", help="Verifier backend for the throughput properties."
+    ),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds per verification instance."),
     force: bool = typer.Option(False, "--force", help="Replace an earlier demo output folder."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -34,8 +42,16 @@ def demo(
     from autospec_cli.demo import DemoConfig, run_demo
 
     as_json = want_json(ctx, json_out)
-    cfg = DemoConfig(out_dir=out, traces=traces, seed=seed, alpha=alpha, verify=not no_verify,
-                     backend=backend, timeout=timeout, force=force)
+    cfg = DemoConfig(
+        out_dir=out,
+        traces=traces,
+        seed=seed,
+        alpha=alpha,
+        verify=not no_verify,
+        backend=backend,
+        timeout=timeout,
+        force=force,
+    )
     with progress_bars(show_progress(ctx, as_json)) as progress:
         summary = run_demo(cfg, progress)
     if as_json:
@@ -51,11 +67,21 @@ def _render(summary: dict, out: Path) -> None:
     for col in ("dataset", "algorithm", "specs", "kept", "precision", "recall", "F1"):
         table.add_column(col, justify="right" if col not in ("dataset", "algorithm") else "left")
     for r in summary["specs"]:
-        table.add_row(r["dataset"], r["algorithm"], str(r["specs"]), str(r["kept"]),
-                      f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}")
+        table.add_row(
+            r["dataset"],
+            r["algorithm"],
+            str(r["specs"]),
+            str(r["kept"]),
+            f"{r['precision']:.3f}",
+            f"{r['recall']:.3f}",
+            f"{r['f1']:.3f}",
+        )
     console.print(table)
     ver = summary.get("verification")
     if ver:
         console.print(ver.get("text", ""))
-    console.print(f"Everything is under [bold]{out}[/] ({summary['seconds']} s): results.md, "
-                  "summary.json, plots/, specs/, data/" + (", models/, throughput-bench/, throughput-results/" if ver else ""))
+    console.print(
+        f"Everything is under [bold]{out}[/] ({summary['seconds']} s): results.md, "
+        "summary.json, plots/, specs/, data/"
+        + (", models/, throughput-bench/, throughput-results/" if ver else "")
+    )

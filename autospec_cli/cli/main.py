@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from autospec_cli import __version__
 from autospec_cli.cli import (
@@ -20,8 +20,6 @@ from autospec_cli.cli import (
     train,
     verify,
 )
-from rich.markup import escape
-
 from autospec_cli.cli.common import Globals, err_console
 from autospec_cli.errors import AutospecError
 
@@ -49,9 +47,11 @@ def root(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail; -vv shows tracebacks."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More detail; -vv shows tracebacks."
+    ),
     seed: int = typer.Option(0, "--seed", help="Default random seed for commands that take one."),
-    version: Optional[bool] = typer.Option(  # noqa: UP007
+    version: bool | None = typer.Option(  # noqa: UP007
         None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
@@ -61,11 +61,15 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the app and turns typed errors into one line and exit 2."""
-    verbose = sum(a.count("v") for a in (argv or sys.argv[1:]) if a.startswith("-v") or a == "--verbose")
+    verbose = sum(
+        a.count("v") for a in (argv or sys.argv[1:]) if a.startswith("-v") or a == "--verbose"
+    )
     try:
         app(args=argv, standalone_mode=False)
     except AutospecError as e:
-        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True
+        )
         sys.exit(e.exit_code)
     except typer.Exit as e:
         sys.exit(e.exit_code)
@@ -81,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(e.exit_code)
         if verbose >= 2:
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (run with -vv for a traceback)",
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} "
+            "(run with -vv for a traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(4)

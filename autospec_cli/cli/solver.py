@@ -26,7 +26,6 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -62,10 +61,20 @@ def _eager(text: str):  # noqa: ANN202 - typer callback factory
 
 @app.callback()
 def root(
-    name: Optional[bool] = typer.Option(None, "--name", is_eager=True, callback=_eager(SOLVER_NAME),  # noqa: UP007
-                                        help="Print the solver's full name."),
-    version: Optional[bool] = typer.Option(None, "--version", is_eager=True,  # noqa: UP007
-                                           callback=_eager(__version__), help="Print the version."),
+    name: bool | None = typer.Option(
+        None,
+        "--name",
+        is_eager=True,
+        callback=_eager(SOLVER_NAME),  # noqa: UP007
+        help="Print the solver's full name.",
+    ),
+    version: bool | None = typer.Option(
+        None,
+        "--version",
+        is_eager=True,  # noqa: UP007
+        callback=_eager(__version__),
+        help="Print the version.",
+    ),
 ) -> None:
     """VNN-LIB 2.0 solver interface: `verify` a query, or ask what it `supports`."""
 
@@ -115,27 +124,36 @@ def _check_query(query: Path, nets: dict[str, Path]) -> tuple[object, Path]:
     else:
         declared = [n for n in decls.networks if not n.equal_to]
         if len(decls.networks) != 1:
-            raise VnnlibError(f"query declares {len(decls.networks)} networks; this solver supports one (SNET)")
+            raise VnnlibError(
+                f"query declares {len(decls.networks)} networks; this solver supports one (SNET)"
+            )
         net = decls.networks[0]
         if net.hidden:
             raise VnnlibError("query declares hidden nodes; this solver supports none (NH)")
         if len(net.inputs) != 1 or len(net.outputs) != 1:
-            raise VnnlibError("query declares several inputs or outputs; this solver supports one each (SIO)")
+            raise VnnlibError(
+                "query declares several inputs or outputs; this solver supports one each (SIO)"
+            )
         missing = [n.name for n in declared if n.name not in nets]
         extra = [k for k in nets if k not in {n.name for n in declared}]
         if missing or extra:
-            raise InputError(f"--network mismatch: missing {missing or 'none'}, not declared {extra or 'none'}")
+            raise InputError(
+                f"--network mismatch: missing {missing or 'none'}, not declared {extra or 'none'}"
+            )
         model = nets[net.name]
         for v in net.inputs + net.outputs:
             if v.dtype not in ELEMENT_TYPES:
-                raise VnnlibError(f"{v.name} has element type {v.dtype}; supported: {', '.join(ELEMENT_TYPES)}")
+                raise VnnlibError(
+                    f"{v.name} has element type {v.dtype}; supported: {', '.join(ELEMENT_TYPES)}"
+                )
         if not model.is_file():
             raise InputError(f"{model}: ONNX model not found")
         actual = onnx_input_type(model)
         declared_type = net.inputs[0].dtype
         if declared_type != "real" and declared_type != actual:
-            raise VnnlibError(f"{net.inputs[0].name} is declared {declared_type} but the model "
-                              f"input is {actual}")
+            raise VnnlibError(
+                f"{net.inputs[0].name} is declared {declared_type} but the model input is {actual}"
+            )
     if not model.is_file():
         raise InputError(f"{model}: ONNX model not found")
     return decls, model
@@ -144,17 +162,37 @@ def _check_query(query: Path, nets: dict[str, Path]) -> tuple[object, Path]:
 @app.command("verify")
 def verify(
     query: Path = typer.Argument(..., help="VNN-LIB query (2.0, or 1.0)."),
-    network: Optional[list[str]] = typer.Option(None, "--network", help="NAME=MODEL.onnx for "  # noqa: UP007
-                                                "each declared network."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds for the query "  # noqa: UP007
-                                            "(default: no limit)."),
+    network: list[str] | None = typer.Option(
+        None,
+        "--network",
+        help="NAME=MODEL.onnx for "  # noqa: UP007
+        "each declared network.",
+    ),
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        help="Seconds for the query "  # noqa: UP007
+        "(default: no limit).",
+    ),
     backend: str = typer.Option("portfolio", "--backend", help="Verifier backend (non-standard)."),
-    opt: Optional[list[str]] = typer.Option(None, "--opt", help="Backend option key=value "  # noqa: UP007
-                                            "(non-standard, repeatable)."),
-    serialise: Optional[Path] = typer.Option(None, "--serialise-assignments", help="Not "  # noqa: UP007
-                                             "supported (see `supports --serialise-assignments`)."),
-    proofs: Optional[Path] = typer.Option(None, "--unsat-proofs", help="Not supported "  # noqa: UP007
-                                          "(see `supports --unsat-proofs`)."),
+    opt: list[str] | None = typer.Option(
+        None,
+        "--opt",
+        help="Backend option key=value "  # noqa: UP007
+        "(non-standard, repeatable).",
+    ),
+    serialise: Path | None = typer.Option(
+        None,
+        "--serialise-assignments",
+        help="Not "  # noqa: UP007
+        "supported (see `supports --serialise-assignments`).",
+    ),
+    proofs: Path | None = typer.Option(
+        None,
+        "--unsat-proofs",
+        help="Not supported "  # noqa: UP007
+        "(see `supports --unsat-proofs`).",
+    ),
 ) -> None:
     """Decide a query: print sat / unsat / unknown / timed-out (and the assignment)."""
     from autospec_cli.verify.base import Instance
@@ -163,7 +201,9 @@ def verify(
     from autospec_cli.verify.standard import format_assignment
 
     if serialise is not None or proofs is not None:
-        raise InputError("--serialise-assignments and --unsat-proofs are not supported by this solver")
+        raise InputError(
+            "--serialise-assignments and --unsat-proofs are not supported by this solver"
+        )
     if not query.is_file():
         raise InputError(f"{query}: query file not found")
     decls, model = _check_query(query, _networks(network or []))
@@ -203,8 +243,9 @@ CAPABILITY_HELP = {
 
 @app.command("supports", context_settings={"ignore_unknown_options": True})
 def supports(
-    capability: list[str] = typer.Argument(..., metavar="--CAPABILITY", help="One of: "
-                                           + ", ".join(f"--{k}" for k in CAPABILITY_HELP)),
+    capability: list[str] = typer.Argument(
+        ..., metavar="--CAPABILITY", help="One of: " + ", ".join(f"--{k}" for k in CAPABILITY_HELP)
+    ),
 ) -> None:
     """Report a capability (e.g. `supports --onnx-operators`), one item per line."""
     from autospec_cli.verify.standard import capabilities
@@ -214,8 +255,10 @@ def supports(
     try:
         lines = capabilities(capability[0][2:])
     except KeyError:
-        raise InputError(f"unknown capability {capability[0]}; known: "
-                         + ", ".join(f"--{k}" for k in CAPABILITY_HELP)) from None
+        raise InputError(
+            f"unknown capability {capability[0]}; known: "
+            + ", ".join(f"--{k}" for k in CAPABILITY_HELP)
+        ) from None
     _print_lines(lines)
 
 

@@ -37,12 +37,20 @@ class Dataset:
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
         if self.X.ndim != 2:
-            raise InputError(f"dataset {self.name!r}: features must be a 2-D table, got shape {self.X.shape}")
+            raise InputError(
+                f"dataset {self.name!r}: features must be a 2-D table, got shape {self.X.shape}"
+            )
         self.y = np.asarray(self.y, dtype=np.int64 if self.task == "classification" else np.float64)
         if self.y.shape != (self.X.shape[0],):
-            raise InputError(f"dataset {self.name!r}: {self.X.shape[0]} rows of features but {self.y.shape} targets")
+            raise InputError(
+                f"dataset {self.name!r}: {self.X.shape[0]} rows of features "
+                f"but {self.y.shape} targets"
+            )
         if len(self.features) != self.X.shape[1]:
-            raise InputError(f"dataset {self.name!r}: {self.X.shape[1]} feature columns but {len(self.features)} names")
+            raise InputError(
+                f"dataset {self.name!r}: {self.X.shape[1]} feature columns "
+                f"but {len(self.features)} names"
+            )
         if self.task not in TASKS:
             raise InputError(f"unknown task {self.task!r}; use classification or regression")
 
@@ -59,16 +67,24 @@ class Dataset:
 
     def subset(self, idx: np.ndarray, name: str | None = None) -> Dataset:
         return Dataset(
-            X=self.X[idx], y=self.y[idx], features=list(self.features), task=self.task,
-            name=name if name is not None else self.name, classes=self.classes,
-            groups=None if self.groups is None else self.groups[idx], meta=dict(self.meta),
+            X=self.X[idx],
+            y=self.y[idx],
+            features=list(self.features),
+            task=self.task,
+            name=name if name is not None else self.name,
+            classes=self.classes,
+            groups=None if self.groups is None else self.groups[idx],
+            meta=dict(self.meta),
         )
 
     def save_npz(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the dataset as NPZ (atomically); ``load_npz`` reads it back exactly."""
         arrays: dict[str, np.ndarray] = {
-            "X": self.X, "y": self.y, "features": np.array(self.features, dtype=str),
-            "task": np.array(self.task), "name": np.array(self.name),
+            "X": self.X,
+            "y": self.y,
+            "features": np.array(self.features, dtype=str),
+            "task": np.array(self.task),
+            "name": np.array(self.name),
         }
         if self.classes is not None:
             arrays["classes"] = np.array(self.classes, dtype=str)

@@ -49,7 +49,9 @@ def detect_format(source: str) -> str:
             return "throughput"
         if any(is_flow_file(f) for f in csvs):
             return "flows"
-        raise InputError(f"{p}: no throughput-trace or flow CSV (nor IDX image files) in this folder")
+        raise InputError(
+            f"{p}: no throughput-trace or flow CSV (nor IDX image files) in this folder"
+        )
     check_file(p)
     if p.suffix.lower() == ".npz":
         return "idx" if has_split_arrays(p) else "npz"

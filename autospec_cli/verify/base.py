@@ -92,9 +92,13 @@ class Parameter:
             if self.type is bool and isinstance(raw, str):
                 value = raw.lower() in ("1", "true", "yes", "on")
         except (TypeError, ValueError):
-            raise VerifierError(f"option {name}: cannot read {raw!r} as {self.type.__name__}") from None
+            raise VerifierError(
+                f"option {name}: cannot read {raw!r} as {self.type.__name__}"
+            ) from None
         if self.choices is not None and value not in self.choices:
-            raise VerifierError(f"option {name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+            raise VerifierError(
+                f"option {name}: {value!r} is not one of {', '.join(map(str, self.choices))}"
+            )
         return value
 
 

@@ -72,7 +72,8 @@ def _property(prop: Property | str | os.PathLike[str], runner: ModelRunner) -> P
 
 
 def relative_error(y_model: np.ndarray, y_reported: np.ndarray) -> float:
-    """VNN-COMP's output mismatch: ``|y_model - y|_inf / |y|_inf`` (absolute when ``|y|`` < 1e-6)."""
+    """VNN-COMP's output mismatch: ``|y_model - y|_inf / |y|_inf``
+    (absolute when ``|y|`` < 1e-6)."""
     diff = float(np.max(np.abs(y_model - y_reported))) if y_model.size else 0.0
     norm = float(np.max(np.abs(y_reported))) if y_reported.size else 0.0
     return diff / norm if norm >= 1e-6 else diff
@@ -96,7 +97,9 @@ def check_counterexample(
     runner = _runner(model)
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     if x.size != runner.n_inputs:
-        return CexCheck(False, f"counterexample has {x.size} inputs, the model takes {runner.n_inputs}")
+        return CexCheck(
+            False, f"counterexample has {x.size} inputs, the model takes {runner.n_inputs}"
+        )
     if not np.all(np.isfinite(x)):
         return CexCheck(False, "counterexample input contains NaN or infinity")
     p = _property(prop, runner)
@@ -105,12 +108,19 @@ def check_counterexample(
     if y_reported is not None and np.size(y_reported) > 0:
         y_rep = np.asarray(y_reported, dtype=np.float64).reshape(-1)
         if y_rep.size != y_model.size:
-            return CexCheck(False, f"counterexample has {y_rep.size} outputs, the model gives "
-                            f"{y_model.size}", y_model)
+            return CexCheck(
+                False,
+                f"counterexample has {y_rep.size} outputs, the model gives {y_model.size}",
+                y_model,
+            )
         rel = relative_error(y_model, y_rep)
         if not rel <= rtol:
-            return CexCheck(False, f"reported outputs differ from onnxruntime's (relative error "
-                            f"{rel:.3g} > {rtol:g})", y_model, rel_error=rel)
+            return CexCheck(
+                False,
+                f"reported outputs differ from onnxruntime's (relative error {rel:.3g} > {rtol:g})",
+                y_model,
+                rel_error=rel,
+            )
     if not np.all(np.isfinite(y_model)):
         return CexCheck(False, "model output is NaN or infinite at the counterexample", y_model)
     in_box = False
@@ -123,10 +133,18 @@ def check_counterexample(
             how = "exactly" if exact else f"within tolerance {atol:g}"
             return CexCheck(True, f"violates case {i} {how}", y_model, exact, i, rel)
     if not in_box:
-        return CexCheck(False, f"input lies outside every input box (tolerance {atol:g})", y_model,
-                        rel_error=rel)
-    return CexCheck(False, f"model output satisfies no unsafe constraint (tolerance {atol:g})",
-                    y_model, rel_error=rel)
+        return CexCheck(
+            False,
+            f"input lies outside every input box (tolerance {atol:g})",
+            y_model,
+            rel_error=rel,
+        )
+    return CexCheck(
+        False,
+        f"model output satisfies no unsafe constraint (tolerance {atol:g})",
+        y_model,
+        rel_error=rel,
+    )
 
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf(?:inity)?|nan"

@@ -49,8 +49,11 @@ class PortfolioVerifier(Verifier):
     name: ClassVar[str] = "portfolio"
     complete: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {
-        "backends": Parameter(str, DEFAULT_MEMBERS, "comma-separated members, tried in order; "
-                              "unavailable ones are skipped"),
+        "backends": Parameter(
+            str,
+            DEFAULT_MEMBERS,
+            "comma-separated members, tried in order; unavailable ones are skipped",
+        ),
         "attack_share": Parameter(float, 0.1, "fraction of the time limit the attack member gets"),
         "seed": Parameter(int, 0, "seed passed to members that take one"),
     }
@@ -59,8 +62,10 @@ class PortfolioVerifier(Verifier):
         super().__init__(**options)
         usable, skipped = usable_members(self.options["backends"])
         if not usable:
-            raise VerifierError(f"portfolio: no usable member among {self.options['backends']}: "
-                                f"{'; '.join(skipped)}")
+            raise VerifierError(
+                f"portfolio: no usable member among {self.options['backends']}: "
+                f"{'; '.join(skipped)}"
+            )
         self.members = usable
         self.skipped = skipped
 
@@ -86,11 +91,24 @@ class PortfolioVerifier(Verifier):
             if left <= 0:
                 break
             last = k == len(self.members) - 1
-            budget = left if (name != "attack" or last) else max(0.5, instance.timeout * self.options["attack_share"])
-            result = verify_guarded(self._member(name), replace(instance, timeout=min(left, budget)))
+            budget = (
+                left
+                if (name != "attack" or last)
+                else max(0.5, instance.timeout * self.options["attack_share"])
+            )
+            result = verify_guarded(
+                self._member(name), replace(instance, timeout=min(left, budget))
+            )
             if result.verdict.decided:
-                return replace(result, time=0.0, message=f"{name}: {result.message}".rstrip(": "),
-                               extra={**result.extra, "member": name})
-            notes.append(f"{name}: {result.verdict.value}" + (f" ({result.message})" if result.message else ""))
+                return replace(
+                    result,
+                    time=0.0,
+                    message=f"{name}: {result.message}".rstrip(": "),
+                    extra={**result.extra, "member": name},
+                )
+            notes.append(
+                f"{name}: {result.verdict.value}"
+                + (f" ({result.message})" if result.message else "")
+            )
         verdict = Verdict.TIMEOUT if time.monotonic() >= deadline else Verdict.UNKNOWN
         return Result(verdict, message="; ".join(notes)[:500])

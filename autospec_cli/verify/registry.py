@@ -70,7 +70,9 @@ def get_backend_class(name: str) -> type[Verifier]:
     except Exception as e:  # an installed plugin whose module is broken
         raise VerifierError(f"backend {base}: cannot be loaded ({type(e).__name__}: {e})") from e
     if not (isinstance(cls, type) and issubclass(cls, Verifier)):
-        raise VerifierError(f"backend {base}: entry point {eps[base].value} is not a Verifier class")
+        raise VerifierError(
+            f"backend {base}: entry point {eps[base].value} is not a Verifier class"
+        )
     return cls
 
 
@@ -115,7 +117,10 @@ def load_tools(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str
 
 
 def resolve_backend(
-    name: str, options: Mapping[str, Any] | None = None, *, tools_file: str | os.PathLike[str] | None = None
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    tools_file: str | os.PathLike[str] | None = None,
 ) -> BackendSpec:
     """Turn a user's backend name into entry point + options (``external:NAME`` read from TOML)."""
     opts = dict(options or {})
@@ -134,7 +139,9 @@ def resolve_backend(
     return BackendSpec(EXTERNAL, merged, f"{EXTERNAL}-{tool}")
 
 
-def make_backend(name: str, *, tools_file: str | os.PathLike[str] | None = None, **options: Any) -> Verifier:
+def make_backend(
+    name: str, *, tools_file: str | os.PathLike[str] | None = None, **options: Any
+) -> Verifier:
     """Instantiate a backend by name with validated options (see :func:`resolve_backend`)."""
     spec = resolve_backend(name, options, tools_file=tools_file)
     return get_backend_class(spec.entry)(**spec.options)

@@ -60,8 +60,16 @@ def results_csv_text(
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     for inst, res in zip(instances, results, strict=True):
-        w.writerow([inst.category, _rel(inst.onnx, root), _rel(inst.vnnlib, root),
-                    f"{res.prepare_time:.6f}", res.verdict.value, f"{res.time:.6f}"])
+        w.writerow(
+            [
+                inst.category,
+                _rel(inst.onnx, root),
+                _rel(inst.vnnlib, root),
+                f"{res.prepare_time:.6f}",
+                res.verdict.value,
+                f"{res.time:.6f}",
+            ]
+        )
     return buf.getvalue()
 
 
@@ -77,7 +85,9 @@ def read_results_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             if not row or (n == 1 and row[0].strip().lower() == "category"):
                 continue
             if len(row) != 6:
-                raise InputError(f"{path}:{n}: expected 6 columns ({','.join(COLUMNS)}), got {len(row)}")
+                raise InputError(
+                    f"{path}:{n}: expected 6 columns ({','.join(COLUMNS)}), got {len(row)}"
+                )
             result = words.get(row[4].strip().lower(), row[4].strip().lower())
             if result not in {v.value for v in Verdict}:
                 raise InputError(f"{path}:{n}: unknown result {row[4]!r}")
@@ -85,8 +95,16 @@ def read_results_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 prep, run = float(row[3] or 0), float(row[5] or 0)
             except ValueError:
                 raise InputError(f"{path}:{n}: times must be numbers") from None
-            rows.append(dict(category=row[0], onnx=row[1], vnnlib=row[2], prepare_time=prep,
-                             result=result, run_time=run))
+            rows.append(
+                dict(
+                    category=row[0],
+                    onnx=row[1],
+                    vnnlib=row[2],
+                    prepare_time=prep,
+                    result=result,
+                    run_time=run,
+                )
+            )
     return rows
 
 
@@ -144,18 +162,31 @@ def write_results(
     written: dict[str, Path] = {}
     records = []
     for inst, res, name in zip(instances, results, counterexample_names(instances), strict=True):
-        rec = {"category": inst.category, "onnx": _rel(inst.onnx, rootp),
-               "vnnlib": _rel(inst.vnnlib, rootp), "result": res.verdict.value,
-               "time": res.time, "prepare_time": res.prepare_time, "message": res.message,
-               "counterexample": None, "extra": res.extra}
+        rec = {
+            "category": inst.category,
+            "onnx": _rel(inst.onnx, rootp),
+            "vnnlib": _rel(inst.vnnlib, rootp),
+            "result": res.verdict.value,
+            "time": res.time,
+            "prepare_time": res.prepare_time,
+            "message": res.message,
+            "counterexample": None,
+            "extra": res.extra,
+        }
         if res.verdict is Verdict.SAT and res.counterexample is not None:
-            path = atomic_write_text(cex_dir / name, res.counterexample.to_vnncomp() + "\n", force=True)
+            path = atomic_write_text(
+                cex_dir / name, res.counterexample.to_vnncomp() + "\n", force=True
+            )
             written[inst.key] = path
             rec["counterexample"] = f"{CEX_DIR}/{name}"
         records.append(rec)
     atomic_write_text(csv_path, results_csv_text(instances, results, root=rootp), force=True)
-    summary = {"backend": backend, "options": dict(options or {}), **summarize(results),
-               "results": records}
+    summary = {
+        "backend": backend,
+        "options": dict(options or {}),
+        **summarize(results),
+        "results": records,
+    }
     summary_path = atomic_write_json(out / SUMMARY_JSON, _jsonable(summary), force=True)
     return ResultsPaths(out, csv_path, summary_path, written)
 

@@ -44,18 +44,27 @@ def validate_result(instance: Instance, result: Result) -> Result:
         return result
     cex = result.counterexample
     if cex is None:
-        return replace(result, verdict=Verdict.ERROR,
-                       message=_join("sat without a counterexample", result.message))
+        return replace(
+            result,
+            verdict=Verdict.ERROR,
+            message=_join("sat without a counterexample", result.message),
+        )
     from autospec_cli.verify.cex import check_counterexample
 
     try:
         check = check_counterexample(instance.onnx, instance.vnnlib, cex.x, cex.y)
     except Exception as e:  # unreadable model or property while checking
-        return replace(result, verdict=Verdict.ERROR,
-                       message=_join(f"counterexample could not be checked: {one_line(e)}", result.message))
+        return replace(
+            result,
+            verdict=Verdict.ERROR,
+            message=_join(f"counterexample could not be checked: {one_line(e)}", result.message),
+        )
     if not check.ok:
-        return replace(result, verdict=Verdict.ERROR,
-                       message=_join(f"invalid counterexample: {check.reason}", result.message))
+        return replace(
+            result,
+            verdict=Verdict.ERROR,
+            message=_join(f"invalid counterexample: {check.reason}", result.message),
+        )
     extra = {**result.extra, "cex_check": check.reason, "cex_exact": check.exact}
     if cex.y is None or len(cex.y) == 0:
         cex = Counterexample(x=cex.x, y=check.y_model)
@@ -69,18 +78,26 @@ def _join(a: str, b: str) -> str:
 def _finish(instance: Instance, result: Result, elapsed: float) -> Result:
     """Fill the wall time, mark late answers, validate sat."""
     if not isinstance(result, Result):
-        return Result(Verdict.ERROR, elapsed, message=f"backend returned {type(result).__name__}, not Result")
+        return Result(
+            Verdict.ERROR, elapsed, message=f"backend returned {type(result).__name__}, not Result"
+        )
     if result.time <= 0:
         result = replace(result, time=elapsed)
     if result.verdict.decided and result.time > instance.timeout + LATE_GRACE:
-        return replace(result, verdict=Verdict.TIMEOUT, counterexample=None,
-                       message=_join(f"{result.verdict.value} after the {instance.timeout:g} s limit",
-                                     result.message))
+        return replace(
+            result,
+            verdict=Verdict.TIMEOUT,
+            counterexample=None,
+            message=_join(
+                f"{result.verdict.value} after the {instance.timeout:g} s limit", result.message
+            ),
+        )
     return validate_result(instance, result)
 
 
 def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
-    """Call ``verifier.verify_instance`` timing it, turning exceptions into ``error``, validating sat."""
+    """Call ``verifier.verify_instance`` timing it, turning exceptions into ``error``,
+    validating sat."""
     t0 = time.perf_counter()
     try:
         result = verifier.verify_instance(instance)
@@ -105,20 +122,26 @@ def _overrides_many(verifier: Verifier) -> bool:
     return type(verifier).verify_many is not Verifier.verify_many
 
 
-def _run_batched(verifier: Verifier, instances: Sequence[Instance], progress: ProgressFn | None) -> list[Result]:
+def _run_batched(
+    verifier: Verifier, instances: Sequence[Instance], progress: ProgressFn | None
+) -> list[Result]:
     """Let a backend that shares work across instances decide them in one call."""
     t0 = time.perf_counter()
     try:
         raw = verifier.verify_many(list(instances), progress=progress)
         if len(raw) != len(instances):
-            raise RuntimeError(f"verify_many returned {len(raw)} results for {len(instances)} instances")
+            raise RuntimeError(
+                f"verify_many returned {len(raw)} results for {len(instances)} instances"
+            )
     except Exception:
         return _run_serial(verifier, instances, progress)  # fall back to one by one
     share = (time.perf_counter() - t0) / max(1, len(instances))
     return [_finish(i, r, share) for i, r in zip(instances, raw, strict=True)]
 
 
-def _run_serial(verifier: Verifier, instances: Sequence[Instance], progress: ProgressFn | None) -> list[Result]:
+def _run_serial(
+    verifier: Verifier, instances: Sequence[Instance], progress: ProgressFn | None
+) -> list[Result]:
     out = []
     for k, inst in enumerate(instances):
         out.append(verify_guarded(verifier, inst))

@@ -39,14 +39,37 @@ THEORIES = {
     "multiple-node-comparison-theories": ["SNC"],
     "arithmetic-complexity-theories": ["BND", "OUTC"],
 }
-BOOLEANS = {"optimised-disjunctive-reasoning": False, "serialise-assignments": False,
-            "unsat-proofs": False}
-CAPABILITY_NAMES = ["onnx-opset-versions", "onnx-element-types", "onnx-operators",
-                    "onnx-operators-unsat-proofs", "vnnlib-versions", *THEORIES, *BOOLEANS]
+BOOLEANS = {
+    "optimised-disjunctive-reasoning": False,
+    "serialise-assignments": False,
+    "unsat-proofs": False,
+}
+CAPABILITY_NAMES = [
+    "onnx-opset-versions",
+    "onnx-element-types",
+    "onnx-operators",
+    "onnx-operators-unsat-proofs",
+    "vnnlib-versions",
+    *THEORIES,
+    *BOOLEANS,
+]
 
-_DTYPE_NAMES = {"Real": "real", "F16": "float16", "F32": "float32", "F64": "float64",
-                "BF16": "bfloat16", "I8": "int8", "I16": "int16", "I32": "int32", "I64": "int64",
-                "U8": "uint8", "U16": "uint16", "U32": "uint32", "U64": "uint64", "Bool": "bool"}
+_DTYPE_NAMES = {
+    "Real": "real",
+    "F16": "float16",
+    "F32": "float32",
+    "F64": "float64",
+    "BF16": "bfloat16",
+    "I8": "int8",
+    "I16": "int16",
+    "I32": "int32",
+    "I64": "int64",
+    "U8": "uint8",
+    "U16": "uint16",
+    "U32": "uint32",
+    "U64": "uint64",
+    "Bool": "bool",
+}
 _ONNX_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
 
 
@@ -127,13 +150,23 @@ def query_declarations(path: str | os.PathLike[str]) -> QueryDecls:
     nets = []
     for n in query.networks:
         conv = lambda vs: [Variable(v.name, _dtype_name(v.dtype), list(v.shape)) for v in vs]  # noqa: E731
-        nets.append(NetworkDecl(n.name, conv(n.inputs), conv(n.outputs), conv(n.hidden),
-                                n.equal_to or "", n.isometric_to or ""))
+        nets.append(
+            NetworkDecl(
+                n.name,
+                conv(n.inputs),
+                conv(n.outputs),
+                conv(n.hidden),
+                n.equal_to or "",
+                n.isometric_to or "",
+            )
+        )
     return QueryDecls("2.0", nets)
 
 
 def _dtype_name(dtype: Any) -> str:
-    return _DTYPE_NAMES.get(getattr(dtype, "name", str(dtype)), str(getattr(dtype, "name", dtype)).lower())
+    return _DTYPE_NAMES.get(
+        getattr(dtype, "name", str(dtype)), str(getattr(dtype, "name", dtype)).lower()
+    )
 
 
 def _decls_v1(text: str) -> QueryDecls:
@@ -156,7 +189,9 @@ def onnx_input_type(model: str | os.PathLike[str]) -> str:
     ins = [i for i in m.graph.input if i.name not in inits]
     if not ins:
         raise VnnlibError(f"{model}: model has no input")
-    return _ONNX_TYPES.get(ins[0].type.tensor_type.elem_type, f"onnx-type-{ins[0].type.tensor_type.elem_type}")
+    return _ONNX_TYPES.get(
+        ins[0].type.tensor_type.elem_type, f"onnx-type-{ins[0].type.tensor_type.elem_type}"
+    )
 
 
 def format_assignment(decls: QueryDecls, x: np.ndarray, y: np.ndarray) -> str:
@@ -173,7 +208,7 @@ def format_assignment(decls: QueryDecls, x: np.ndarray, y: np.ndarray) -> str:
             continue
         offset = 0
         for v in variables:
-            part = flat[offset: offset + v.size]
+            part = flat[offset : offset + v.size]
             offset += v.size
             lines.append(f"{v.name} {v.dtype} [{','.join(str(d) for d in v.shape)}]")
             cast = np.float32 if v.dtype == "float32" else np.float64

@@ -57,7 +57,8 @@ def save_model(path: Path, layers: Sequence[tuple[np.ndarray, np.ndarray, bool]]
     n_in = np.asarray(layers[0][0]).shape[1]
     n_out = np.asarray(layers[-1][0]).shape[0]
     graph = helper.make_graph(
-        nodes, "tiny",
+        nodes,
+        "tiny",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", n_out])],
         initializer=inits,
@@ -70,8 +71,12 @@ def save_model(path: Path, layers: Sequence[tuple[np.ndarray, np.ndarray, bool]]
     return path
 
 
-def vnnlib_text(n_in: int, n_out: int, boxes: Sequence[tuple[Sequence[float], Sequence[float]]],
-                disjuncts: Sequence[Sequence[str]]) -> str:
+def vnnlib_text(
+    n_in: int,
+    n_out: int,
+    boxes: Sequence[tuple[Sequence[float], Sequence[float]]],
+    disjuncts: Sequence[Sequence[str]],
+) -> str:
     """A VNN-LIB 1.0 property: the input boxes (one case each) and the unsafe output region.
 
     ``disjuncts`` are lists of comparisons such as ``"(>= Y_1 Y_0)"``; every disjunct is
@@ -89,7 +94,9 @@ def vnnlib_text(n_in: int, n_out: int, boxes: Sequence[tuple[Sequence[float], Se
     else:
         cases = []
         for lo, hi in boxes:
-            box = " ".join(f"(>= X_{i} {float(lo[i])!r}) (<= X_{i} {float(hi[i])!r})" for i in range(n_in))
+            box = " ".join(
+                f"(>= X_{i} {float(lo[i])!r}) (<= X_{i} {float(hi[i])!r})" for i in range(n_in)
+            )
             for d in disjuncts:
                 cases.append(f"(and {box} {' '.join(d)})")
         lines.append("(assert (or\n  " + "\n  ".join(cases) + "\n))")
@@ -125,7 +132,10 @@ def build_problems(folder: Path) -> list[Problem]:
     # y = (x0 + 1, x1): y1 >= y0 iff x1 - x0 >= 1, e.g. x = (-1, 1) -> violated.
     add("lin_sat", [(eye, [1.0, 0.0], False)], [box], cls1, "sat")
     # y = |x0| = relu(x0) + relu(-x0) in [0, 1]: unsafe y >= 1.5 or y <= -0.5 -> holds.
-    absnet = [(np.array([[1.0, 0.0], [-1.0, 0.0]]), [0.0, 0.0], True), (np.array([[1.0, 1.0]]), [0.0], False)]
+    absnet = [
+        (np.array([[1.0, 0.0], [-1.0, 0.0]]), [0.0, 0.0], True),
+        (np.array([[1.0, 1.0]]), [0.0], False),
+    ]
     add("abs_unsat", absnet, [box], [["(>= Y_0 1.5)"], ["(<= Y_0 -0.5)"]], "unsat")
     # same net, unsafe y >= 0.9: |x0| >= 0.9 near the box edge -> violated.
     add("abs_sat", absnet, [box], [["(>= Y_0 0.9)"]], "sat")
@@ -136,7 +146,9 @@ def build_problems(folder: Path) -> list[Problem]:
     return out
 
 
-def write_benchmark_folder(folder: Path, problems: Sequence[Problem], timeout: float = 10.0) -> Path:
+def write_benchmark_folder(
+    folder: Path, problems: Sequence[Problem], timeout: float = 10.0
+) -> Path:
     """A VNN-COMP benchmark folder (onnx/, vnnlib/, instances.csv) made from ``problems``."""
     import shutil
 
@@ -197,16 +209,29 @@ class BackendConformance:
         errors = {n: r.message for n, r in answers.items() if r.verdict.value == "error"}
         assert not errors, errors
 
-    def test_known_counterexample_never_unsat(self, problems: list[Problem], answers: dict[str, Any]) -> None:
-        wrong = [p.name for p in problems if p.expected == "sat" and answers[p.name].verdict.value == "unsat"]
+    def test_known_counterexample_never_unsat(
+        self, problems: list[Problem], answers: dict[str, Any]
+    ) -> None:
+        wrong = [
+            p.name
+            for p in problems
+            if p.expected == "sat" and answers[p.name].verdict.value == "unsat"
+        ]
         assert not wrong, f"unsound: unsat on properties with a counterexample: {wrong}"
 
-    def test_holding_property_never_sat(self, problems: list[Problem], answers: dict[str, Any]) -> None:
-        wrong = [p.name for p in problems if p.expected == "unsat" and answers[p.name].verdict.value == "sat"]
+    def test_holding_property_never_sat(
+        self, problems: list[Problem], answers: dict[str, Any]
+    ) -> None:
+        wrong = [
+            p.name
+            for p in problems
+            if p.expected == "unsat" and answers[p.name].verdict.value == "sat"
+        ]
         assert not wrong, f"sat on properties that hold: {wrong}"
 
-    def test_sat_answers_carry_valid_counterexamples(self, problems: list[Problem],
-                                                     answers: dict[str, Any]) -> None:
+    def test_sat_answers_carry_valid_counterexamples(
+        self, problems: list[Problem], answers: dict[str, Any]
+    ) -> None:
         from autospec_cli.verify.cex import check_counterexample
 
         for p in problems:
@@ -217,12 +242,16 @@ class BackendConformance:
             check = check_counterexample(p.onnx, p.vnnlib, r.counterexample.x, r.counterexample.y)
             assert check.ok, f"{p.name}: {check.reason}"
 
-    def test_complete_backend_decides_tiny_problems(self, problems: list[Problem],
-                                                    answers: dict[str, Any]) -> None:
+    def test_complete_backend_decides_tiny_problems(
+        self, problems: list[Problem], answers: dict[str, Any]
+    ) -> None:
         if not self._backend_class().complete:
             pytest.skip(f"{self.backend} is not complete")
-        undecided = {p.name: answers[p.name].verdict.value for p in problems
-                     if answers[p.name].verdict.value != p.expected}
+        undecided = {
+            p.name: answers[p.name].verdict.value
+            for p in problems
+            if answers[p.name].verdict.value != p.expected
+        }
         assert not undecided, undecided
 
     def test_incomplete_falsifier_never_unsat(self, answers: dict[str, Any]) -> None:

@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 
 from autospec_cli.errors import VerifierError
 from autospec_cli.verify.base import Counterexample
-from autospec_cli.verify.cex import check_counterexample, parse_vnncomp_counterexample, relative_error
+from autospec_cli.verify.cex import (
+    check_counterexample,
+    parse_vnncomp_counterexample,
+    relative_error,
+)
 from autospec_cli.vnnlib.property import Case, Polytope, Property
 
 
@@ -48,22 +52,27 @@ def test_parse_without_outputs_gives_empty_y() -> None:
     assert cex.y.size == 0
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("((X_0 1) (X_2 2))", "indices"),
-    ("((X_0 1) (X_0 2))", "twice"),
-    ("((Y_0 1))", "no (X_i"),
-    ("((X_0 1) (X_1 2) (Z_0 3))", "unexpected"),
-    ("((X_0 1))", "expected 2"),
-    ("((X_0 abc))", "unexpected"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("((X_0 1) (X_2 2))", "indices"),
+        ("((X_0 1) (X_0 2))", "twice"),
+        ("((Y_0 1))", "no (X_i"),
+        ("((X_0 1) (X_1 2) (Z_0 3))", "unexpected"),
+        ("((X_0 1))", "expected 2"),
+        ("((X_0 abc))", "unexpected"),
+    ],
+)
 def test_parse_rejects_malformed(text: str, fragment: str) -> None:
     with pytest.raises(VerifierError, match=fragment.replace("(", r"\(")):
         parse_vnncomp_counterexample(text, 2, 2)
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=8),
-       st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=0, max_size=5))
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=8),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=0, max_size=5),
+)
 def test_to_vnncomp_round_trips(xs: list[float], ys: list[float]) -> None:
     cex = Counterexample(np.array(xs), np.array(ys))
     back = parse_vnncomp_counterexample(cex.to_vnncomp(), len(xs), len(ys) or None)
@@ -112,11 +121,17 @@ def test_wrong_sizes_and_nan_are_rejected() -> None:
 
 def test_counterexample_must_violate_the_case_whose_box_holds_it() -> None:
     # case 0: box around 0, unsafe y0 >= 10 (never); case 1: far box, unsafe y1 >= y0 (always there)
-    prop = Property([
-        Case([-1, -1], [1, 1], [Polytope([[-1.0, 0.0]], [-10.0])]),
-        Case([5, 5], [6, 6], [Polytope([[1.0, -1.0]], [0.0])]),
-    ], 2, 2)
-    assert not check_counterexample(RUNNER, prop, [-1.0, 1.0]).ok  # in box 0, violates only case 1's
+    prop = Property(
+        [
+            Case([-1, -1], [1, 1], [Polytope([[-1.0, 0.0]], [-10.0])]),
+            Case([5, 5], [6, 6], [Polytope([[1.0, -1.0]], [0.0])]),
+        ],
+        2,
+        2,
+    )
+    assert not check_counterexample(
+        RUNNER, prop, [-1.0, 1.0]
+    ).ok  # in box 0, violates only case 1's
     assert check_counterexample(LinearRunner(np.eye(2), [0.0, 0.0]), prop, [5.0, 5.5]).case == 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import textwrap
 import time
@@ -29,9 +28,10 @@ RUN_ARGS = ["v1", "{category}", "{onnx}", "{vnnlib}", "{results}", "{timeout}"]
 def make_tool(tmp_path: Path, name: str, body: str) -> Path:
     """A python script following run_instance.sh's argv: v1 CATEGORY ONNX VNNLIB RESULTS TIMEOUT."""
     path = tmp_path / name
-    path.write_text(f"#!{sys.executable}\nimport sys, os, time, subprocess\n"
-                    "_, version, category, onnx, vnnlib, results, timeout = sys.argv\n"
-                    + textwrap.dedent(body))
+    path.write_text(
+        f"#!{sys.executable}\nimport sys, os, time, subprocess\n"
+        "_, version, category, onnx, vnnlib, results, timeout = sys.argv\n" + textwrap.dedent(body)
+    )
     path.chmod(0o755)
     return path
 
@@ -49,11 +49,21 @@ def inst(problem, timeout: float = 10.0) -> Instance:
     return Instance(problem.onnx, problem.vnnlib, timeout, "test")
 
 
-@pytest.mark.parametrize("word, verdict", [
-    ("sat", Verdict.SAT), ("violated", Verdict.SAT), ("unsat", Verdict.UNSAT), ("holds", Verdict.UNSAT),
-    ("unknown", Verdict.UNKNOWN), ("timeout", Verdict.TIMEOUT), ("error", Verdict.ERROR),
-    ("  UNSAT  ", Verdict.UNSAT), ("maybe", Verdict.ERROR), ("", Verdict.ERROR),
-])
+@pytest.mark.parametrize(
+    "word, verdict",
+    [
+        ("sat", Verdict.SAT),
+        ("violated", Verdict.SAT),
+        ("unsat", Verdict.UNSAT),
+        ("holds", Verdict.UNSAT),
+        ("unknown", Verdict.UNKNOWN),
+        ("timeout", Verdict.TIMEOUT),
+        ("error", Verdict.ERROR),
+        ("  UNSAT  ", Verdict.UNSAT),
+        ("maybe", Verdict.ERROR),
+        ("", Verdict.ERROR),
+    ],
+)
 def test_results_file_words(tmp_path, tiny, word: str, verdict: Verdict) -> None:
     tool = make_tool(tmp_path, "tool.py", f"open(results, 'w').write({word + chr(10)!r})\n")
     r = external(tool).verify_instance(inst(tiny["lin_sat"]))
@@ -62,11 +72,15 @@ def test_results_file_words(tmp_path, tiny, word: str, verdict: Verdict) -> None
 
 
 def test_arguments_follow_the_convention(tmp_path, tiny) -> None:
-    tool = make_tool(tmp_path, "tool.py", """
+    tool = make_tool(
+        tmp_path,
+        "tool.py",
+        """
         assert version == "v1" and category == "test" and timeout == "7", sys.argv
         assert os.path.isfile(onnx) and os.path.isfile(vnnlib)
         open(results, "w").write("unsat\\n")
-    """)
+    """,
+    )
     assert external(tool).verify_instance(inst(tiny["lin_unsat"], 7.0)).verdict is Verdict.UNSAT
 
 
@@ -78,11 +92,15 @@ def test_stdout_verdict_when_template_has_no_results(tmp_path, tiny) -> None:
 
 def test_hanging_tool_and_child_are_killed_at_the_timeout(tmp_path, tiny) -> None:
     pidfile = tmp_path / "child.pid"
-    tool = make_tool(tmp_path, "hang.py", f"""
+    tool = make_tool(
+        tmp_path,
+        "hang.py",
+        f"""
         child = subprocess.Popen(["sleep", "1000"])
         open({str(pidfile)!r}, "w").write(str(child.pid))
         time.sleep(1000)
-    """)
+    """,
+    )
     t0 = time.monotonic()
     r = external(tool, grace=0.2).verify_instance(inst(tiny["lin_sat"], timeout=1.0))
     assert r.verdict is Verdict.TIMEOUT
@@ -105,7 +123,9 @@ def _gone(pid: int, wait: float = 2.0) -> bool:
 
 
 def test_crashing_tool_is_an_error_with_its_message(tmp_path, tiny) -> None:
-    tool = make_tool(tmp_path, "crash.py", 'sys.stderr.write("boom: bad weights\\n"); sys.exit(3)\n')
+    tool = make_tool(
+        tmp_path, "crash.py", 'sys.stderr.write("boom: bad weights\\n"); sys.exit(3)\n'
+    )
     r = external(tool).verify_instance(inst(tiny["lin_sat"]))
     assert r.verdict is Verdict.ERROR
     assert "exit 3" in r.message and "boom" in r.message
@@ -113,8 +133,11 @@ def test_crashing_tool_is_an_error_with_its_message(tmp_path, tiny) -> None:
 
 def test_wrong_counterexample_becomes_error_not_sat(tmp_path, tiny) -> None:
     # lin_sat: y = (x0 + 1, x1); (0, 0) gives y = (1, 0): y1 >= y0 is false -> not a counterexample
-    tool = make_tool(tmp_path, "liar.py",
-                     'open(results, "w").write("sat\\n((X_0 0.0)\\n (X_1 0.0)\\n (Y_0 1.0)\\n (Y_1 0.0))\\n")\n')
+    tool = make_tool(
+        tmp_path,
+        "liar.py",
+        'open(results, "w").write("sat\\n((X_0 0.0)\\n (X_1 0.0)\\n (Y_0 1.0)\\n (Y_1 0.0))\\n")\n',
+    )
     r = run_instances(external(tool), [inst(tiny["lin_sat"])])[0]
     assert r.verdict is Verdict.ERROR
     assert "invalid counterexample" in r.message
@@ -127,8 +150,11 @@ def test_sat_without_counterexample_becomes_error(tmp_path, tiny) -> None:
 
 
 def test_right_counterexample_is_sat(tmp_path, tiny) -> None:
-    tool = make_tool(tmp_path, "honest.py",
-                     'open(results, "w").write("sat\\n((X_0 -1.0)\\n (X_1 1.0)\\n (Y_0 0.0)\\n (Y_1 1.0))")\n')
+    tool = make_tool(
+        tmp_path,
+        "honest.py",
+        'open(results, "w").write("sat\\n((X_0 -1.0)\\n (X_1 1.0)\\n (Y_0 0.0)\\n (Y_1 1.0))")\n',
+    )
     r = run_instances(external(tool), [inst(tiny["lin_sat"])])[0]
     assert r.verdict is Verdict.SAT, r.message
     assert r.counterexample.x.tolist() == [-1.0, 1.0]
@@ -137,10 +163,16 @@ def test_right_counterexample_is_sat(tmp_path, tiny) -> None:
 def test_prepare_runs_first_and_its_failure_is_an_error(tmp_path, tiny) -> None:
     marker = tmp_path / "prepared"
     prep = tmp_path / "prep.py"
-    prep.write_text(f"#!{sys.executable}\nimport sys\nassert sys.argv[1] == 'v1'\n"
-                    f"open({str(marker)!r}, 'w').write(sys.argv[2])\n")
+    prep.write_text(
+        f"#!{sys.executable}\nimport sys\nassert sys.argv[1] == 'v1'\n"
+        f"open({str(marker)!r}, 'w').write(sys.argv[2])\n"
+    )
     prep.chmod(0o755)
-    tool = make_tool(tmp_path, "tool.py", f"assert os.path.exists({str(marker)!r})\nopen(results, 'w').write('unsat')\n")
+    tool = make_tool(
+        tmp_path,
+        "tool.py",
+        f"assert os.path.exists({str(marker)!r})\nopen(results, 'w').write('unsat')\n",
+    )
     v = external(tool, prepare=[str(prep), "v1", "{category}", "{onnx}", "{vnnlib}"])
     r = v.verify_instance(inst(tiny["lin_unsat"]))
     assert r.verdict is Verdict.UNSAT and marker.read_text() == "test" and r.prepare_time > 0
@@ -173,15 +205,19 @@ def test_stdout_and_listing_parsers() -> None:
 
 # ------------------------------------------------------------------------------ Marabou
 
-needs_marabou = pytest.mark.skipif(find_marabou() is None, reason="Marabou executable not installed")
+needs_marabou = pytest.mark.skipif(
+    find_marabou() is None, reason="Marabou executable not installed"
+)
 
 
 @pytest.mark.marabou
 @needs_marabou
 def test_marabou_on_vnncomp_test_instances(shared_data) -> None:
     d = shared_data / "vnncomp2021" / "test"
-    insts = [Instance(d / "test_sat.onnx", d / "test_prop.vnnlib", 30, "test"),
-             Instance(d / "test_unsat.onnx", d / "test_prop.vnnlib", 30, "test")]
+    insts = [
+        Instance(d / "test_sat.onnx", d / "test_prop.vnnlib", 30, "test"),
+        Instance(d / "test_unsat.onnx", d / "test_prop.vnnlib", 30, "test"),
+    ]
     sat, unsat = run_instances(MarabouVerifier(), insts)
     assert sat.verdict is Verdict.SAT, sat.message
     assert sat.extra["cex_exact"] or "tolerance" in sat.extra["cex_check"]
@@ -192,8 +228,10 @@ def test_marabou_on_vnncomp_test_instances(shared_data) -> None:
 @needs_marabou
 def test_marabou_acasxu_prop1_holds(shared_data) -> None:
     d = shared_data / "vnncomp2021" / "acasxu"
-    r = run_instances(MarabouVerifier(), [Instance(d / "ACASXU_run2a_1_1_batch_2000.onnx",
-                                                   d / "prop_1.vnnlib", 20, "acasxu")])[0]
+    r = run_instances(
+        MarabouVerifier(),
+        [Instance(d / "ACASXU_run2a_1_1_batch_2000.onnx", d / "prop_1.vnnlib", 20, "acasxu")],
+    )[0]
     assert r.verdict is Verdict.UNSAT, r.message
 
 
@@ -202,7 +240,8 @@ def test_marabou_acasxu_prop1_holds(shared_data) -> None:
 def test_marabou_timeout_is_reported(shared_data) -> None:
     d = shared_data / "vnncomp2021" / "acasxu"
     r = MarabouVerifier().verify_instance(
-        Instance(d / "ACASXU_run2a_1_2_batch_2000.onnx", d / "prop_2.vnnlib", 1, "acasxu"))
+        Instance(d / "ACASXU_run2a_1_2_batch_2000.onnx", d / "prop_2.vnnlib", 1, "acasxu")
+    )
     assert r.verdict is Verdict.TIMEOUT
 
 
@@ -223,5 +262,10 @@ class TestMarabouConformance(BackendConformance):
 
 def test_env_is_inherited(tmp_path, tiny, monkeypatch) -> None:
     monkeypatch.setenv("AUTOSPEC_TEST_MARK", "yes")
-    tool = make_tool(tmp_path, "env.py", 'open(results, "w").write("unsat" if os.environ.get("AUTOSPEC_TEST_MARK") == "yes" else "error")\n')
+    tool = make_tool(
+        tmp_path,
+        "env.py",
+        'mark = os.environ.get("AUTOSPEC_TEST_MARK")\n'
+        'open(results, "w").write("unsat" if mark == "yes" else "error")\n',
+    )
     assert external(tool).verify_instance(inst(tiny["lin_unsat"])).verdict is Verdict.UNSAT

@@ -52,8 +52,10 @@ def test_unknown_backend_lists_known_ones() -> None:
 def test_lookup_is_lazy() -> None:
     import subprocess
 
-    code = ("import sys; from autospec_cli.verify.registry import get_backend_class; "
-            "get_backend_class('external'); print('torch' in sys.modules)")
+    code = (
+        "import sys; from autospec_cli.verify.registry import get_backend_class; "
+        "get_backend_class('external'); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -61,7 +63,10 @@ def test_lookup_is_lazy() -> None:
 def test_cli_options_are_parsed_against_declared_parameters() -> None:
     cls = get_backend_class("attack")
     assert parse_option_pairs(cls, ["samples=5", "device=cpu", "step-size=0.5"]) == {
-        "samples": 5, "device": "cpu", "step_size": 0.5}
+        "samples": 5,
+        "device": "cpu",
+        "step_size": 0.5,
+    }
     with pytest.raises(VerifierError, match="unknown option 'nope'"):
         parse_option_pairs(cls, ["nope=1"])
     with pytest.raises(VerifierError, match="key=value"):
@@ -79,12 +84,16 @@ def test_make_backend_applies_options() -> None:
 
 def test_external_name_resolves_from_tools_file(tmp_path) -> None:
     tools = tmp_path / "tools.toml"
-    tools.write_text(f'[tools.mytool]\ncommand = ["{sys.executable}", "run.py", "{{onnx}}"]\ngrace = 1.5\n')
+    tools.write_text(
+        f'[tools.mytool]\ncommand = ["{sys.executable}", "run.py", "{{onnx}}"]\ngrace = 1.5\n'
+    )
     spec = resolve_backend("external:mytool", {"grace": 3.0}, tools_file=tools)
     assert spec.entry == "external" and spec.label == "external-mytool"
     assert spec.options["grace"] == 3.0 and spec.options["command"][0] == sys.executable
     v = make_backend("external:mytool", tools_file=tools)
-    assert v.options["command"] == [sys.executable, "run.py", "{onnx}"] and v.options["grace"] == 1.5
+    assert (
+        v.options["command"] == [sys.executable, "run.py", "{onnx}"] and v.options["grace"] == 1.5
+    )
     with pytest.raises(VerifierError, match="'other' is not configured.*mytool"):
         resolve_backend("external:other", tools_file=tools)
     with pytest.raises(ConfigError, match="not found"):
@@ -120,8 +129,12 @@ class _Forger(Verifier):
         if mode == "late":
             return Result(Verdict.UNSAT, time=instance.timeout + 5)
         if mode == "noy":
-            return Result(Verdict.SAT, counterexample=Counterexample(np.array([-1.0, 1.0]), np.array([])))
-        return Result(Verdict.SAT, counterexample=Counterexample(np.array([0.0, 0.0]), np.array([1.0, 0.0])))
+            return Result(
+                Verdict.SAT, counterexample=Counterexample(np.array([-1.0, 1.0]), np.array([]))
+            )
+        return Result(
+            Verdict.SAT, counterexample=Counterexample(np.array([0.0, 0.0]), np.array([1.0, 0.0]))
+        )
 
 
 def test_runner_turns_a_forged_sat_into_error(tiny) -> None:
@@ -169,8 +182,9 @@ def test_run_one_is_picklable_and_reports_bad_backends(tiny) -> None:
 
 def test_parallel_runner_keeps_order(tiny) -> None:
     probs = [tiny["lin_sat"], tiny["lin_unsat"], tiny["abs_sat"]]
-    rs = run_instances(make_backend("attack", samples=64, restarts=2, steps=10),
-                       [inst(p) for p in probs], jobs=2)
+    rs = run_instances(
+        make_backend("attack", samples=64, restarts=2, steps=10), [inst(p) for p in probs], jobs=2
+    )
     assert [r.verdict for r in rs] == [Verdict.SAT, Verdict.UNKNOWN, Verdict.SAT]
 
 
@@ -181,8 +195,14 @@ def test_results_csv_counterexamples_and_summary(tmp_path, tiny) -> None:
     insts = [inst(tiny["lin_sat"]), inst(tiny["lin_unsat"])]
     results = run_instances(make_backend("attack", samples=64, restarts=2, steps=10), insts)
     out = tmp_path / "res"
-    paths = write_results(out, insts, results, backend="attack", options={"samples": 64},
-                          root=tiny["lin_sat"].onnx.parent)
+    paths = write_results(
+        out,
+        insts,
+        results,
+        backend="attack",
+        options={"samples": 64},
+        root=tiny["lin_sat"].onnx.parent,
+    )
     rows = list(csv.reader(open(out / "results.csv")))
     assert rows == [
         ["tiny", "lin_sat.onnx", "lin_sat.vnnlib", rows[0][3], "sat", rows[0][5]],
@@ -197,7 +217,9 @@ def test_results_csv_counterexamples_and_summary(tmp_path, tiny) -> None:
     assert check_counterexample(tiny["lin_sat"].onnx, tiny["lin_sat"].vnnlib, cex.x, cex.y).ok
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"]["sat"] == 1 and summary["counts"]["unknown"] == 1
-    assert summary["results"][0]["counterexample"] == "counterexamples/lin_sat__lin_sat.counterexample"
+    assert (
+        summary["results"][0]["counterexample"] == "counterexamples/lin_sat__lin_sat.counterexample"
+    )
     assert [r["result"] for r in read_results_csv(out / "results.csv")] == ["sat", "unknown"]
     with pytest.raises(OutputExistsError):
         write_results(out, insts, results, backend="attack")
@@ -207,7 +229,9 @@ def test_results_csv_counterexamples_and_summary(tmp_path, tiny) -> None:
 
 def test_read_results_accepts_competition_files(tmp_path: Path) -> None:
     p = tmp_path / "nnenum.csv"
-    p.write_text("acasxu,./a.onnx,./p.vnnlib,.0072,holds,7.37\nacasxu,./b.onnx,./p.vnnlib,.01,violated,1.2\n")
+    p.write_text(
+        "acasxu,./a.onnx,./p.vnnlib,.0072,holds,7.37\nacasxu,./b.onnx,./p.vnnlib,.01,violated,1.2\n"
+    )
     assert [r["result"] for r in read_results_csv(p)] == ["unsat", "sat"]
     p.write_text("acasxu,./a.onnx,./p.vnnlib,.0072,probably,7.37\n")
     with pytest.raises(Exception, match="unknown result"):

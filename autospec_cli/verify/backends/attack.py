@@ -113,7 +113,7 @@ class _Search:
         out = []
         for s in range(0, X.shape[0], CHUNK):
             self.tick()
-            out.append(np.asarray(self.runner.run(X[s:s + CHUNK]), dtype=np.float64))
+            out.append(np.asarray(self.runner.run(X[s : s + CHUNK]), dtype=np.float64))
         self.evaluations += X.shape[0]
         return np.concatenate(out, axis=0).reshape(X.shape[0], -1)
 
@@ -125,7 +125,9 @@ class AttackVerifier(Verifier):
     complete: ClassVar[bool] = False
     parameters: ClassVar[dict[str, Parameter]] = {
         "samples": Parameter(int, 2048, "uniform random points per case (plus centre and corners)"),
-        "restarts": Parameter(int, 32, "PGD restarts per case, run as one batch (0 disables gradient search)"),
+        "restarts": Parameter(
+            int, 32, "PGD restarts per case, run as one batch (0 disables gradient search)"
+        ),
         "steps": Parameter(int, 100, "PGD steps per restart"),
         "step_size": Parameter(float, 0.1, "initial PGD step as a fraction of each input's range"),
         "seed": Parameter(int, 0, "random seed (the search is deterministic for a seed on CPU)"),
@@ -140,7 +142,9 @@ class AttackVerifier(Verifier):
         if self.options["device"] == "cuda":
             ok, why = cuda_status()
             if not ok:
-                raise VerifierError(f"attack: device=cuda is not usable here: {why}; use device=cpu")
+                raise VerifierError(
+                    f"attack: device=cuda is not usable here: {why}; use device=cpu"
+                )
 
     def verify_instance(self, instance: Instance) -> Result:
         from autospec_cli.vnnlib.reader import read_vnnlib
@@ -150,22 +154,31 @@ class AttackVerifier(Verifier):
         mtime = Path(instance.onnx).stat().st_mtime_ns
         runner = _onnx_runner(str(instance.onnx), mtime, device)
         prop = read_vnnlib(instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
-        search = _Search(runner, np.random.default_rng(self.options["seed"]), start + instance.timeout)
+        search = _Search(
+            runner, np.random.default_rng(self.options["seed"]), start + instance.timeout
+        )
         notes: list[str] = []
         try:
             found, starts = self._sample_all(prop, search)
             if found is None and self.options["restarts"] > 0 and self.options["steps"] > 0:
                 found = self._pgd_all(instance, prop, starts, search, mtime, notes)
         except _OutOfTime:
-            return Result(Verdict.TIMEOUT, message="time limit reached before a counterexample was found",
-                          extra={"evaluations": search.evaluations})
+            return Result(
+                Verdict.TIMEOUT,
+                message="time limit reached before a counterexample was found",
+                extra={"evaluations": search.evaluations},
+            )
         extra = {"evaluations": search.evaluations}
         if found is None:
             msg = "no counterexample found" + (f"; {'; '.join(notes)}" if notes else "")
             return Result(Verdict.UNKNOWN, message=msg, extra=extra)
         cex, phase = found
-        return Result(Verdict.SAT, counterexample=cex, message=f"counterexample found by {phase}",
-                      extra={**extra, "phase": phase})
+        return Result(
+            Verdict.SAT,
+            counterexample=cex,
+            message=f"counterexample found by {phase}",
+            extra={**extra, "phase": phase},
+        )
 
     def refine(self, instance: Instance, x0: np.ndarray, budget: float) -> Counterexample | None:
         """Search near ``x0`` (e.g. another tool's rounded counterexample) for an exact one.
@@ -180,7 +193,9 @@ class AttackVerifier(Verifier):
         mtime = Path(instance.onnx).stat().st_mtime_ns
         runner = _onnx_runner(str(instance.onnx), mtime, device)
         prop = read_vnnlib(instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
-        search = _Search(runner, np.random.default_rng(self.options["seed"]), time.monotonic() + budget)
+        search = _Search(
+            runner, np.random.default_rng(self.options["seed"]), time.monotonic() + budget
+        )
         x0 = np.asarray(x0, dtype=np.float64).reshape(1, -1)
         try:
             for case in prop.cases:
@@ -232,12 +247,21 @@ class AttackVerifier(Verifier):
 
     # -- phase 2: projected gradient descent -------------------------------------------------
 
-    def _pgd_all(self, instance: Instance, prop: Property, starts: list[np.ndarray],
-                 search: _Search, mtime: int, notes: list[str]) -> tuple[Counterexample, str] | None:
+    def _pgd_all(
+        self,
+        instance: Instance,
+        prop: Property,
+        starts: list[np.ndarray],
+        search: _Search,
+        mtime: int,
+        notes: list[str],
+    ) -> tuple[Counterexample, str] | None:
         try:
             model = _torch_model(str(instance.onnx), mtime, self.options["device"])
         except Exception as e:  # unsupported operator: sampling only
-            notes.append(f"gradient search skipped ({type(e).__name__}: {' '.join(str(e).split())[:120]})")
+            notes.append(
+                f"gradient search skipped ({type(e).__name__}: {' '.join(str(e).split())[:120]})"
+            )
             return None
         for case, best in zip(prop.cases, starts, strict=True):
             found = self._pgd_case(model, case, best, search)
@@ -245,7 +269,9 @@ class AttackVerifier(Verifier):
                 return found, "gradient search"
         return None
 
-    def _pgd_case(self, model: Any, case: Case, best: np.ndarray, search: _Search) -> Counterexample | None:
+    def _pgd_case(
+        self, model: Any, case: Case, best: np.ndarray, search: _Search
+    ) -> Counterexample | None:
         import torch
 
         device = self.options["device"]
@@ -256,12 +282,21 @@ class AttackVerifier(Verifier):
         tlo = torch.as_tensor(lo, dtype=torch.float32, device=device)
         thi = torch.as_tensor(hi, dtype=torch.float32, device=device)
         width = thi - tlo
-        polys = [(torch.as_tensor(p.A, dtype=torch.float32, device=device),
-                  torch.as_tensor(p.b, dtype=torch.float32, device=device)) for p in case.disjuncts]
+        polys = [
+            (
+                torch.as_tensor(p.A, dtype=torch.float32, device=device),
+                torch.as_tensor(p.b, dtype=torch.float32, device=device),
+            )
+            for p in case.disjuncts
+        ]
         x = torch.as_tensor(X0, dtype=torch.float32, device=device)
         # restarts use step sizes step_size * 2^-(r mod 5): coarse ones jump, fine ones creep
-        scale = torch.as_tensor([0.5 ** (r % 5) for r in range(x.shape[0])], dtype=torch.float32,
-                                device=device)[:, None] * width
+        scale = (
+            torch.as_tensor(
+                [0.5 ** (r % 5) for r in range(x.shape[0])], dtype=torch.float32, device=device
+            )[:, None]
+            * width
+        )
         steps = self.options["steps"]
         for t in range(steps):
             search.tick()
@@ -271,7 +306,7 @@ class AttackVerifier(Verifier):
                 found = self._confirm(x.detach(), margin.detach(), case, search)
                 if found is not None:
                     return found
-            grad, = torch.autograd.grad(margin.sum(), x)
+            (grad,) = torch.autograd.grad(margin.sum(), x)
             alpha = self.options["step_size"] * (0.5 * (1 + math.cos(math.pi * t / steps)) + 0.01)
             with torch.no_grad():
                 x = torch.minimum(torch.maximum(x - alpha * scale * grad.sign(), tlo), thi)

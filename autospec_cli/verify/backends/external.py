@@ -128,16 +128,23 @@ def _killpg(pgid: int, sig: int) -> None:
         pass
 
 
-def run_process(argv: list[str], *, timeout: float | None, cwd: Path, logs: Path,
-                kill_leftovers: bool = True) -> ProcessOutcome:
+def run_process(
+    argv: list[str], *, timeout: float | None, cwd: Path, logs: Path, kill_leftovers: bool = True
+) -> ProcessOutcome:
     """Run ``argv`` in a new session; kill its process group at ``timeout`` (SIGTERM, SIGKILL)."""
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
     t0 = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    cwd=cwd, start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=cwd,
+                start_new_session=True,
+            )
         except OSError as e:
             raise VerifierError(f"cannot start {argv[0]}: {e.strerror or e}") from None
         timed_out = False
@@ -164,7 +171,7 @@ def parse_results_text(text: str) -> tuple[Verdict | None, str]:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.strip():
-            return WORDS.get(line.strip().lower()), "\n".join(lines[i + 1:])
+            return WORDS.get(line.strip().lower()), "\n".join(lines[i + 1 :])
     return None, ""
 
 
@@ -174,12 +181,13 @@ def verdict_from_stdout(text: str) -> tuple[Verdict | None, str]:
     for i in range(len(lines) - 1, -1, -1):
         v = WORDS.get(lines[i].strip().lower())
         if v is not None:
-            return v, "\n".join(lines[i + 1:])
+            return v, "\n".join(lines[i + 1 :])
     return None, ""
 
 
-_ASSIGN = re.compile(r"^\s*([xy])(\d+)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$",
-                     re.MULTILINE)
+_ASSIGN = re.compile(
+    r"^\s*([xy])(\d+)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$", re.MULTILINE
+)
 
 
 def parse_assignment_listing(text: str) -> Counterexample | None:
@@ -190,8 +198,10 @@ def parse_assignment_listing(text: str) -> Counterexample | None:
     if not vals["x"] or sorted(vals["x"]) != list(range(len(vals["x"]))):
         return None
     y = vals["y"] if sorted(vals["y"]) == list(range(len(vals["y"]))) else {}
-    return Counterexample(x=np.array([vals["x"][i] for i in range(len(vals["x"]))]),
-                          y=np.array([y[i] for i in range(len(y))], dtype=np.float64))
+    return Counterexample(
+        x=np.array([vals["x"][i] for i in range(len(vals["x"]))]),
+        y=np.array([y[i] for i in range(len(y))], dtype=np.float64),
+    )
 
 
 def parse_counterexample_text(text: str) -> Counterexample | None:
@@ -212,10 +222,18 @@ class ExternalVerifier(Verifier):
     name: ClassVar[str] = "external"
     complete: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {
-        "command": Parameter(Argv, Argv(), "argv template with {category} {onnx} {vnnlib} "
-                             "{results} {timeout}; a JSON list or a shell-like string"),
-        "prepare": Parameter(Argv, Argv(), "optional argv template run before each instance "
-                             "(prepare_instance.sh v1 {category} {onnx} {vnnlib})"),
+        "command": Parameter(
+            Argv,
+            Argv(),
+            "argv template with {category} {onnx} {vnnlib} "
+            "{results} {timeout}; a JSON list or a shell-like string",
+        ),
+        "prepare": Parameter(
+            Argv,
+            Argv(),
+            "optional argv template run before each instance "
+            "(prepare_instance.sh v1 {category} {onnx} {vnnlib})",
+        ),
         "tool": Parameter(str, "", "a name for the tool in messages"),
         "grace": Parameter(float, 5.0, "seconds after the time limit before the tool is killed"),
         "prepare_timeout": Parameter(float, 600.0, "time limit of the prepare step in seconds"),
@@ -225,8 +243,10 @@ class ExternalVerifier(Verifier):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         if not self.command_template():
-            raise VerifierError(f"{self.name}: no command; pass --opt command='run_instance.sh v1 "
-                                "{category} {onnx} {vnnlib} {results} {timeout}' or use external:NAME")
+            raise VerifierError(
+                f"{self.name}: no command; pass --opt command='run_instance.sh v1 "
+                "{category} {onnx} {vnnlib} {results} {timeout}' or use external:NAME"
+            )
         exe = self.command_template()[0]
         if not _which(exe):
             raise VerifierError(f"{self.label()}: executable {exe!r} not found; check the command")
@@ -243,25 +263,37 @@ class ExternalVerifier(Verifier):
     def verify_instance(self, instance: Instance) -> Result:
         with tempfile.TemporaryDirectory(prefix="autospec-ext-") as tmp:
             work = Path(tmp)
-            values = {"category": instance.category or "default",
-                      "onnx": str(Path(instance.onnx).resolve()),
-                      "vnnlib": str(Path(instance.vnnlib).resolve()),
-                      "results": str(work / "results.txt"),
-                      "timeout": self.timeout_arg(instance.timeout)}
+            values = {
+                "category": instance.category or "default",
+                "onnx": str(Path(instance.onnx).resolve()),
+                "vnnlib": str(Path(instance.vnnlib).resolve()),
+                "results": str(work / "results.txt"),
+                "timeout": self.timeout_arg(instance.timeout),
+            }
             cwd = Path(self.options["cwd"]) if self.options["cwd"] else work
             prep_time = 0.0
             if self.options["prepare"]:
-                prep = run_process(format_argv(list(self.options["prepare"]), values),
-                                   timeout=self.options["prepare_timeout"], cwd=cwd,
-                                   logs=work / "prepare", kill_leftovers=False)
+                prep = run_process(
+                    format_argv(list(self.options["prepare"]), values),
+                    timeout=self.options["prepare_timeout"],
+                    cwd=cwd,
+                    logs=work / "prepare",
+                    kill_leftovers=False,
+                )
                 prep_time = prep.elapsed
                 if prep.timed_out or prep.returncode != 0:
                     why = "timed out" if prep.timed_out else f"exit {prep.returncode}"
-                    return Result(Verdict.ERROR, message=f"{self.label()}: prepare failed ({why}): "
-                                  f"{prep.last_line()}", prepare_time=prep_time)
-            outcome = run_process(format_argv(self.command_template(), values),
-                                  timeout=instance.timeout + self.options["grace"], cwd=cwd,
-                                  logs=work / "run")
+                    return Result(
+                        Verdict.ERROR,
+                        message=f"{self.label()}: prepare failed ({why}): {prep.last_line()}",
+                        prepare_time=prep_time,
+                    )
+            outcome = run_process(
+                format_argv(self.command_template(), values),
+                timeout=instance.timeout + self.options["grace"],
+                cwd=cwd,
+                logs=work / "run",
+            )
             result = self.interpret(outcome, work / "results.txt", instance)
         result.prepare_time = prep_time
         result.time = outcome.elapsed
@@ -271,26 +303,46 @@ class ExternalVerifier(Verifier):
         """Turn the tool's exit, results file or stdout into a Result."""
         extra = {"exit_code": outcome.returncode}
         if outcome.timed_out:
-            return Result(Verdict.TIMEOUT, message=f"{self.label()} killed after {outcome.elapsed:.1f} s",
-                          extra=extra)
+            return Result(
+                Verdict.TIMEOUT,
+                message=f"{self.label()} killed after {outcome.elapsed:.1f} s",
+                extra=extra,
+            )
         uses_file = any("{results}" in a for a in self.command_template())
         if uses_file:
             if not results_file.is_file():
-                return Result(Verdict.ERROR, message=f"{self.label()} wrote no results file (exit "
-                              f"{outcome.returncode}): {outcome.last_line()}", extra=extra)
-            verdict, rest = parse_results_text(results_file.read_text(encoding="utf-8", errors="replace"))
+                return Result(
+                    Verdict.ERROR,
+                    message=f"{self.label()} wrote no results file (exit "
+                    f"{outcome.returncode}): {outcome.last_line()}",
+                    extra=extra,
+                )
+            verdict, rest = parse_results_text(
+                results_file.read_text(encoding="utf-8", errors="replace")
+            )
         else:
             verdict, rest = verdict_from_stdout(outcome.stdout)
         if verdict is None:
-            return Result(Verdict.ERROR, message=f"{self.label()} gave no verdict (exit "
-                          f"{outcome.returncode}): {outcome.last_line()}", extra=extra)
+            return Result(
+                Verdict.ERROR,
+                message=f"{self.label()} gave no verdict (exit "
+                f"{outcome.returncode}): {outcome.last_line()}",
+                extra=extra,
+            )
         if verdict is Verdict.ERROR:
-            return Result(Verdict.ERROR, message=f"{self.label()} reported error: {outcome.last_line()}",
-                          extra=extra)
+            return Result(
+                Verdict.ERROR,
+                message=f"{self.label()} reported error: {outcome.last_line()}",
+                extra=extra,
+            )
         if verdict is not Verdict.SAT:
             return Result(verdict, extra=extra)
         cex = parse_counterexample_text(rest)
-        msg = "" if cex is not None else f"{self.label()} said sat but gave no readable counterexample"
+        msg = (
+            ""
+            if cex is not None
+            else f"{self.label()} said sat but gave no readable counterexample"
+        )
         return Result(Verdict.SAT, counterexample=cex, message=msg, extra=extra)
 
 
@@ -317,8 +369,12 @@ class MarabouVerifier(ExternalVerifier):
     name: ClassVar[str] = "marabou"
     complete: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {
-        "executable": Parameter(str, "", "path of the Marabou executable (default: found on PATH "
-                                "or beside the Python interpreter)"),
+        "executable": Parameter(
+            str,
+            "",
+            "path of the Marabou executable (default: found on PATH "
+            "or beside the Python interpreter)",
+        ),
         "num_workers": Parameter(int, 1, "Marabou --num-workers"),
         "grace": Parameter(float, 5.0, "seconds after the time limit before Marabou is killed"),
         "refine": Parameter(bool, True, "refine a rounded counterexample with gradient search"),
@@ -336,13 +392,24 @@ class MarabouVerifier(ExternalVerifier):
     @classmethod
     def available(cls) -> tuple[bool, str]:
         if find_marabou() is None:
-            return False, ("Marabou executable not found; pip install maraboupy (it provides "
-                           "Marabou) or pass --opt executable=PATH")
+            return False, (
+                "Marabou executable not found; pip install maraboupy (it provides "
+                "Marabou) or pass --opt executable=PATH"
+            )
         return True, ""
 
     def command_template(self) -> list[str]:
-        return [self._exe, "{onnx}", "{vnnlib}", "--timeout", "{timeout}", "--verbosity", "0",
-                "--num-workers", str(self.options["num_workers"])]
+        return [
+            self._exe,
+            "{onnx}",
+            "{vnnlib}",
+            "--timeout",
+            "{timeout}",
+            "--verbosity",
+            "0",
+            "--num-workers",
+            str(self.options["num_workers"]),
+        ]
 
     def timeout_arg(self, timeout: float) -> str:
         return str(max(1, math.floor(timeout)))
@@ -364,14 +431,26 @@ class MarabouVerifier(ExternalVerifier):
         check = check_counterexample(instance.onnx, instance.vnnlib, cex.x)
         if check.exact or not self.options["refine"]:
             y = check.y_model if check.y_model is not None else cex.y
-            return Result(Verdict.SAT, counterexample=Counterexample(cex.x, y), message=result.message,
-                          extra=extra)
+            return Result(
+                Verdict.SAT,
+                counterexample=Counterexample(cex.x, y),
+                message=result.message,
+                extra=extra,
+            )
         budget = max(1.0, instance.timeout - spent)
         refined = AttackVerifier(samples=0, restarts=4, steps=100).refine(instance, cex.x, budget)
         if refined is not None:
             extra["refined"] = True
-            return Result(Verdict.SAT, counterexample=refined, message="counterexample refined from "
-                          "Marabou's rounded assignment", extra=extra)
+            return Result(
+                Verdict.SAT,
+                counterexample=refined,
+                message="counterexample refined from Marabou's rounded assignment",
+                extra=extra,
+            )
         y = check.y_model if check.y_model is not None else cex.y
-        return Result(Verdict.SAT, counterexample=Counterexample(cex.x, y), message=result.message,
-                      extra=extra)
+        return Result(
+            Verdict.SAT,
+            counterexample=Counterexample(cex.x, y),
+            message=result.message,
+            extra=extra,
+        )
