@@ -19,7 +19,7 @@ def demo(
     out: Path = typer.Option(
         Path("demo-out"), "-o", "--out", help="Output folder for everything the demo writes."
     ),
-    traces: Path | None = typer.Option(  # noqa: UP007
+    traces: Path | None = typer.Option(
         None,
         "--traces",
         help="Folder of Colosseum O-RAN traces (time,nof_ue,dl_brate,ul_brate); "

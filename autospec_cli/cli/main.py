@@ -51,7 +51,7 @@ def root(
         0, "--verbose", "-v", count=True, help="More detail; -vv shows tracebacks."
     ),
     seed: int = typer.Option(0, "--seed", help="Default random seed for commands that take one."),
-    version: bool | None = typer.Option(  # noqa: UP007
+    version: bool | None = typer.Option(
         None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:

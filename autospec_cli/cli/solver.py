@@ -65,13 +65,13 @@ def root(
         None,
         "--name",
         is_eager=True,
-        callback=_eager(SOLVER_NAME),  # noqa: UP007
+        callback=_eager(SOLVER_NAME),
         help="Print the solver's full name.",
     ),
     version: bool | None = typer.Option(
         None,
         "--version",
-        is_eager=True,  # noqa: UP007
+        is_eager=True,
         callback=_eager(__version__),
         help="Print the version.",
     ),
@@ -165,33 +165,28 @@ def verify(
     network: list[str] | None = typer.Option(
         None,
         "--network",
-        help="NAME=MODEL.onnx for "  # noqa: UP007
-        "each declared network.",
+        help="NAME=MODEL.onnx for each declared network.",
     ),
     timeout: float | None = typer.Option(
         None,
         "--timeout",
-        help="Seconds for the query "  # noqa: UP007
-        "(default: no limit).",
+        help="Seconds for the query (default: no limit).",
     ),
     backend: str = typer.Option("portfolio", "--backend", help="Verifier backend (non-standard)."),
     opt: list[str] | None = typer.Option(
         None,
         "--opt",
-        help="Backend option key=value "  # noqa: UP007
-        "(non-standard, repeatable).",
+        help="Backend option key=value (non-standard, repeatable).",
     ),
     serialise: Path | None = typer.Option(
         None,
         "--serialise-assignments",
-        help="Not "  # noqa: UP007
-        "supported (see `supports --serialise-assignments`).",
+        help="Not supported (see `supports --serialise-assignments`).",
     ),
     proofs: Path | None = typer.Option(
         None,
         "--unsat-proofs",
-        help="Not supported "  # noqa: UP007
-        "(see `supports --unsat-proofs`).",
+        help="Not supported (see `supports --unsat-proofs`).",
     ),
 ) -> None:
     """Decide a query: print sat / unsat / unknown / timed-out (and the assignment)."""
