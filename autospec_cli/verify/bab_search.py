@@ -126,19 +126,14 @@ class Bounder:
         C: torch.Tensor,
         alpha_steps: int = 0,
         prior: torch.Tensor | None = None,
-        refine: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
         """:meth:`lower` plus the packed hidden bounds used ((N, 2, H); H = 0 for the
-        fallback). ``prior``: hidden bounds valid on boxes containing these (a parent's);
-        ``refine=False`` skips the backward refinement of unstable neurons (cheaper, looser)."""
+        fallback). ``prior``: hidden bounds valid on boxes containing these (a parent's)."""
         if self.native:
             if prior is not None and prior.shape[2] == 0:
                 prior = None
             with torch.no_grad():
-                r = crown.crown_lower(
-                    self.layers, lo, hi, C, "hybrid" if refine else "forward",
-                    alpha_steps=alpha_steps, prior=prior,
-                )
+                r = crown.crown_lower(self.layers, lo, hi, C, alpha_steps=alpha_steps, prior=prior)
             hidden = r.hidden if r.hidden is not None else lo.new_zeros(lo.shape[0], 2, 0)
             return r.lb, r.lA, r.lbias, r.lb.abs(), hidden
         from autospec_cli.models.lirpa_compat import compute_bounds
@@ -396,9 +391,7 @@ class CaseSearch:
         thr = spec.b + tol  # (N, k)
         gone = torch.zeros(lo.shape[0], dtype=torch.bool, device=lo.device)
         for _ in range(3):
-            centre, radius = (hi + lo) / 2, (hi - lo) / 2
-            lb = (A @ centre[:, :, None])[..., 0] - (A.abs() @ radius[:, :, None])[..., 0] + lbias
-            slack = lb - thr
+            slack = crown.concretize(A, lbias, (hi + lo) / 2, (hi - lo) / 2) - thr
             gap = (-slack).clamp(min=0)[:, :, None]  # (N, k, 1)
             step = gap / A.abs().clamp(min=1e-300)
             row_hi = torch.where(A > 0, torch.minimum(hi[:, None], lo[:, None] + step), hi[:, None])
@@ -424,8 +417,7 @@ class CaseSearch:
             hi = torch.where(gone[:, None], hi, new_hi)
             if bool(gone.all()):
                 break
-        centre, radius = (hi + lo) / 2, (hi - lo) / 2
-        lb = (A @ centre[:, :, None])[..., 0] - (A.abs() @ radius[:, :, None])[..., 0] + lbias
+        lb = crown.concretize(A, lbias, (hi + lo) / 2, (hi - lo) / 2)
         slack = torch.where(gone[:, None], torch.full_like(lb, torch.inf), lb - thr)
         return lo, hi, slack
 

@@ -157,7 +157,7 @@ def _backward(
     return lam, bias
 
 
-def _concretize(
+def concretize(
     A: torch.Tensor, bias: torch.Tensor, centre: torch.Tensor, radius: torch.Tensor
 ) -> torch.Tensor:
     """Minimum of ``A x + bias`` over the boxes ``centre ± radius``."""
@@ -189,7 +189,7 @@ def _refine_unstable(
     lam = torch.cat([rows, -rows], dim=1)
     A, bias = _backward(lam, layers, k, relax)
     bk = b[idx]
-    both = _concretize(A, bias + torch.cat([bk, -bk], dim=1), centre, radius)
+    both = concretize(A, bias + torch.cat([bk, -bk], dim=1), centre, radius)
     new_lb = torch.maximum(lb.gather(1, idx), both[:, :m])
     new_ub = torch.minimum(ub.gather(1, idx), -both[:, m:])
     return lb.scatter(1, idx, new_lb), ub.scatter(1, idx, new_ub)
@@ -231,8 +231,8 @@ def _hidden_relaxations(
         z_up = Wp @ up + Wn @ low
         z_low[..., -1] += b
         z_up[..., -1] += b
-        lb = _concretize(z_low[..., :-1], z_low[..., -1], centre, radius)
-        ub = -_concretize(-z_up[..., :-1], -z_up[..., -1], centre, radius)
+        lb = concretize(z_low[..., :-1], z_low[..., -1], centre, radius)
+        ub = -concretize(-z_up[..., :-1], -z_up[..., -1], centre, radius)
         if known is not None:
             lb, ub = torch.maximum(lb, known[k][0]), torch.minimum(ub, known[k][1])
         if refine and k > 0:
@@ -291,7 +291,7 @@ def crown_lower(
         if alpha_steps > 0:
             r = _optimise_slopes(layers, relax, lam, C @ bL, centre, radius, alpha_steps)
             return CrownResult(r.lb, r.lA, r.lbias, hidden)
-    return CrownResult(_concretize(A, bias, centre, radius), A, bias, hidden)
+    return CrownResult(concretize(A, bias, centre, radius), A, bias, hidden)
 
 
 def _optimise_slopes(
@@ -319,7 +319,7 @@ def _optimise_slopes(
             ]
             A, bias = _backward(lam, layers, len(layers) - 1, rel)
             bias = bias + bias0
-            lb = _concretize(A, bias, centre, radius)
+            lb = concretize(A, bias, centre, radius)
             if best is None:
                 best = CrownResult(lb.detach(), A.detach(), bias.detach())
             else:
@@ -359,6 +359,6 @@ def _backward_relaxations(
         W, b = layers[k]
         lam = torch.cat([W, -W])[None].expand(n, -1, -1)
         A, bias = _backward(lam, layers, k, relax)
-        both = _concretize(A, bias + torch.cat([b, -b]), centre, radius)
+        both = concretize(A, bias + torch.cat([b, -b]), centre, radius)
         bounds = (both[:, : W.shape[0]], -both[:, W.shape[0] :])
     return relax

@@ -51,6 +51,21 @@ def float64_outputs(layers: list[tuple[np.ndarray, np.ndarray, bool]], X: np.nda
     return X
 
 
+def crown_layers(rng: np.random.Generator, sizes: list[int]) -> crown.Layers:
+    """A random MLP as :mod:`crown`'s float64 ``(W, b)`` list."""
+    return [(torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, sizes)]
+
+
+def sample_boxes(
+    layers: crown.Layers, lo: torch.Tensor, hi: torch.Tensor, C: torch.Tensor, n: int = 3000
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` uniform points per box, (N, n, d), and their ``C y``, (N, n, k)."""
+    N, d = lo.shape
+    X = lo[:, None] + (hi - lo)[:, None] * torch.rand(N, n, d, dtype=torch.float64)
+    Y = crown.forward(layers, X.reshape(-1, d)).reshape(N, n, -1) @ C.T
+    return X, Y
+
+
 def acas_rows(shared: Path) -> list[dict[str, str]]:
     with open(shared.joinpath(*ACAS) / "expected.csv", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -74,15 +89,12 @@ def acas_instance(shared: Path, net: str, prop: int, timeout: float = 60.0) -> I
 )
 def test_crown_bounds_are_sound_on_samples(seed: int, mode: str, alpha: int) -> None:
     rng = np.random.default_rng(seed)
-    layers = [
-        (torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, [3, 12, 12, 10, 4])
-    ]
+    layers = crown_layers(rng, [3, 12, 12, 10, 4])
     lo = torch.as_tensor(rng.uniform(-1, 0.5, (6, 3)))
     hi = lo + torch.as_tensor(rng.uniform(0, 0.8, (6, 3)))
     C = torch.as_tensor(rng.normal(size=(2, 4)))
     r = crown.crown_lower(layers, lo, hi, C, intermediate=mode, alpha_steps=alpha)
-    X = lo[:, None] + (hi - lo)[:, None] * torch.rand(6, 3000, 3, dtype=torch.float64)
-    Y = crown.forward(layers, X.reshape(-1, 3)).reshape(6, 3000, 4) @ C.T
+    X, Y = sample_boxes(layers, lo, hi, C)
     assert bool((Y.min(dim=1).values >= r.lb - 1e-9).all())
     # the certificate is a linear lower bound valid at every sample
     lin = torch.einsum("nkd,nsd->nsk", r.lA, X) + r.lbias[:, None]
@@ -94,9 +106,7 @@ def test_crown_bounds_are_sound_on_samples(seed: int, mode: str, alpha: int) -> 
 def test_bounds_from_a_parent_box_are_sound_and_never_looser(seed: int, mode: str) -> None:
     """A sub-box bounded from its parent's hidden bounds (as the search does after a split)."""
     rng = np.random.default_rng(seed)
-    layers = [
-        (torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, [3, 16, 16, 12, 4])
-    ]
+    layers = crown_layers(rng, [3, 16, 16, 12, 4])
     lo = torch.as_tensor(rng.uniform(-1, 0.5, (6, 3)))
     hi = lo + torch.as_tensor(rng.uniform(0.1, 0.8, (6, 3)))
     C = torch.as_tensor(rng.normal(size=(2, 4)))
@@ -112,8 +122,8 @@ def test_bounds_from_a_parent_box_are_sound_and_never_looser(seed: int, mode: st
     assert bool((child.hidden[:, 0] >= parent.hidden[:, 0] - 1e-12).all())
     assert bool((child.hidden[:, 1] <= parent.hidden[:, 1] + 1e-12).all())
     assert bool((child.hidden[:, 0] >= plain.hidden[:, 0] - 1e-12).all())
-    # and the output bound still holds at sampled points of the sub-box
-    X = sub_lo[:, None] + (sub_hi - sub_lo)[:, None] * torch.rand(6, 3000, 3, dtype=torch.float64)
+    # at sampled points of the sub-box: pre-activations inside their bounds, outputs above lb
+    X, Y = sample_boxes(layers, sub_lo, sub_hi, C)
     H = X.reshape(-1, 3)
     for k, (W, b) in enumerate(layers[:-1]):  # every sampled pre-activation is inside its bounds
         Z = (H @ W.T + b).reshape(6, 3000, -1)
@@ -122,15 +132,12 @@ def test_bounds_from_a_parent_box_are_sound_and_never_looser(seed: int, mode: st
         zu = child.hidden[:, 1, at : at + W.shape[0]][:, None]
         assert bool(((Z >= zl - 1e-9) & (Z <= zu + 1e-9)).all())
         H = Z.reshape(-1, W.shape[0]).clamp(min=0)
-    Y = crown.forward(layers, X.reshape(-1, 3)).reshape(6, 3000, 4) @ C.T
     assert bool((Y.min(dim=1).values >= child.lb - 1e-9).all())
 
 
 def test_hybrid_is_as_tight_as_full_crown() -> None:
     rng = np.random.default_rng(3)
-    layers = [
-        (torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, [4, 20, 20, 20, 3])
-    ]
+    layers = crown_layers(rng, [4, 20, 20, 20, 3])
     lo = torch.as_tensor(rng.uniform(-1, 0, (32, 4)))
     hi = lo + 0.3
     C = torch.eye(3, dtype=torch.float64)
@@ -145,9 +152,7 @@ def test_hybrid_is_as_tight_as_full_crown() -> None:
 
 def test_optimised_slopes_never_loosen_crown() -> None:
     rng = np.random.default_rng(5)
-    layers = [
-        (torch.as_tensor(W), torch.as_tensor(b)) for W, b, _ in random_mlp(rng, [4, 20, 20, 20, 3])
-    ]
+    layers = crown_layers(rng, [4, 20, 20, 20, 3])
     lo = torch.as_tensor(rng.uniform(-1, 0, (32, 4)))
     hi = lo + 0.4
     C = torch.as_tensor(rng.normal(size=(2, 3)))
