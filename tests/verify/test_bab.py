@@ -103,7 +103,7 @@ def test_crown_bounds_are_sound_on_samples(seed: int, mode: str, alpha: int) -> 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), mode=st.sampled_from(["forward", "hybrid"]))
-def test_bounds_from_a_parent_box_are_sound_and_never_looser(seed: int, mode: str) -> None:
+def test_bounds_from_a_parent_box_are_sound_and_within_the_parents(seed: int, mode: str) -> None:
     """A sub-box bounded from its parent's hidden bounds (as the search does after a split)."""
     rng = np.random.default_rng(seed)
     layers = crown_layers(rng, [3, 16, 16, 12, 4])
@@ -116,12 +116,13 @@ def test_bounds_from_a_parent_box_are_sound_and_never_looser(seed: int, mode: st
     a = torch.as_tensor(rng.uniform(0, 0.6, (6, 3)))
     sub_lo = lo + (hi - lo) * a
     sub_hi = sub_lo + (hi - sub_lo) * torch.as_tensor(rng.uniform(0.2, 1, (6, 3)))
-    plain = crown.crown_lower(layers, sub_lo, sub_hi, C, intermediate=mode)
     child = crown.crown_lower(layers, sub_lo, sub_hi, C, intermediate=mode, prior=parent.hidden)
-    # hidden bounds: intersected with the parent's, so never looser than either
+    # hidden bounds: intersected with the parent's, so never looser than the parent's. (Not
+    # "never looser than bounding the sub-box from scratch": CROWN is not monotone in its
+    # intermediate bounds, and a neuron the parent made stable is not refined; about 2 % of
+    # random draws have some hidden bound, and 0.15 % an output bound, below the fresh one.)
     assert bool((child.hidden[:, 0] >= parent.hidden[:, 0] - 1e-12).all())
     assert bool((child.hidden[:, 1] <= parent.hidden[:, 1] + 1e-12).all())
-    assert bool((child.hidden[:, 0] >= plain.hidden[:, 0] - 1e-12).all())
     # at sampled points of the sub-box: pre-activations inside their bounds, outputs above lb
     X, Y = sample_boxes(layers, sub_lo, sub_hi, C)
     H = X.reshape(-1, 3)
