@@ -138,22 +138,17 @@ class Bounder:
             return r.lb, r.lA, r.lbias, r.lb.abs(), hidden
         from autospec_cli.models.lirpa_compat import compute_bounds
 
-        lo32, hi32 = _outward32(lo, hi)
-        lb, ub = compute_bounds(
-            self.model, lo32, hi32, C=C.cpu().numpy(), method="CROWN", device=self.device
+        lb, ub = compute_bounds(  # rounds the float64 boxes outwards to float32 itself
+            self.model,
+            lo.double().cpu().numpy(),
+            hi.double().cpu().numpy(),
+            C=C.cpu().numpy(),
+            method="CROWN",
+            device=self.device,
         )
         lb_t = torch.as_tensor(lb, dtype=self.dtype, device=self.device)
         ub_t = torch.as_tensor(ub, dtype=self.dtype, device=self.device)
         return lb_t, None, None, lb_t.abs() + ub_t.abs(), lo.new_zeros(lo.shape[0], 2, 0)
-
-
-def _outward32(lo: torch.Tensor, hi: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """float32 boxes that contain the float64 boxes (rounded outwards, never inwards)."""
-    lo64, hi64 = lo.double().cpu().numpy(), hi.double().cpu().numpy()
-    lo32, hi32 = lo64.astype(np.float32), hi64.astype(np.float32)
-    lo32 = np.where(lo32.astype(np.float64) > lo64, np.nextafter(lo32, np.float32(-np.inf)), lo32)
-    hi32 = np.where(hi32.astype(np.float64) < hi64, np.nextafter(hi32, np.float32(np.inf)), hi32)
-    return lo32, hi32
 
 
 class _Spec:

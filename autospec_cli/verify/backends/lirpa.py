@@ -42,6 +42,7 @@ import numpy as np
 from autospec_cli.errors import VerifierError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.verify.base import Instance, Parameter, Result, Verdict, Verifier
+from autospec_cli.verify.runner import one_line
 from autospec_cli.vnnlib.property import Case, Property
 
 METHOD_STAGES: dict[str, tuple[str, ...]] = {
@@ -335,12 +336,6 @@ def _load_model(path: str, mtime: int) -> Any:
     return model.eval()
 
 
-def _one_line(e: BaseException) -> str:
-    from autospec_cli.verify.runner import one_line
-
-    return one_line(e)
-
-
 class LirpaVerifier(Verifier):
     """auto_LiRPA IBP / CROWN / alpha-CROWN bounds, a model's properties batched; never sat."""
 
@@ -403,7 +398,7 @@ class LirpaVerifier(Verifier):
         try:
             model = _load_model(path, Path(path).stat().st_mtime_ns)
         except Exception as e:  # unreadable or unsupported model: every instance fails alike
-            msg = f"cannot load the model for bounding: {_one_line(e)}"
+            msg = f"cannot load the model for bounding: {one_line(e)}"
             return [Result(Verdict.ERROR, message=msg) for _ in insts]
         prepare = (time.perf_counter() - t0) / len(insts)
         props: list[Property | None] = []
@@ -416,7 +411,7 @@ class LirpaVerifier(Verifier):
                                          n_outputs=model.n_outputs))
             except Exception as e:
                 props.append(None)
-                errors[k] = _one_line(e)
+                errors[k] = one_line(e)
             read_time.append(time.perf_counter() - t1)
         live = [k for k in range(len(insts)) if props[k] is not None]
         decision = decide_properties(
