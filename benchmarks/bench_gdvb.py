@@ -127,9 +127,9 @@ def e2e_records(config: Path, out: Path | None = None, jobs: int = 2) -> Iterato
 
     from autospec_cli.bench.config import load_gdvb_config
     from autospec_cli.bench.generate import generate
-    from autospec_cli.bench.report import build_report
     from autospec_cli.bench.run import run
     from autospec_cli.campaign.executors import make_executor
+    from autospec_cli.report.gdvb import build_report
 
     cfg = load_gdvb_config(config)
     tmp = Path(tempfile.mkdtemp(prefix="bench-gdvb-")) if out is None else out

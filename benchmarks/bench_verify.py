@@ -70,7 +70,7 @@ def throughput_problem(seed: int, max_depth: int) -> tuple[Any, list[Any], Any]:
 
 
 def bench_lirpa(args: argparse.Namespace) -> None:
-    from autospec_cli.models.export import export_onnx
+    from autospec_cli.models.onnx_export import export_onnx
     from autospec_cli.models.runtime import OnnxRunner
     from autospec_cli.verify.backends.lirpa import LirpaVerifier, bound_property_batch
     from autospec_cli.verify.base import Instance

@@ -100,7 +100,7 @@ def distill(teacher: Any, spec: NetSpec, data: SeedData, *, ids: float = 1.0, se
 def export_net(model: Any, spec: NetSpec, path: str | os.PathLike[str],
                sample: np.ndarray) -> Path:
     """Export a trained network to ONNX (checked against onnxruntime on ``sample`` rows)."""
-    from autospec_cli.models.export import export_onnx
+    from autospec_cli.models.onnx_export import export_onnx
 
     shape = spec.input_shape if spec.convs else (spec.n_inputs,)
     x = np.asarray(sample, dtype=np.float32).reshape(len(sample), *shape)

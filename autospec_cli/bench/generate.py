@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autospec_cli.bench.jobs import TRAIN_KIND
+from autospec_cli.bench.distill_jobs import TRAIN_KIND
 from autospec_cli.bench.problems import SeedData, load_seed_data, make_property
 from autospec_cli.bench.transform import (
     ALL_FACTORS,

@@ -1,9 +1,9 @@
 """``autospec bench run``: verify a generated GDVB benchmark with several verifiers.
 
 Every (verifier, instance) pair is one campaign job
-(``autospec_cli.bench.jobs:verify_problem``) in the benchmark's own campaign store, so runs are
+(``autospec_cli.bench.distill_jobs:verify_problem``) in the benchmark's own campaign store, so runs are
 parallel (local workers or Dask) and resumable; results are scored with
-:func:`autospec_cli.campaign.scoring.score` (SCR, PAR2, per factor level).
+:func:`autospec_cli.verifyrun.scoring.score` (SCR, PAR2, per factor level).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from autospec_cli.bench.distill_jobs import VERIFY_KIND
 from autospec_cli.bench.generate import BENCH_DIR, GDVB_KIND
-from autospec_cli.bench.jobs import VERIFY_KIND
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.progress import ProgressFn
 
@@ -66,9 +66,9 @@ def run(campaign_dir: str | os.PathLike[str], verifiers: list[str], *, executor:
         options: dict[str, dict[str, Any]] | None = None, retry_failed: bool = False,
         progress: ProgressFn | None = None) -> dict[str, Any]:
     """Verify every instance with every verifier; returns the run summary and the scores."""
-    from autospec_cli.bench.report import load_records
     from autospec_cli.campaign.engine import run_campaign, write_description
-    from autospec_cli.campaign.scoring import score
+    from autospec_cli.report.gdvb import load_records
+    from autospec_cli.verifyrun.scoring import score
 
     folder = Path(campaign_dir).resolve()
     desc, manifest = read_gdvb(folder)

@@ -12,9 +12,9 @@ Typical use (verification, GDVB generation and training studies all submit jobs 
 
 Job kinds map to top-level functions ``fn(params: dict) -> dict`` (see
 :mod:`autospec_cli.campaign.jobs`); verification jobs (``verify.instance``, ``verify.group``)
-and the resumable ``autospec verify`` run are in :mod:`autospec_cli.campaign.verify_jobs` and
-:mod:`autospec_cli.campaign.verify_campaign`; scoring of verification results lives in
-:mod:`autospec_cli.campaign.scoring`.
+and the resumable ``autospec verify`` run are in :mod:`autospec_cli.verifyrun.jobs` and
+:mod:`autospec_cli.verifyrun.run`; scoring of verification results lives in
+:mod:`autospec_cli.verifyrun.scoring`.
 """
 
 from __future__ import annotations

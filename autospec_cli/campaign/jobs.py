@@ -32,12 +32,12 @@ ENTRY_POINT_GROUP = "autospec_cli.jobs"
 
 #: Job kinds shipped with the package, registered exactly like outside ones.
 BUILTIN_KINDS: dict[str, str] = {
-    "probe.echo": "autospec_cli.campaign.probes:echo",
-    "probe.sleep": "autospec_cli.campaign.probes:sleep",
-    "probe.fail": "autospec_cli.campaign.probes:fail",
-    "probe.exit": "autospec_cli.campaign.probes:exit_process",
-    "verify.instance": "autospec_cli.campaign.verify_jobs:verify_instance",
-    "verify.group": "autospec_cli.campaign.verify_jobs:verify_group",
+    "probe.echo": "autospec_cli.campaign.diagnostic_jobs:echo",
+    "probe.sleep": "autospec_cli.campaign.diagnostic_jobs:sleep",
+    "probe.fail": "autospec_cli.campaign.diagnostic_jobs:fail",
+    "probe.exit": "autospec_cli.campaign.diagnostic_jobs:exit_process",
+    "verify.instance": "autospec_cli.verifyrun.jobs:verify_instance",
+    "verify.group": "autospec_cli.verifyrun.jobs:verify_group",
 }
 
 _registry: dict[str, str] = {}

@@ -59,7 +59,7 @@ def export(
     """
     from autospec_cli.errors import InputError
     from autospec_cli.specs.model import SpecSet
-    from autospec_cli.vnnlib.export import dataset_domain, export_specset
+    from autospec_cli.vnnlib.benchmark_export import dataset_domain, export_specset
 
     version = _VERSIONS.get(vnnlib_version.strip())
     if version is None:

@@ -2,8 +2,8 @@
 
 The kind of report follows the campaign's description (``campaign.json``, field ``kind``):
 
-- ``gdvb``: a GDVB benchmark campaign (:func:`autospec_cli.bench.report.build_report`);
-- ``study``: a training-factor study (:func:`autospec_cli.study.report.build_report`);
+- ``gdvb``: a GDVB benchmark campaign (:func:`autospec_cli.report.gdvb.build_report`);
+- ``study``: a training-factor study (:func:`autospec_cli.report.study.build_report`);
 - anything else, or a folder of ``autospec verify`` results (one results folder, or a
   benchmark folder above several): the verification report
   (:func:`autospec_cli.report.verification.build_report`): SCR, PAR2 and VNN-COMP points per
@@ -26,8 +26,8 @@ import typer
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
 
 BUILDERS = {
-    "gdvb": "autospec_cli.bench.report:build_report",
-    "study": "autospec_cli.study.report:build_report",
+    "gdvb": "autospec_cli.report.gdvb:build_report",
+    "study": "autospec_cli.report.study:build_report",
     "verify": "autospec_cli.report.verification:build_report",
 }
 

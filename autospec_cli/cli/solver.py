@@ -114,7 +114,11 @@ def _networks(pairs: list[str]) -> dict[str, Path]:
 
 def _check_query(query: Path, nets: dict[str, Path]) -> tuple[object, Path]:
     """Apply the standard's mandatory checks; return (declarations, model path)."""
-    from autospec_cli.verify.standard import ELEMENT_TYPES, onnx_input_type, query_declarations
+    from autospec_cli.verify.solver_interface import (
+        ELEMENT_TYPES,
+        onnx_input_type,
+        query_declarations,
+    )
 
     decls = query_declarations(query)
     if decls.version == "1.0":
@@ -193,7 +197,7 @@ def verify(
     from autospec_cli.verify.base import Instance
     from autospec_cli.verify.registry import get_backend_class, parse_option_pairs, resolve_backend
     from autospec_cli.verify.runner import run_instances
-    from autospec_cli.verify.standard import format_assignment
+    from autospec_cli.verify.solver_interface import format_assignment
 
     if serialise is not None or proofs is not None:
         raise InputError(
@@ -243,7 +247,7 @@ def supports(
     ),
 ) -> None:
     """Report a capability (e.g. `supports --onnx-operators`), one item per line."""
-    from autospec_cli.verify.standard import capabilities
+    from autospec_cli.verify.solver_interface import capabilities
 
     if len(capability) != 1 or not capability[0].startswith("--"):
         raise InputError("give exactly one capability flag, e.g. supports --onnx-operators")

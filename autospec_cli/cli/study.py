@@ -63,7 +63,7 @@ def run(
     with progress_bars(show_progress(ctx, json_out)) as progress:
         summary = run_study(cfg, folder, executor=ex, progress=progress)
         if report:
-            from autospec_cli.study.report import build_report
+            from autospec_cli.report.study import build_report
 
             summary["report"] = build_report(Path(summary["folder"]),
                                              Path(summary["folder"]) / "report",
@@ -99,7 +99,7 @@ def report_cmd(
 ) -> None:
     """Tables (CSV, Markdown) and plots of a study: per-model verdict counts and times,
     per-class robustness, time by factor, unstable ReLUs versus time."""
-    from autospec_cli.study.report import build_report
+    from autospec_cli.report.study import build_report
 
     with progress_bars(show_progress(ctx, json_out)) as progress:
         info = build_report(folder, out or folder / "report", progress=progress)

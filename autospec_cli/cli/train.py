@@ -73,7 +73,7 @@ def train(
     Example: autospec train builtin:throughput --arch mlp:10,5 -o throughput.onnx
     """
     from autospec_cli.models.arch import parse_shape
-    from autospec_cli.models.fit import TrainConfig, train_to_onnx
+    from autospec_cli.models.train_export import TrainConfig, train_to_onnx
 
     g = globals_of(ctx)
     seed = g.seed if seed is None else seed

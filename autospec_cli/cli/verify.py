@@ -28,7 +28,7 @@ from autospec_cli.cli.common import (
 if TYPE_CHECKING:
     from autospec_cli.verify.base import Instance, Result
     from autospec_cli.verify.registry import BackendSpec
-    from autospec_cli.verify.results import ResultsPaths
+    from autospec_cli.verifyrun.results import ResultsPaths
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 
@@ -103,7 +103,7 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
             root: Path | None) -> None:
     from rich.table import Table
 
-    from autospec_cli.verify.results import summarize
+    from autospec_cli.verifyrun.results import summarize
 
     s = summarize(results)
     table = Table(title=f"{label}: {s['instances']} instance(s)")
@@ -130,7 +130,7 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
 def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: list[Instance],
             results: list[Result], out_dir: Path | None, root: Path | None,
             paths: ResultsPaths | None, campaign: dict[str, Any] | None = None) -> None:
-    from autospec_cli.verify.results import summarize
+    from autospec_cli.verifyrun.results import summarize
 
     if want_json(ctx, json_out):
         doc: dict[str, Any] = {"backend": spec.label,
@@ -196,8 +196,8 @@ def run(
     from dataclasses import replace
 
     from autospec_cli.campaign.executors import make_executor
-    from autospec_cli.campaign.verify_campaign import run_verification
     from autospec_cli.errors import InputError
+    from autospec_cli.verifyrun.run import run_verification
     from autospec_cli.vnnlib.benchmark import read_benchmark, read_manifest
 
     if not (bench.is_dir() or (bench.is_file() and bench.suffix == ".csv")):
@@ -258,7 +258,7 @@ def instance(
     if want_json(ctx, json_out) or output is not None:
         paths = None
         if output is not None:
-            from autospec_cli.verify.results import write_results
+            from autospec_cli.verifyrun.results import write_results
 
             paths = write_results(output, [inst], results, backend=spec.label,
                                   options=spec.options, force=force)

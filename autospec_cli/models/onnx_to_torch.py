@@ -25,8 +25,8 @@ from torch import nn
 
 from autospec_cli.errors import ModelError
 from autospec_cli.models import onnx_const as oc
-from autospec_cli.models import onnx_steps as st
-from autospec_cli.models.onnx_steps import Dyn, Step
+from autospec_cli.models import onnx_ir as st
+from autospec_cli.models.onnx_ir import Dyn, Step
 
 #: Operators accepted on tensors computed from the input.
 COMPUTED_OPS: tuple[str, ...] = (
@@ -418,7 +418,7 @@ def check_against_onnxruntime(model: OnnxTorchModel, source: Any, *,
                               bounds: tuple[np.ndarray, np.ndarray] | None = None, n: int = 64,
                               rtol: float = 1e-4, atol: float = 1e-4, seed: int = 0) -> float:
     """Compare ``model`` with onnxruntime on random inputs; returns the worst violation (<= 0)."""
-    from autospec_cli.models.export import compare_outputs
+    from autospec_cli.models.onnx_export import compare_outputs
     from autospec_cli.models.runtime import OnnxRunner
 
     runner = OnnxRunner(source)

@@ -20,7 +20,7 @@ Output (:func:`build_report`), written into ``out_dir``:
 - ``report.md`` (everything in one document) and ``report.json`` (what :func:`build_report`
   returns).
 
-Scoring follows :mod:`autospec_cli.campaign.scoring` (no ground truth unless the manifest gives
+Scoring follows :mod:`autospec_cli.verifyrun.scoring` (no ground truth unless the manifest gives
 ``meta.expected``; conflicts count as unsolved).
 """
 
@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autospec_cli.campaign.scoring import Scoreboard, ScoreRecord, score
 from autospec_cli.errors import InputError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.report.tables import ReportTable, markdown_document
+from autospec_cli.verifyrun.scoring import Scoreboard, ScoreRecord, score
 
 VERDICTS = ("sat", "unsat", "unknown", "timeout", "error")
 
@@ -85,7 +85,7 @@ def load_records(campaign_dir: str | os.PathLike[str]) -> list[VerifyRecord]:
     """The finished verification results stored in one results folder (latest per instance)."""
     from autospec_cli.campaign.engine import read_description
     from autospec_cli.campaign.store import CampaignStore
-    from autospec_cli.campaign.verify_jobs import KINDS, instance_params, results_of
+    from autospec_cli.verifyrun.jobs import KINDS, instance_params, results_of
 
     desc = read_description(campaign_dir) or {}
     latest: dict[str, VerifyRecord] = {}
@@ -168,7 +168,7 @@ def _records_table(records: Sequence[VerifyRecord]) -> ReportTable:
 
 def _solved_sets(records: Sequence[VerifyRecord], sb: Scoreboard) -> dict[str, set[str]]:
     """Instances each verifier solved correctly (as the scoreboard classified them)."""
-    from autospec_cli.campaign.scoring import CORRECT, classify
+    from autospec_cli.verifyrun.scoring import CORRECT, classify
 
     conflicted = {c.instance for c in sb.conflicts}
     out: dict[str, set[str]] = {v: set() for v in sb.ranking()}
@@ -197,7 +197,7 @@ def _scr_groups(records: Sequence[VerifyRecord],
 
 
 def _level_orders(records: Sequence[VerifyRecord]) -> dict[str, list[Any]]:
-    from autospec_cli.campaign.scoring import level_key
+    from autospec_cli.verifyrun.scoring import level_key
 
     levels: dict[str, dict[str, Any]] = defaultdict(dict)
     for r in records:
@@ -291,6 +291,6 @@ def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLik
 
 
 def _plain(obj: Any) -> Any:
-    from autospec_cli.campaign.verify_jobs import _plain as plain
+    from autospec_cli.verifyrun.jobs import _plain as plain
 
     return plain(obj)

@@ -29,7 +29,7 @@ from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.errors import ConfigError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.study.config import StudyConfig
-from autospec_cli.study.jobs import TRAIN_KIND, VERIFY_KIND
+from autospec_cli.study.model_jobs import TRAIN_KIND, VERIFY_KIND
 from autospec_cli.study.select import Selection, select_images
 
 DOMAIN = (0.0, 1.0)

@@ -16,13 +16,17 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from autospec_cli.errors import VerifierError
 from autospec_cli.progress import ProgressFn
+from autospec_cli.vnnlib.benchmark import Instance
+
+__all__ = [
+    "Counterexample", "Instance", "Parameter", "Result", "Verdict", "Verifier",
+]
 
 
 class Verdict(str, enum.Enum):
@@ -37,20 +41,6 @@ class Verdict(str, enum.Enum):
     @property
     def decided(self) -> bool:
         return self in (Verdict.SAT, Verdict.UNSAT)
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One verification problem: an ONNX model, a VNN-LIB property and a time budget."""
-
-    onnx: Path
-    vnnlib: Path
-    timeout: float = 60.0
-    category: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.onnx}::{self.vnnlib}"
 
 
 @dataclass

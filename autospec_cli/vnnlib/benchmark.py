@@ -40,7 +40,6 @@ import numpy as np
 from autospec_cli import __version__
 from autospec_cli.errors import InputError, OutputExistsError, VnnlibError
 from autospec_cli.progress import ProgressFn
-from autospec_cli.verify.base import Instance
 from autospec_cli.vnnlib.onnxinfo import ModelIO, model_io
 from autospec_cli.vnnlib.property import Property
 from autospec_cli.vnnlib.writer import VERSIONS, render_vnnlib
@@ -48,6 +47,20 @@ from autospec_cli.vnnlib.writer import VERSIONS, render_vnnlib
 MANIFEST_FORMAT = "autospec-benchmark"
 MANIFEST_VERSION = 1
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One verification problem: an ONNX model, a VNN-LIB property and a time budget."""
+
+    onnx: Path
+    vnnlib: Path
+    timeout: float = 60.0
+    category: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.onnx}::{self.vnnlib}"
 
 
 @dataclass

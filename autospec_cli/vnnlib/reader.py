@@ -18,7 +18,7 @@ constraints (rows of ``A y <= b``: one polytope). Clauses with the same box beco
 whose disjuncts are their polytopes; a clause with contradictory bounds is dropped. Every
 case's box must be finite. Files ending in ``.gz`` are decompressed transparently, and a
 VNN-LIB 2.0 file (``vnnlib-version`` / ``declare-network``) is handed to
-:mod:`autospec_cli.vnnlib.reader2`.
+:mod:`autospec_cli.vnnlib.reader_v2`.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def read_vnnlib(
     text = _COMMENT.sub(" ", raw)
     try:
         if is_vnnlib2(text):
-            from autospec_cli.vnnlib.reader2 import parse_vnnlib2
+            from autospec_cli.vnnlib.reader_v2 import parse_vnnlib2
 
             prop = parse_vnnlib2(raw, n_inputs=n_inputs, n_outputs=n_outputs)
         else:

@@ -70,7 +70,7 @@ def test_generate_run_report(generated, cli_runner):
     assert code == 0, err
     assert "attack" in stdout and "PAR2" in stdout
 
-    from autospec_cli.bench.report import build_report
+    from autospec_cli.report.gdvb import build_report
 
     rep = build_report(out, root / "report")
     assert rep["scores"][0]["verifier"] == "attack"

@@ -86,7 +86,7 @@ def test_bad_kind_or_params_type() -> None:
 
 def test_registry_resolution_order_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jobs_mod, "_registry", {})
-    assert resolve_kind("probe.echo") == "autospec_cli.campaign.probes:echo"
+    assert resolve_kind("probe.echo") == "autospec_cli.campaign.diagnostic_jobs:echo"
     assert resolve_kind("json:dumps") == "json:dumps"  # a kind that is a path
     assert resolve_kind("old.kind", {"old.kind": "json:loads"}) == "json:loads"
     with pytest.raises(ConfigError, match="unknown job kind 'nope'"):

@@ -20,7 +20,7 @@ from autospec_cli.models.arch import (
     parse_arch,
     parse_shape,
 )
-from autospec_cli.models.export import check_onnx_file, compare_outputs, export_onnx
+from autospec_cli.models.onnx_export import check_onnx_file, compare_outputs, export_onnx
 from autospec_cli.models.runtime import OnnxRunner
 
 

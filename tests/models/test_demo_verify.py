@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 from autospec_cli.demo import DemoConfig
-from autospec_cli.demo_verify import (
+from autospec_cli.demo.verification import (
     check_backend,
     counterexample_markdown,
     plot_counterexamples,
@@ -19,7 +19,7 @@ from autospec_cli.demo_verify import (
 )
 from autospec_cli.errors import ConfigError
 from autospec_cli.specs.model import Spec, SpecSet
-from autospec_cli.verify.results import read_results_csv
+from autospec_cli.verifyrun.results import read_results_csv
 
 
 @pytest.fixture(scope="module")

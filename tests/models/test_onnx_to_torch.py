@@ -16,7 +16,7 @@ from torch import nn
 
 from autospec_cli.errors import ModelError
 from autospec_cli.models.arch import MLP, ConvNet
-from autospec_cli.models.export import compare_outputs, export_onnx
+from autospec_cli.models.onnx_export import compare_outputs, export_onnx
 from autospec_cli.models.onnx_to_torch import (
     SUPPORTED_OPS,
     check_against_onnxruntime,

@@ -10,7 +10,7 @@ from torch import nn
 from autospec_cli.data.dataset import Dataset
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.models.arch import MLP, parse_arch
-from autospec_cli.models.export import export_onnx
+from autospec_cli.models.onnx_export import export_onnx
 from autospec_cli.models.runtime import OnnxRunner
 from autospec_cli.models.train import predict, train_model
 

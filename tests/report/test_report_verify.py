@@ -13,9 +13,9 @@ from autospec_cli.campaign.engine import write_description
 from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.campaign.runner import Outcome, encode_result
 from autospec_cli.campaign.store import CampaignStore
-from autospec_cli.campaign.verify_jobs import INSTANCE_KIND
 from autospec_cli.report.tables import ReportTable
 from autospec_cli.report.verification import build_report, find_verify_campaigns, load_records
+from autospec_cli.verifyrun.jobs import INSTANCE_KIND
 
 # (instance, category, factors, {verifier: (verdict, time)})
 CASES = [

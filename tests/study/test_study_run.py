@@ -85,7 +85,7 @@ def test_selected_images_are_classified_correctly_by_every_model(study) -> None:
 
 def test_not_robust_verdicts_carry_onnxruntime_confirmed_counterexamples(study) -> None:
     from autospec_cli.campaign.store import CampaignStore
-    from autospec_cli.study.jobs import VERIFY_KIND
+    from autospec_cli.study.model_jobs import VERIFY_KIND
     from autospec_cli.verify.cex import check_counterexample
     from autospec_cli.vnnlib.reader import read_vnnlib
 

@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autospec_cli.errors import VerifierError
-from autospec_cli.verify import crown
-from autospec_cli.verify.backends.bab import BabVerifier
+from autospec_cli.verify.backends.bab import BabVerifier, crown
 from autospec_cli.verify.base import Instance, Verdict
 from autospec_cli.verify.cex import check_counterexample
 from autospec_cli.verify.runner import run_instances, verify_guarded
@@ -198,7 +197,7 @@ class _TorchChain(torch.nn.Module):
 def test_clipping_keeps_every_unsafe_point(seed: int, n_poly: int, quantile: float) -> None:
     """Boxes shrunk by the linear bounds still contain every sampled unsafe point; a box
     dropped as empty has none (disjunctions of 1-3 polytopes with 1-2 rows)."""
-    from autospec_cli.verify.bab_search import Bounder, CaseSearch, SearchConfig
+    from autospec_cli.verify.backends.bab.search import Bounder, CaseSearch, SearchConfig
     from autospec_cli.vnnlib.property import Case, Polytope
 
     rng = np.random.default_rng(seed)

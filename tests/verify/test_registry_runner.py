@@ -22,8 +22,8 @@ from autospec_cli.verify.registry import (
     parse_option_pairs,
     resolve_backend,
 )
-from autospec_cli.verify.results import read_results_csv, write_results
 from autospec_cli.verify.runner import run_instances, run_one, validate_result
+from autospec_cli.verifyrun.results import read_results_csv, write_results
 
 
 @pytest.fixture(scope="module")

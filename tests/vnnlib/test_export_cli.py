@@ -20,7 +20,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from autospec_cli.cli.main import app
     from autospec_cli.models.arch import MLP
-    from autospec_cli.models.export import export_onnx
+    from autospec_cli.models.onnx_export import export_onnx
 
     d = tmp_path_factory.mktemp("export")
     res = CliRunner().invoke(app, ["specs", "generate", "builtin:spiral", "-a", "tree",

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autospec_cli.campaign.scoring import (
+from autospec_cli.errors import InputError
+from autospec_cli.verifyrun.scoring import (
     Points,
     ScoreRecord,
     find_conflicts,
     normalise_verdict,
     score,
 )
-from autospec_cli.errors import InputError
 
 
 def R(v: str, i: str, verdict: str, t: float, expected: str | None = None,

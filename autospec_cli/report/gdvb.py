@@ -25,7 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from autospec_cli.bench.jobs import VERIFY_KIND
+from autospec_cli.bench.distill_jobs import VERIFY_KIND
 from autospec_cli.bench.transform import ALL_FACTORS
 from autospec_cli.progress import ProgressFn
 
@@ -44,7 +44,7 @@ def load_records(campaign_dir: str | os.PathLike[str],
     """Score records of the finished verification jobs (the latest per verifier and instance;
     a job that failed or was killed counts as ``error`` / ``timeout``)."""
     from autospec_cli.campaign.engine import open_campaign
-    from autospec_cli.campaign.scoring import ScoreRecord
+    from autospec_cli.verifyrun.scoring import ScoreRecord
 
     levels = instance_levels(campaign_dir)
     latest: dict[tuple[str, str], Any] = {}
@@ -100,7 +100,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 def solved_levels(records: list[Any], board: Any, how: str) -> dict[str, dict[str, float]]:
     """verifier -> factor -> max or median level solved, divided by the factor's largest level."""
-    from autospec_cli.campaign.scoring import classify
+    from autospec_cli.verifyrun.scoring import classify
 
     conflicted = {c.instance for c in board.conflicts}
     top: dict[str, float] = defaultdict(float)
@@ -134,8 +134,8 @@ def verdict_rows(records: list[Any], levels: dict[str, dict[str, Any]]) -> list[
 
 def _plots(out: Path, records: list[Any], board: Any, levels: dict[str, dict[str, Any]]
            ) -> dict[str, str]:
-    from autospec_cli.campaign.scoring import classify
     from autospec_cli.report.plots import parallel_coordinates, radar_chart
+    from autospec_cli.verifyrun.scoring import classify
 
     files: dict[str, str] = {}
     factors = [f for f in ALL_FACTORS if any(f in lv for lv in levels.values())]
@@ -162,8 +162,8 @@ def build_report(campaign_dir: Path, out_dir: Path, *,
     """Write the GDVB report of ``campaign_dir`` into ``out_dir`` (module doc); returns its
     content as a dict (``files``: what was written)."""
     from autospec_cli.bench.run import read_gdvb
-    from autospec_cli.campaign.scoring import score
     from autospec_cli.io import atomic_write_json, atomic_write_text
+    from autospec_cli.verifyrun.scoring import score
 
     desc, _ = read_gdvb(campaign_dir)
     levels = instance_levels(campaign_dir)

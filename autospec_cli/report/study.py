@@ -31,7 +31,7 @@ import numpy as np
 
 from autospec_cli.errors import InputError
 from autospec_cli.progress import ProgressFn
-from autospec_cli.study.jobs import TRAIN_KIND, VERIFY_KIND
+from autospec_cli.study.model_jobs import TRAIN_KIND, VERIFY_KIND
 from autospec_cli.study.verify import NOT_ROBUST, ROBUST, UNKNOWN
 
 FACTORS: tuple[str, ...] = ("initialiser", "regulariser", "seed")
@@ -178,7 +178,7 @@ def build_report(campaign_dir: Path, out_dir: Path, *,
                  progress: ProgressFn | None = None) -> dict[str, Any]:
     """Write the study's tables and plots into ``out_dir``; returns a summary with paths."""
     from autospec_cli.io import atomic_write_text
-    from autospec_cli.study import report_plots as rp
+    from autospec_cli.report import study_plots as rp
 
     campaign_dir, out_dir = Path(campaign_dir), Path(out_dir)
     desc, rows, instances = load_study(campaign_dir)

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autospec_cli.verify import crown
+from autospec_cli.verify.backends.bab import crown
 from autospec_cli.vnnlib.property import Case
 
 #: ``confirm(x)`` -> the model output if ``x`` is a real counterexample of the case, else None.

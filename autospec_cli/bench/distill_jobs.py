@@ -1,8 +1,8 @@
 """GDVB campaign job functions (``fn(params) -> dict``, imported by workers by name).
 
-- ``autospec_cli.bench.jobs:train_problem``: distil one transformed network for one training
+- ``autospec_cli.bench.distill_jobs:train_problem``: distil one transformed network for one training
   seed and export it to ONNX under the campaign folder;
-- ``autospec_cli.bench.jobs:verify_problem``: decide one benchmark instance with one verifier.
+- ``autospec_cli.bench.distill_jobs:verify_problem``: decide one benchmark instance with one verifier.
 
 Paths in params are absolute, so any worker that sees the campaign folder (a shared file
 system for Dask workers on other machines) can run them.
@@ -14,8 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-TRAIN_KIND = "autospec_cli.bench.jobs:train_problem"
-VERIFY_KIND = "autospec_cli.bench.jobs:verify_problem"
+TRAIN_KIND = "autospec_cli.bench.distill_jobs:train_problem"
+VERIFY_KIND = "autospec_cli.bench.distill_jobs:verify_problem"
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float | None]:

@@ -59,7 +59,7 @@ def select_specs(specs: SpecSet, k: int) -> SpecSet:
 
 def _tree_params() -> dict[str, Any]:
     """The demo's decision-tree hyperparameters (the same specs the demo scores)."""
-    from autospec_cli.demo import DEMO_PARAMS
+    from autospec_cli.demo.params import DEMO_PARAMS
 
     return dict(DEMO_PARAMS["throughput"]["tree"])
 
@@ -182,11 +182,11 @@ def verify_throughput(cfg: Any, ds: Dataset, progress: ProgressFn | None = None)
     """Train, export and verify the throughput model (see the module doc); return a JSON-able
     summary with ``counts``, ``times``, ``counterexamples``, ``paths``, ``markdown``, ``text``."""
     from autospec_cli.data.split import split_dataset
-    from autospec_cli.models.fit import THROUGHPUT_ARCH, TrainConfig, train_to_onnx
+    from autospec_cli.models.train_export import THROUGHPUT_ARCH, TrainConfig, train_to_onnx
     from autospec_cli.specs.generators.registry import generate_specs
-    from autospec_cli.verify.results import summarize, write_results
+    from autospec_cli.verifyrun.results import summarize, write_results
     from autospec_cli.vnnlib.benchmark import read_benchmark
-    from autospec_cli.vnnlib.export import export_specset
+    from autospec_cli.vnnlib.benchmark_export import export_specset
 
     progress = progress or null_progress
     out = Path(cfg.out_dir)

@@ -19,24 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.demo.params import DEMO_PARAMS
 from autospec_cli.errors import OutputExistsError
 from autospec_cli.io import atomic_write_json, atomic_write_text
 from autospec_cli.progress import ProgressFn, null_progress
-
-#: Generator hyperparameters used by the demo, per dataset (recorded in summary.json).
-DEMO_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
-    "spiral": {
-        "grid": {"beta": 10},
-        "cluster": {"k": 30},
-        "tree": {"max_depth": 8, "min_samples_leaf": 3},
-    },
-    "throughput": {
-        "grid": {"beta": 10},
-        "cluster": {"k": 30},
-        "tree": {"max_depth": 6, "min_samples_leaf": 20},
-        "human": {},
-    },
-}
 
 #: Output-range filters at which regression spec sets are also scored (the paper fixes one
 #: alpha; the sweep shows how much the ranking depends on it).
@@ -182,7 +168,7 @@ def run_demo(cfg: DemoConfig, progress: ProgressFn | None = None) -> dict[str, A
     progress = progress or null_progress
     t0 = time.perf_counter()
     if cfg.verify:
-        from autospec_cli.demo_verify import check_backend
+        from autospec_cli.demo.verification import check_backend
 
         check_backend(cfg.backend)
     prepare_out_dir(cfg.out_dir, cfg.force)
@@ -198,7 +184,7 @@ def run_demo(cfg: DemoConfig, progress: ProgressFn | None = None) -> dict[str, A
     }
     extra = ""
     if cfg.verify:
-        from autospec_cli.demo_verify import verify_throughput
+        from autospec_cli.demo.verification import verify_throughput
 
         ver = verify_throughput(cfg, datasets["throughput"], progress)
         summary["verification"] = ver

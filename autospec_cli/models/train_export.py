@@ -96,7 +96,7 @@ def train_to_onnx(
     sidecar's content plus ``"onnx"``/``"sidecar"`` paths. Raises OutputExistsError before
     training when either file exists and ``force`` is false."""
     from autospec_cli.models.arch import parse_arch
-    from autospec_cli.models.export import export_onnx
+    from autospec_cli.models.onnx_export import export_onnx
     from autospec_cli.models.train import train_model
 
     cfg = cfg or TrainConfig()

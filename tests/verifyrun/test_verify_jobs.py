@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autospec_cli.campaign.jobs import BUILTIN_KINDS, resolve_kind
-from autospec_cli.campaign.verify_jobs import (
+from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict
+from autospec_cli.verifyrun.jobs import (
     GROUP_KIND,
     INSTANCE_KIND,
     describe_instances,
@@ -20,7 +21,6 @@ from autospec_cli.campaign.verify_jobs import (
     result_to_dict,
     results_of,
 )
-from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict
 
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

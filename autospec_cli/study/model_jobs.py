@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-TRAIN_KIND = "autospec_cli.study.jobs:train_one"
-VERIFY_KIND = "autospec_cli.study.jobs:verify_model"
+TRAIN_KIND = "autospec_cli.study.model_jobs:train_one"
+VERIFY_KIND = "autospec_cli.study.model_jobs:verify_model"
 
 
 def _threads(params: dict[str, Any]) -> None:
@@ -36,7 +36,7 @@ def _pool_predictions(onnx_path: Path, X: np.ndarray) -> np.ndarray:
 
 def train_one(params: dict[str, Any]) -> dict[str, Any]:
     """Train, export and evaluate one model; see the module docstring."""
-    from autospec_cli.models.export import export_onnx
+    from autospec_cli.models.onnx_export import export_onnx
     from autospec_cli.study.data import StudyData
     from autospec_cli.study.regularisers import regularisation
     from autospec_cli.study.training import (

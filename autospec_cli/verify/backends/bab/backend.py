@@ -1,7 +1,7 @@
 """``bab``: a complete verifier for low-dimensional inputs (branch and bound over input splits).
 
 Each case of the property (input box × disjunction of unsafe polytopes) is searched by
-:class:`autospec_cli.verify.bab_search.CaseSearch`: a short gradient attack, then batches of
+:class:`autospec_cli.verify.backends.bab.search.CaseSearch`: a short gradient attack, then batches of
 sub-boxes bounded with CROWN (native float64 for affine/ReLU chains, auto_LiRPA's CROWN
 otherwise), refuted boxes dropped, the others shrunk to where their linear bounds allow a
 counterexample, probed at their centre and CROWN minimising corner (plus a few gradient
@@ -12,7 +12,7 @@ coefficients. It answers
   float32 inside the box, onnxruntime's output inside an unsafe polytope without tolerance);
   the runner re-checks it with VNN-COMP's tolerances as for every backend;
 * ``unsat`` only when every sub-box of every case was refuted with a safety margin that
-  covers floating-point rounding (see :mod:`autospec_cli.verify.bab_search`);
+  covers floating-point rounding (see :mod:`autospec_cli.verify.backends.bab.search`);
 * ``timeout`` when ``instance.timeout`` runs out, ``unknown`` when boxes became too small to
   split without a decision.
 
@@ -41,7 +41,7 @@ def _load(path: str, mtime: int, device: str) -> tuple[Any, Any]:
     """The onnxruntime runner and the search's bounder of one ONNX file (cached)."""
     from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
     from autospec_cli.models.runtime import OnnxRunner
-    from autospec_cli.verify.bab_search import Bounder
+    from autospec_cli.verify.backends.bab.search import Bounder
 
     runner = OnnxRunner(Path(path), threads=1)
     model = load_onnx_as_torch(Path(path), check=True)
@@ -131,7 +131,7 @@ class BabVerifier(Verifier):
                 raise VerifierError("bab: device=cuda but torch sees no CUDA GPU; use device=cpu")
 
     def _config(self) -> Any:
-        from autospec_cli.verify.bab_search import SearchConfig
+        from autospec_cli.verify.backends.bab.search import SearchConfig
 
         o = self.options
         return SearchConfig(
@@ -151,7 +151,7 @@ class BabVerifier(Verifier):
             return self._verify(instance)
 
     def _verify(self, instance: Instance) -> Result:
-        from autospec_cli.verify.bab_search import CaseSearch, OutOfTime
+        from autospec_cli.verify.backends.bab.search import CaseSearch, OutOfTime
         from autospec_cli.vnnlib.reader import read_vnnlib
 
         start = time.monotonic()

@@ -168,8 +168,8 @@ def read_expected(bench_dir: str | os.PathLike[str]) -> dict[tuple[str, str], st
     relative paths; ``{}`` when there is no such file. Other values (``unknown``) are skipped."""
     import csv
 
-    from autospec_cli.campaign.scoring import normalise_verdict
     from autospec_cli.errors import InputError
+    from autospec_cli.verifyrun.scoring import normalise_verdict
 
     p = Path(bench_dir) / EXPECTED_CSV
     if not p.is_file():

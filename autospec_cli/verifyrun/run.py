@@ -22,16 +22,16 @@ from autospec_cli.campaign.engine import CampaignSummary, read_description, run_
 from autospec_cli.campaign.engine import write_description as _write_description
 from autospec_cli.campaign.executors import Executor
 from autospec_cli.campaign.store import STORE_FILE, CampaignStore
-from autospec_cli.campaign.verify_jobs import (
+from autospec_cli.errors import OutputExistsError
+from autospec_cli.progress import ProgressFn
+from autospec_cli.verify.base import Instance, Result
+from autospec_cli.verifyrun.jobs import (
     collect,
     describe_instances,
     make_jobs,
     read_expected,
 )
-from autospec_cli.errors import OutputExistsError
-from autospec_cli.progress import ProgressFn
-from autospec_cli.verify.base import Instance, Result
-from autospec_cli.verify.results import RESULTS_CSV, ResultsPaths, write_results
+from autospec_cli.verifyrun.results import RESULTS_CSV, ResultsPaths, write_results
 
 KIND = "verify"
 FORMAT_VERSION = 1
@@ -85,10 +85,10 @@ def run_verification(instances: Sequence[Instance], out_dir: str | os.PathLike[s
 
     ``root``: the benchmark folder (instance names and results.csv paths are relative to it);
     ``manifest``: its manifest (factor levels, known verdicts; ``BENCH/expected.csv`` is read
-    too, see :func:`~autospec_cli.campaign.verify_jobs.read_expected`);
+    too, see :func:`~autospec_cli.verifyrun.jobs.read_expected`);
     ``category``/``timeout``: the overrides used to build ``instances`` (recorded, so a
     re-run with other ones is detected);
-    ``batch``: see :func:`autospec_cli.campaign.verify_jobs.make_jobs`.
+    ``batch``: see :func:`autospec_cli.verifyrun.jobs.make_jobs`.
     """
     out = Path(out_dir)
     label = label or entry

@@ -4,7 +4,7 @@ The branch-and-bound backend bounds thousands of small input boxes per step. For
 networks it is built for (MLPs such as ACAS Xu or the throughput predictors) a direct
 implementation is much faster than auto_LiRPA 0.3 and, because it runs in float64, its
 rounding error is about 1e-16 relative instead of 1e-7: far below the safety margin the
-search adds before it calls a box refuted (see :mod:`autospec_cli.verify.bab_search`).
+search adds before it calls a box refuted (see :mod:`autospec_cli.verify.backends.bab.search`).
 
 :func:`extract_affine_relu` turns a torch model into a list of ``(W, b)`` pairs with a ReLU
 between consecutive pairs (consecutive affine maps are merged), or returns None when the model
