@@ -252,7 +252,7 @@ def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list
 def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                  progress: ProgressFn | None = None) -> dict[str, Any]:
     """Score the verification results under ``campaign_dir``; write tables and figures."""
-    from autospec_cli.io import atomic_write_json, atomic_write_text
+    from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
 
     folders = find_verify_campaigns(campaign_dir)
     if not folders:
@@ -286,11 +286,6 @@ def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLik
            "verifiers": sb.ranking(), "scoreboard": sb.to_dict(),
            "tables": [t.to_dict() for t in tables],
            "files": sorted(str(p) for p in [*files, *figures, out / "report.json"])}
-    atomic_write_json(out / "report.json", _plain(doc), force=True)
+    atomic_write_json(out / "report.json", to_jsonable(doc), force=True)
     return doc
 
-
-def _plain(obj: Any) -> Any:
-    from autospec_cli.verifyrun.jobs import _plain as plain
-
-    return plain(obj)

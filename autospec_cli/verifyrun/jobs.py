@@ -29,7 +29,6 @@ failed as ``error`` (:func:`results_of`).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from autospec_cli.campaign.jobs import JobSpec
+from autospec_cli.io import to_jsonable
 from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict
 
 INSTANCE_KIND = "verify.instance"
@@ -52,24 +52,6 @@ def hard_timeout(seconds: float) -> float:
 # -- results <-> JSON ---------------------------------------------------------------------------
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-able values: numpy to lists/numbers, NaN/inf to None, paths and enums to strings."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return _plain(obj.tolist())
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (str, int)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    value = getattr(obj, "value", None)
-    if isinstance(value, (str, int, float)):
-        return value
-    return str(obj)
-
-
 def result_to_dict(result: Result) -> dict[str, Any]:
     """A :class:`Result` as plain JSON (the counterexample as float lists, exactly)."""
     cex = result.counterexample
@@ -79,7 +61,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "counterexample": None if cex is None else {
             "x": [float(v) for v in cex.x.ravel()],
             "y": [float(v) for v in (cex.y.ravel() if cex.y is not None else [])]},
-        "extra": _plain(result.extra),
+        "extra": to_jsonable(result.extra),
     }
 
 
@@ -144,7 +126,7 @@ class InstanceInfo:
                              "timeout": float(i.timeout), "category": i.category,
                              "name": self.name}
         if self.factors:
-            p["factors"] = _plain(self.factors)
+            p["factors"] = to_jsonable(self.factors)
         if self.expected:
             p["expected"] = self.expected
         return p
@@ -247,7 +229,7 @@ def make_jobs(backend: str, options: Mapping[str, Any], infos: Sequence[Instance
     """
     group = backend_batches(backend) if batch is None else batch
     cache: dict[str, str] = {}
-    base = {"backend": backend, "options": _plain(dict(options))}
+    base = {"backend": backend, "options": to_jsonable(dict(options))}
     jobs: list[tuple[JobSpec, list[int]]] = []
     if not group:
         for k, info in enumerate(infos):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from autospec_cli.errors import InputError
-from autospec_cli.io import atomic_write_json, atomic_write_text, check_writable
+from autospec_cli.io import atomic_write_json, atomic_write_text, check_writable, to_jsonable
 from autospec_cli.verify.base import Instance, Result, Verdict
 
 RESULTS_CSV = "results.csv"
@@ -187,30 +187,6 @@ def write_results(
         **summarize(results),
         "results": records,
     }
-    summary_path = atomic_write_json(out / SUMMARY_JSON, _jsonable(summary), force=True)
+    summary_path = atomic_write_json(out / SUMMARY_JSON, to_jsonable(summary), force=True)
     return ResultsPaths(out, csv_path, summary_path, written)
 
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON values (numpy scalars/arrays, paths, enums; NaN/inf become None)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, Verdict):
-        return obj.value
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    return str(obj)
