@@ -151,7 +151,6 @@ def read_expected(bench_dir: str | os.PathLike[str]) -> dict[tuple[str, str], st
     import csv
 
     from autospec_cli.errors import InputError
-    from autospec_cli.verifyrun.scoring import normalise_verdict
 
     p = Path(bench_dir) / EXPECTED_CSV
     if not p.is_file():
@@ -163,12 +162,12 @@ def read_expected(bench_dir: str | os.PathLike[str]) -> dict[tuple[str, str], st
             raise InputError(f"{p}: needs a header with onnx, vnnlib and expected columns")
         for row in reader:
             try:
-                verdict = normalise_verdict(row["expected"])
+                verdict = Verdict.parse(row["expected"])
             except InputError:
                 continue
-            if verdict in ("sat", "unsat"):
+            if verdict.decided:
                 onnx, prop = row["onnx"].strip(), row["vnnlib"].strip()
-                out[(os.path.normpath(onnx), os.path.normpath(prop))] = str(verdict)
+                out[(os.path.normpath(onnx), os.path.normpath(prop))] = verdict.value
     return out
 
 

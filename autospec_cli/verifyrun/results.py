@@ -76,9 +76,9 @@ def results_csv_text(
 def read_results_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a VNN-COMP results CSV (ours or a competition one; a header row is skipped).
 
-    The 2021 words ``holds``/``violated`` are read as ``unsat``/``sat``.
+    Result words are read with :meth:`Verdict.parse` (so the 2021 words ``holds``/``violated``
+    are read as ``unsat``/``sat``).
     """
-    words = {"holds": "unsat", "violated": "sat", "timed-out": "timeout"}
     rows = []
     with open(path, newline="", encoding="utf-8") as fh:
         for n, row in enumerate(csv.reader(fh), 1):
@@ -88,9 +88,10 @@ def read_results_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 raise InputError(
                     f"{path}:{n}: expected 6 columns ({','.join(COLUMNS)}), got {len(row)}"
                 )
-            result = words.get(row[4].strip().lower(), row[4].strip().lower())
-            if result not in {v.value for v in Verdict}:
-                raise InputError(f"{path}:{n}: unknown result {row[4]!r}")
+            try:
+                result = Verdict.parse(row[4]).value
+            except InputError as e:
+                raise InputError(f"{path}:{n}: unknown result {row[4]!r} ({e})") from None
             try:
                 prep, run = float(row[3] or 0), float(row[5] or 0)
             except ValueError:

@@ -32,21 +32,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from autospec_cli.errors import InputError
+from autospec_cli.verify.base import Verdict
 
-VERDICTS = ("sat", "unsat", "unknown", "timeout", "error")
-_ALIASES = {"holds": "unsat", "violated": "sat", "safe": "unsat", "unsafe": "sat"}
 CORRECT, WRONG, UNSOLVED = "correct", "wrong", "unsolved"
-
-
-def normalise_verdict(value: Any, *, allow_none: bool = False) -> str | None:
-    """``'sat'``... from a string, a Verdict enum or a VNN-COMP 2021 alias (holds/violated)."""
-    if value is None and allow_none:
-        return None
-    text = str(getattr(value, "value", value)).strip().lower()
-    text = _ALIASES.get(text, text)
-    if text not in VERDICTS:
-        raise InputError(f"unknown verdict {value!r}; expected one of {', '.join(VERDICTS)}")
-    return text
 
 
 @dataclass(frozen=True)
@@ -168,8 +156,8 @@ def _clean(records: Iterable[ScoreRecord]) -> list[ScoreRecord]:
             raise InputError(f"two results for verifier {r.verifier!r} on instance "
                              f"{r.instance!r}; keep one per pair")
         seen.add(key)
-        expected = normalise_verdict(r.expected, allow_none=True)
-        out.append(ScoreRecord(r.verifier, r.instance, str(normalise_verdict(r.verdict)),
+        expected = None if r.expected is None else Verdict.parse(r.expected).value
+        out.append(ScoreRecord(r.verifier, r.instance, Verdict.parse(r.verdict).value,
                                float(r.time), float(r.timeout),
                                expected if expected in ("sat", "unsat") else None, r.factors))
     return out
