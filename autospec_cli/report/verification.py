@@ -42,6 +42,7 @@ from autospec_cli.verify.base import Verdict
 from autospec_cli.verifyrun.records import VerifyRecord, find_verify_campaigns, load_records
 from autospec_cli.verifyrun.scoring import Scoreboard, score
 
+
 def _unique_labels(groups: list[tuple[Path, list[VerifyRecord]]]) -> list[VerifyRecord]:
     """All records; a verifier label used by two folders gets the folder name appended."""
     seen: dict[str, int] = defaultdict(int)
