@@ -18,10 +18,11 @@ Job granularity (:func:`make_jobs`):
 
 Params of an instance (all JSON): ``backend`` (entry-point name), ``options``, ``onnx``,
 ``vnnlib`` (absolute paths), ``timeout``, ``category``, and for reports ``name`` (the
-instance as ``onnx::vnnlib`` relative to the benchmark), ``factors`` (factor levels from the
-benchmark manifest, if any) and ``expected`` (a known verdict, if any). The job's inputs are
-the SHA-256 of both files, so an edited model or property runs again. Results are
-:func:`result_to_dict` dicts (a group job returns ``{"results": [...]}`` in order).
+instance as ``onnx::vnnlib`` relative to the benchmark, or a benchmark's own instance id),
+``factors`` (factor levels from the benchmark manifest, if any), ``expected`` (a known
+verdict, if any) and ``verifier`` (the label of the verifier, when one store holds several).
+The job's inputs are the SHA-256 of both files, so an edited model or property runs again.
+Results are :func:`result_to_dict` dicts (a group job returns ``{"results": [...]}`` in order).
 
 A job killed at its hard timeout is read back as verdict ``timeout``; a job whose process
 failed as ``error`` (:func:`results_of`).
@@ -221,14 +222,20 @@ def _hashes(paths: Sequence[str], cache: dict[str, str]) -> dict[str, str]:
 
 
 def make_jobs(backend: str, options: Mapping[str, Any], infos: Sequence[InstanceInfo], *,
-              batch: bool | None = None) -> list[tuple[JobSpec, list[int]]]:
+              batch: bool | None = None, verifier: str | None = None
+              ) -> list[tuple[JobSpec, list[int]]]:
     """The jobs deciding ``infos`` and, for each, the indexes of the instances it covers.
 
     ``batch``: None groups per model only when the backend overrides ``verify_many``.
+    ``verifier``: the label results are reported under (param ``verifier``), for a store that
+    holds several verifiers or configurations of one backend; without it records take the
+    label of the folder's ``campaign.json`` (see :mod:`autospec_cli.verifyrun.records`).
     """
     group = backend_batches(backend) if batch is None else batch
     cache: dict[str, str] = {}
     base = {"backend": backend, "options": to_jsonable(dict(options))}
+    if verifier is not None:
+        base["verifier"] = verifier
     jobs: list[tuple[JobSpec, list[int]]] = []
     if not group:
         for k, info in enumerate(infos):
