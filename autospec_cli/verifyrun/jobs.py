@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from autospec_cli.campaign.jobs import JobSpec
+from autospec_cli.errors import InputError
 from autospec_cli.io import to_jsonable
 from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict
 
@@ -151,8 +152,6 @@ def read_expected(bench_dir: str | os.PathLike[str]) -> dict[tuple[str, str], st
     relative paths; ``{}`` when there is no such file. Other values (``unknown``) are skipped."""
     import csv
 
-    from autospec_cli.errors import InputError
-
     p = Path(bench_dir) / EXPECTED_CSV
     if not p.is_file():
         return {}
@@ -162,14 +161,21 @@ def read_expected(bench_dir: str | os.PathLike[str]) -> dict[tuple[str, str], st
         if not {"onnx", "vnnlib", "expected"} <= set(reader.fieldnames or []):
             raise InputError(f"{p}: needs a header with onnx, vnnlib and expected columns")
         for row in reader:
-            try:
-                verdict = Verdict.parse(row["expected"])
-            except InputError:
-                continue
-            if verdict.decided:
+            verdict = known_verdict(row["expected"])
+            if verdict is not None:
                 onnx, prop = row["onnx"].strip(), row["vnnlib"].strip()
-                out[(os.path.normpath(onnx), os.path.normpath(prop))] = verdict.value
+                out[(os.path.normpath(onnx), os.path.normpath(prop))] = verdict
     return out
+
+
+def known_verdict(value: Any) -> str | None:
+    """``sat``/``unsat`` when ``value`` names a decided verdict (see :meth:`Verdict.parse`),
+    else None: a known answer is only ever one of those two."""
+    try:
+        verdict = Verdict.parse(value)
+    except InputError:
+        return None
+    return verdict.value if verdict.decided else None
 
 
 def describe_instances(instances: Sequence[Instance], root: Path | None,
@@ -198,7 +204,7 @@ def describe_instances(instances: Sequence[Instance], root: Path | None,
             (os.path.normpath(onnx), os.path.normpath(prop)))
         out.append(InstanceInfo(inst, f"{onnx}::{prop}",
                                 dict(factors) if isinstance(factors, Mapping) else None,
-                                str(known) if known in ("sat", "unsat") else None))
+                                None if known is None else known_verdict(known)))
     return out
 
 

@@ -139,10 +139,10 @@ def _clean(records: Iterable[VerifyRecord]) -> list[VerifyRecord]:
             raise InputError(f"two results for verifier {r.verifier!r} on instance "
                              f"{r.instance!r}; keep one per pair")
         seen.add(key)
-        expected = None if r.expected is None else Verdict.parse(r.expected).value
+        expected = None if r.expected is None else Verdict.parse(r.expected)
         out.append(replace(r, verdict=Verdict.parse(r.verdict).value, time=float(r.time),
                            timeout=float(r.timeout),
-                           expected=expected if expected in ("sat", "unsat") else None))
+                           expected=expected.value if expected and expected.decided else None))
     return out
 
 

@@ -71,3 +71,15 @@ def test_results_csv_names_the_line_of_an_unknown_word(tmp_path: Path) -> None:
     p.write_text("c,a.onnx,p.vnnlib,0,sat,1\nc,a.onnx,q.vnnlib,0,perhaps,1\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"r.csv:2: unknown result 'perhaps'"):
         read_results_csv(p)
+
+
+def test_manifest_known_verdicts_use_the_same_words(tmp_path: Path) -> None:
+    from autospec_cli.verify.base import Instance
+    from autospec_cli.verifyrun.jobs import describe_instances
+
+    insts = [Instance(tmp_path / "a.onnx", tmp_path / f"p{k}.vnnlib", 5.0) for k in range(3)]
+    manifest = {"instances": [{"onnx": "a.onnx", "vnnlib": f"p{k}.vnnlib",
+                               "meta": {"expected": word}}
+                              for k, word in enumerate(("Holds", "violated", "unknown"))]}
+    infos = describe_instances(insts, tmp_path, manifest)
+    assert [i.expected for i in infos] == ["unsat", "sat", None]
