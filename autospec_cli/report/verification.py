@@ -36,11 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from autospec_cli.errors import InputError
+from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
 from autospec_cli.progress import ProgressFn
 from autospec_cli.report.tables import ReportTable, markdown_document
 from autospec_cli.verify.base import Verdict
 from autospec_cli.verifyrun.records import VerifyRecord, find_verify_campaigns, load_records
-from autospec_cli.verifyrun.scoring import Scoreboard, score
+from autospec_cli.verifyrun.scoring import CORRECT, Scoreboard, classify, level_key, score
 
 
 def _unique_labels(groups: list[tuple[Path, list[VerifyRecord]]]) -> list[VerifyRecord]:
@@ -105,8 +106,6 @@ def _records_table(records: Sequence[VerifyRecord]) -> ReportTable:
 
 def _solved_sets(records: Sequence[VerifyRecord], sb: Scoreboard) -> dict[str, set[str]]:
     """Instances each verifier solved correctly (as the scoreboard classified them)."""
-    from autospec_cli.verifyrun.scoring import CORRECT, classify
-
     conflicted = {c.instance for c in sb.conflicts}
     out: dict[str, set[str]] = {v: set() for v in sb.ranking()}
     for r in records:
@@ -132,8 +131,6 @@ def _scr_groups(records: Sequence[VerifyRecord],
 
 
 def _level_orders(records: Sequence[VerifyRecord]) -> dict[str, list[Any]]:
-    from autospec_cli.verifyrun.scoring import level_key
-
     levels: dict[str, dict[str, Any]] = defaultdict(dict)
     for r in records:
         for f, lv in (r.factors or {}).items():
@@ -187,8 +184,6 @@ def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list
 def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                  progress: ProgressFn | None = None) -> dict[str, Any]:
     """Score the verification results under ``campaign_dir``; write tables and figures."""
-    from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
-
     folders = find_verify_campaigns(campaign_dir)
     if not folders:
         raise InputError(f"{campaign_dir}: no verification results found (a folder written by "

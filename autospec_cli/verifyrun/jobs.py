@@ -38,8 +38,10 @@ from typing import Any
 
 from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.errors import InputError
-from autospec_cli.io import to_jsonable
-from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict
+from autospec_cli.io import sha256_file, to_jsonable
+from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict, Verifier
+from autospec_cli.verify.registry import get_backend_class, make_backend
+from autospec_cli.verify.runner import one_line, run_instances, run_one
 
 INSTANCE_KIND = "verify.instance"
 GROUP_KIND = "verify.group"
@@ -89,17 +91,12 @@ def _instance(p: Mapping[str, Any]) -> Instance:
 
 def verify_instance(params: dict[str, Any]) -> dict[str, Any]:
     """Job ``verify.instance``: decide one instance with ``params["backend"]``."""
-    from autospec_cli.verify.runner import run_one
-
     result = run_one(params["backend"], params.get("options") or {}, _instance(params))
     return result_to_dict(result)
 
 
 def verify_group(params: dict[str, Any]) -> dict[str, Any]:
     """Job ``verify.group``: decide ``params["instances"]`` with one backend object, batched."""
-    from autospec_cli.verify.registry import make_backend
-    from autospec_cli.verify.runner import one_line, run_instances
-
     instances = [_instance(p) for p in params["instances"]]
     try:
         verifier = make_backend(params["backend"], **dict(params.get("options") or {}))
@@ -210,15 +207,10 @@ def describe_instances(instances: Sequence[Instance], root: Path | None,
 
 def backend_batches(entry: str) -> bool:
     """Whether backend ``entry`` overrides ``verify_many`` (shares work across instances)."""
-    from autospec_cli.verify.base import Verifier
-    from autospec_cli.verify.registry import get_backend_class
-
     return get_backend_class(entry).verify_many is not Verifier.verify_many
 
 
 def _hashes(paths: Sequence[str], cache: dict[str, str]) -> dict[str, str]:
-    from autospec_cli.io import sha256_file
-
     out = {}
     for p in paths:
         if p not in cache:
