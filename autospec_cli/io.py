@@ -1,24 +1,31 @@
-"""Atomic, non-clobbering file output and content hashing.
+"""Atomic, non-clobbering file output, content hashing and the one conversion to plain JSON.
 
 Outputs are written to a temporary file in the destination folder and moved into place with
 ``os.replace``, so a reader never sees a half-written file and a crash leaves the old file
 (or nothing) behind.
+
+:func:`to_jsonable` is the only place values become plain JSON (numpy, paths, enums,
+non-finite floats): every writer of JSON in the package goes through it, so a number or an
+enum is written the same way in a job result, a manifest and a report.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from autospec_cli.errors import OutputExistsError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: job workers import this module
+    import numpy as np
 
 
 def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -64,6 +71,8 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, force: bool = F
 
 def sha256_arrays(*arrays: np.ndarray) -> str:
     """A content hash of arrays (shape, dtype and bytes), stable across runs."""
+    import numpy as np
+
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)
@@ -79,3 +88,59 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def to_jsonable(obj: Any, *, strict: bool = False) -> Any:
+    """``obj`` as plain JSON values that :func:`json.dumps` writes without a ``default``.
+
+    numpy (and torch) arrays and scalars become lists and Python numbers, paths strings, enums
+    their value, tuples and sets lists, mapping keys strings (``True`` -> ``"true"``, ``None``
+    -> ``"null"``, as :mod:`json` writes them); non-finite floats (NaN, +-inf) become ``None``.
+    Anything else becomes ``str(obj)``.
+
+    ``strict=True`` refuses instead of guessing: a non-finite float raises :class:`ValueError`
+    and a value of any other type (or a mapping key that JSON cannot hold) :class:`TypeError`,
+    as ``json.dumps(..., allow_nan=False)`` would.
+    """
+    if obj is None or isinstance(obj, bool):
+        return obj
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value, strict=strict)
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return float(obj)
+        if strict:
+            raise ValueError(f"{obj!r} is not allowed in JSON")
+        return None
+    if isinstance(obj, Mapping):
+        return {_json_key(k, strict): to_jsonable(v, strict=strict) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v, strict=strict) for v in obj]
+    if isinstance(obj, (set, frozenset)) and not strict:
+        return [to_jsonable(v) for v in sorted(obj, key=repr)]
+    if hasattr(obj, "tolist") and callable(obj.tolist):  # numpy / torch arrays and scalars
+        return to_jsonable(obj.tolist(), strict=strict)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if strict:
+        raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+    return str(obj)
+
+
+def _json_key(key: Any, strict: bool) -> str:
+    """A mapping key as the string :mod:`json` would write for it."""
+    if isinstance(key, enum.Enum):
+        key = key.value
+    elif hasattr(key, "tolist") and not isinstance(key, (str, int, float)):
+        key = key.tolist()  # numpy scalars
+    if key is None or isinstance(key, bool):
+        return json.dumps(key)
+    if isinstance(key, (str, int, float)):
+        return str(key) if not isinstance(key, float) else json.dumps(key)
+    if strict:
+        raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+    return str(key)

@@ -21,7 +21,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-EXPECTED = {"holds": "unsat", "violated": "sat"}
+
+def _expected(word: str) -> str:
+    """The known verdict of an ``expected.csv`` row (``holds``/``violated``); else unknown."""
+    from autospec_cli.errors import InputError
+    from autospec_cli.verify.base import Verdict
+
+    try:
+        verdict = Verdict.parse(word)
+    except InputError:
+        return "unknown"
+    return verdict.value if verdict.decided else "unknown"
 
 
 def instances(shared: Path) -> list[dict[str, str]]:
@@ -54,7 +64,7 @@ def run(
         t0 = time.perf_counter()
         r = verify_guarded(verifier, inst)
         seconds = time.perf_counter() - t0
-        expected = EXPECTED.get(row["expected"], "unknown")
+        expected = _expected(row["expected"])
         verdict = r.verdict.value
         is_wrong = (
             verdict in ("sat", "unsat") and expected in ("sat", "unsat") and verdict != expected

@@ -146,8 +146,8 @@ def e2e_records(config: Path, out: Path | None = None, jobs: int = 2) -> Iterato
            "report_s": round(t3 - t2, 1), "total_s": round(t3 - t0, 1)}
     scores = res.get("scores", {})
     for sc in scores.get("verifiers") or []:
-        keep = {k: sc.get(k) for k in ("verifier", "rank", "solved", "wrong", "unsolved", "par2",
-                                        "par2_mean", "points")}
+        keep = {k: sc.get(k) for k in ("verifier", "rank", "solved", "wrong", "unsolved",
+                                        "par2_sum", "par2_mean", "points")}
         yield {"case": "e2e-score", **keep}
     if out is None:
         shutil.rmtree(tmp, ignore_errors=True)

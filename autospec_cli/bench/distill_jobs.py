@@ -1,11 +1,11 @@
 """GDVB campaign job functions (``fn(params) -> dict``, imported by workers by name).
 
-- ``autospec_cli.bench.distill_jobs:train_problem``: distil one transformed network for one training
-  seed and export it to ONNX under the campaign folder;
-- ``autospec_cli.bench.distill_jobs:verify_problem``: decide one benchmark instance with one verifier.
+- ``autospec_cli.bench.distill_jobs:train_problem``: distil one transformed network for one
+  training seed and export it to ONNX under the campaign folder.
 
-Paths in params are absolute, so any worker that sees the campaign folder (a shared file
-system for Dask workers on other machines) can run them.
+GDVB's verification jobs are the ``verify.instance`` jobs of :mod:`autospec_cli.verifyrun.jobs`
+(see :mod:`autospec_cli.bench.run`). Paths in params are absolute, so any worker that sees the
+campaign folder (a shared file system for Dask workers on other machines) can run them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 TRAIN_KIND = "autospec_cli.bench.distill_jobs:train_problem"
-VERIFY_KIND = "autospec_cli.bench.distill_jobs:verify_problem"
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
@@ -48,16 +47,3 @@ def train_problem(params: dict[str, Any]) -> dict[str, Any]:
     return {"onnx": str(out), "neurons": spec.neurons, "layers": spec.n_layers,
             **_finite(net.metrics)}
 
-
-def verify_problem(params: dict[str, Any]) -> dict[str, Any]:
-    """Run backend ``params["entry"]`` with ``params["options"]`` on one instance; returns the
-    verdict, time and message (``sat`` answers are already validated by the runner)."""
-    from autospec_cli.verify.base import Instance
-    from autospec_cli.verify.runner import run_one
-
-    inst = Instance(Path(params["onnx"]), Path(params["vnnlib"]), float(params["timeout"]),
-                    str(params.get("category", "gdvb")))
-    res = run_one(str(params["entry"]), dict(params.get("options") or {}), inst)
-    return {"verifier": params["verifier"], "instance": params["instance"],
-            "verdict": res.verdict.value, "time": float(res.time),
-            "timeout": float(params["timeout"]), "message": res.message[:300]}

@@ -1,31 +1,40 @@
 """``autospec bench run``: verify a generated GDVB benchmark with several verifiers.
 
-Every (verifier, instance) pair is one campaign job
-(``autospec_cli.bench.distill_jobs:verify_problem``) in the benchmark's own campaign store, so runs are
-parallel (local workers or Dask) and resumable; results are scored with
-:func:`autospec_cli.verifyrun.scoring.score` (SCR, PAR2, per factor level).
+Every (verifier, instance) pair is one ``verify.instance`` job
+(:func:`autospec_cli.verifyrun.jobs.make_jobs`, the job kind ``autospec verify`` uses) in the
+benchmark's own campaign store, so runs are parallel (local workers or Dask), resumable, run
+any registered backend or plug-in with its options, and keep counterexamples and full
+messages. A job's params carry ``verifier`` (the label the results are reported under),
+``name`` (the GDVB instance id) and ``factors`` (the instance's factor levels). Results are
+read back as :class:`~autospec_cli.verifyrun.records.VerifyRecord` (:func:`gdvb_records`) and
+scored with :func:`autospec_cli.verifyrun.scoring.score` (SCR, PAR2, per factor level).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autospec_cli.bench.distill_jobs import VERIFY_KIND
 from autospec_cli.bench.generate import BENCH_DIR, GDVB_KIND
+from autospec_cli.campaign.engine import read_description, run_campaign, write_description
+from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.progress import ProgressFn
+from autospec_cli.verify.base import Instance
+from autospec_cli.verify.registry import resolve_backend
+from autospec_cli.verifyrun.jobs import InstanceInfo, make_jobs
+from autospec_cli.verifyrun.records import VerifyRecord, load_records
+from autospec_cli.verifyrun.scoring import score
+from autospec_cli.vnnlib.benchmark import read_manifest
 
-#: Seconds a verification job may run past its instance timeout before the worker is killed.
-KILL_GRACE = 30.0
+#: The category GDVB instances are given to verifiers under.
+CATEGORY = "gdvb"
 
 
 def read_gdvb(campaign_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The campaign description and benchmark manifest of a generated GDVB folder."""
-    from autospec_cli.campaign.engine import read_description
-    from autospec_cli.vnnlib.benchmark import read_manifest
-
     folder = Path(campaign_dir)
     desc = read_description(folder)
     if desc is None or desc.get("kind") != GDVB_KIND:
@@ -38,45 +47,68 @@ def read_gdvb(campaign_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], dic
     return desc, manifest
 
 
-def verify_jobs(campaign_dir: Path, manifest: dict[str, Any], verifiers: list[str], *,
-                timeout: float | None = None, tools_file: str | None = None,
-                options: dict[str, dict[str, Any]] | None = None) -> list[Any]:
-    """One job per verifier and instance (``external:NAME`` resolved from the tools file)."""
-    from autospec_cli.campaign.jobs import JobSpec
-    from autospec_cli.verify.registry import resolve_backend
+def instance_levels(campaign_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """``instance id -> {factor: level}`` from the benchmark manifest."""
+    _, manifest = read_gdvb(campaign_dir)
+    return {i["id"]: _levels(i) for i in manifest["instances"]}
 
+
+def _levels(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(entry.get("meta", {}).get("gdvb", {}).get("levels", {}))
+
+
+def verify_jobs(campaign_dir: Path, manifest: dict[str, Any], verifiers: Sequence[str], *,
+                timeout: float | None = None, tools_file: str | None = None,
+                options: Mapping[str, Mapping[str, Any]] | None = None,
+                backends: Mapping[str, str] | None = None) -> list[JobSpec]:
+    """One ``verify.instance`` job per verifier and instance.
+
+    ``verifiers`` are labels; each runs backend ``backends[label]`` (default: the label itself,
+    ``external:NAME`` resolved from the tools file) with ``options[label]``, so one backend
+    can be compared with itself under several configurations.
+    """
     if not verifiers:
         raise ConfigError("no verifiers given; use --verifiers lirpa,bab,attack,external:NAME")
     bench = campaign_dir / BENCH_DIR
+    infos = [InstanceInfo(Instance((bench / i["onnx"]).resolve(), (bench / i["vnnlib"]).resolve(),
+                                   float(timeout if timeout is not None else i["timeout"]),
+                                   CATEGORY), str(i["id"]), _levels(i))
+             for i in manifest["instances"]]
     jobs = []
-    for name in verifiers:
-        spec = resolve_backend(name, (options or {}).get(name), tools_file=tools_file)
-        for inst in manifest["instances"]:
-            t = float(timeout if timeout is not None else inst["timeout"])
-            jobs.append(JobSpec(VERIFY_KIND, {
-                "verifier": name, "entry": spec.entry, "options": spec.options,
-                "instance": inst["id"], "onnx": str((bench / inst["onnx"]).resolve()),
-                "vnnlib": str((bench / inst["vnnlib"]).resolve()), "timeout": t,
-            }, timeout=t + KILL_GRACE))
+    for label in verifiers:
+        spec = resolve_backend((backends or {}).get(label, label), (options or {}).get(label),
+                               tools_file=tools_file)
+        jobs += [job for job, _ in make_jobs(spec.entry, spec.options, infos, batch=False,
+                                             verifier=label)]
     return jobs
+
+
+def gdvb_records(campaign_dir: str | os.PathLike[str],
+                 verifiers: Sequence[str] | None = None) -> list[VerifyRecord]:
+    """The verification records of the benchmark's current instances (the latest per verifier
+    and instance; a job that failed or was killed counts as ``error`` / ``timeout``), only
+    those of ``verifiers`` when given."""
+    levels = instance_levels(campaign_dir)
+    return [r for r in load_records(campaign_dir)
+            if r.instance in levels and (verifiers is None or r.verifier in verifiers)]
 
 
 def run(campaign_dir: str | os.PathLike[str], verifiers: list[str], *, executor: Any = None,
         timeout: float | None = None, tools_file: str | None = None,
-        options: dict[str, dict[str, Any]] | None = None, retry_failed: bool = False,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        backends: Mapping[str, str] | None = None, retry_failed: bool = False,
         progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Verify every instance with every verifier; returns the run summary and the scores."""
-    from autospec_cli.campaign.engine import run_campaign, write_description
-    from autospec_cli.report.gdvb import load_records
-    from autospec_cli.verifyrun.scoring import score
+    """Verify every instance with every verifier; returns the run summary and the scores.
 
+    ``options`` / ``backends``: per verifier label, see :func:`verify_jobs`.
+    """
     folder = Path(campaign_dir).resolve()
     desc, manifest = read_gdvb(folder)
     jobs = verify_jobs(folder, manifest, verifiers, timeout=timeout, tools_file=tools_file,
-                       options=options)
+                       options=options, backends=backends)
     summary = run_campaign(folder, jobs, executor, progress=progress,
                            retry_failed=retry_failed, description="verify")
     desc["verifiers_run"] = sorted(set(desc.get("verifiers_run", [])) | set(verifiers))
     write_description(folder, desc)
-    board = score(load_records(folder, verifiers))
+    board = score(gdvb_records(folder, verifiers))
     return {"summary": summary.to_dict(), "scores": board.to_dict()}

@@ -1,20 +1,18 @@
 """Campaigns: resumable runs of many jobs, results in a SQLite store, local or Dask workers.
 
-Typical use (verification, GDVB generation and training studies all submit jobs this way)::
+The generic engine: job ids, kinds, the store and its migrations, executors and the worker.
+It knows nothing of what a job does; the packages that submit jobs (verification, GDVB
+generation, training studies) own their kinds. Typical use::
 
     from autospec_cli.campaign import JobSpec, LocalExecutor, run_campaign, open_campaign
 
-    jobs = [JobSpec("verify.instance", {"backend": "attack", "options": {},
-                                        "onnx": ..., "vnnlib": ..., "timeout": 60})]
+    jobs = [JobSpec("probe.echo", {"value": k}) for k in range(10)]
     summary = run_campaign("out/campaign", jobs, LocalExecutor(jobs=4, timeout=90))
     with open_campaign("out/campaign", create=False) as store:
-        records = store.results(kind="verify.instance")
+        records = store.results(kind="probe.echo")
 
 Job kinds map to top-level functions ``fn(params: dict) -> dict`` (see
-:mod:`autospec_cli.campaign.jobs`); verification jobs (``verify.instance``, ``verify.group``)
-and the resumable ``autospec verify`` run are in :mod:`autospec_cli.verifyrun.jobs` and
-:mod:`autospec_cli.verifyrun.run`; scoring of verification results lives in
-:mod:`autospec_cli.verifyrun.scoring`.
+:mod:`autospec_cli.campaign.jobs`).
 """
 
 from __future__ import annotations

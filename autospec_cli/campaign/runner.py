@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from autospec_cli.campaign.jobs import canonical_json, load_target
+from autospec_cli.io import to_jsonable
 
 DONE, FAILED, TIMEOUT = "done", "failed", "timeout"
 HOST = socket.gethostname()
@@ -55,26 +56,14 @@ class Outcome:
     host: str | None = None
 
 
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):  # numpy scalars and arrays
-        return obj.tolist()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    value = getattr(obj, "value", None)
-    if isinstance(value, (str, int, float)):  # enums
-        return value
-    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
-
-
 def encode_result(result: Any) -> str:
-    """Canonical JSON of a job's return value (a dict; numpy values and enums are converted)."""
+    """Canonical JSON of a job's return value (a dict; numpy values, paths and enums are
+    converted; NaN/inf and other objects are refused, see :func:`~autospec_cli.io.to_jsonable`)."""
     if result is None:
         result = {}
     if not isinstance(result, dict):
         raise TypeError(f"job returned {type(result).__name__}; a job must return a dict")
-    text = json.dumps(result, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_default)
-    return canonical_json(json.loads(text))
+    return canonical_json(to_jsonable(result, strict=True))
 
 
 def error_text(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
 
 console = Console()
@@ -56,31 +57,8 @@ def want_json(ctx: typer.Context, flag: bool = False) -> bool:
 
 def emit_json(obj: Any) -> None:
     """Print one JSON document on stdout (NaN/inf become null)."""
-    sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
     sys.stdout.flush()
-
-
-def _clean(obj: Any) -> Any:
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if hasattr(obj, "value") and isinstance(obj.value, str):  # enums
-        return obj.value
-    return obj
 
 
 @contextlib.contextmanager

@@ -91,12 +91,12 @@ def exit_code(results: list[Result]) -> int:
     return EXIT_UNDECIDED
 
 
-def _execute(ctx: typer.Context, verifier: Any, instances: list[Instance], jobs: int,
+def _execute(ctx: typer.Context, verifier: Any, instances: list[Instance],
              json_out: bool) -> list[Result]:
     from autospec_cli.verify.runner import run_instances
 
     with progress_bars(show_progress(ctx, json_out)) as progress:
-        return run_instances(verifier, instances, jobs=jobs, progress=progress)
+        return run_instances(verifier, instances, progress=progress)
 
 
 def _render(label: str, instances: list[Instance], results: list[Result], out_dir: Path | None,
@@ -253,7 +253,7 @@ def instance(
     if output is not None:
         check_writable(output / "results.csv", force)
     inst = Instance(model, prop, timeout, category)
-    results = _execute(ctx, verifier, [inst], 1, json_out)
+    results = _execute(ctx, verifier, [inst], json_out)
     r = results[0]
     if want_json(ctx, json_out) or output is not None:
         paths = None

@@ -21,7 +21,7 @@ import numpy as np
 
 from autospec_cli.data.dataset import Dataset
 from autospec_cli.errors import ConfigError, InputError
-from autospec_cli.io import atomic_write_json, check_writable, sha256_file
+from autospec_cli.io import atomic_write_json, check_writable, sha256_file, to_jsonable
 from autospec_cli.progress import ProgressFn
 
 SIDECAR_FORMAT = "autospec-model"
@@ -128,20 +128,5 @@ def train_to_onnx(
         "train_seconds": round(train_seconds, 3), "dataset": _dataset_record(ds),
         "onnx_sha256": sha256_file(onnx_path),
     }
-    atomic_write_json(side, _jsonable(record), force=True)
+    atomic_write_json(side, to_jsonable(record), force=True)
     return {**record, "onnx": str(onnx_path), "sidecar": str(side)}
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON (numpy scalars to Python, NaN/inf to None)."""
-    import math
-
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    return obj

@@ -12,62 +12,26 @@ writes into ``out_dir``:
 - ``parallel.png``: the factor levels of every instance (GDVB Fig. 6), coloured by how many
   verifiers solved it;
 - ``report.json``: everything above as data.
+
+Records are the verification records ``bench run`` left in the campaign store
+(:func:`autospec_cli.bench.run.gdvb_records`); this module only renders them.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from autospec_cli.bench.distill_jobs import VERIFY_KIND
+from autospec_cli.bench.run import gdvb_records, instance_levels, read_gdvb
 from autospec_cli.bench.transform import ALL_FACTORS
+from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
 from autospec_cli.progress import ProgressFn
-
-
-def instance_levels(campaign_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """``instance id -> {factor: level}`` from the benchmark manifest."""
-    from autospec_cli.bench.run import read_gdvb
-
-    _, manifest = read_gdvb(campaign_dir)
-    return {i["id"]: dict(i.get("meta", {}).get("gdvb", {}).get("levels", {}))
-            for i in manifest["instances"]}
-
-
-def load_records(campaign_dir: str | os.PathLike[str],
-                 verifiers: list[str] | None = None) -> list[Any]:
-    """Score records of the finished verification jobs (the latest per verifier and instance;
-    a job that failed or was killed counts as ``error`` / ``timeout``)."""
-    from autospec_cli.campaign.engine import open_campaign
-    from autospec_cli.verifyrun.scoring import ScoreRecord
-
-    levels = instance_levels(campaign_dir)
-    latest: dict[tuple[str, str], Any] = {}
-    with open_campaign(campaign_dir, create=False) as store:
-        for rec in store.iter_results(kind=VERIFY_KIND, status=("done", "failed", "timeout")):
-            p = rec.params
-            if verifiers is not None and p["verifier"] not in verifiers:
-                continue
-            if p["instance"] not in levels:
-                continue
-            key = (p["verifier"], p["instance"])
-            if key not in latest or (rec.finished or 0) >= (latest[key].finished or 0):
-                latest[key] = rec
-    out = []
-    for (ver, inst), rec in sorted(latest.items()):
-        t = float(rec.params["timeout"])
-        if rec.status == "done" and rec.result:
-            verdict, time = rec.result["verdict"], float(rec.result["time"])
-        else:
-            verdict = "timeout" if rec.status == "timeout" else "error"
-            time = t if rec.status == "timeout" else float(rec.duration or 0.0)
-        out.append(ScoreRecord(ver, inst, verdict, time, t, factors=levels[inst]))
-    return out
+from autospec_cli.verifyrun.records import VerifyRecord
+from autospec_cli.verifyrun.scoring import Scoreboard, classify, score
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -79,7 +43,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def score_rows(board: Any) -> list[dict[str, Any]]:
+def score_rows(board: Scoreboard) -> list[dict[str, Any]]:
     """One row per verifier in SCR order."""
     return [{"rank": v.rank, "verifier": v.verifier, "solved": v.solved, "wrong": v.wrong,
              "unsolved": v.unsolved, "instances": v.instances,
@@ -98,10 +62,9 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def solved_levels(records: list[Any], board: Any, how: str) -> dict[str, dict[str, float]]:
+def solved_levels(records: list[VerifyRecord], board: Scoreboard,
+                  how: str) -> dict[str, dict[str, float]]:
     """verifier -> factor -> max or median level solved, divided by the factor's largest level."""
-    from autospec_cli.verifyrun.scoring import classify
-
     conflicted = {c.instance for c in board.conflicts}
     top: dict[str, float] = defaultdict(float)
     solved: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -119,7 +82,8 @@ def solved_levels(records: list[Any], board: Any, how: str) -> dict[str, dict[st
             for ver, per in solved.items()}
 
 
-def verdict_rows(records: list[Any], levels: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def verdict_rows(records: list[VerifyRecord],
+                 levels: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per instance: its factor levels, then each verifier's verdict and time."""
     by_inst: dict[str, dict[str, Any]] = {i: {"instance": i, **lv} for i, lv in levels.items()}
     verifiers = sorted({r.verifier for r in records})
@@ -132,10 +96,9 @@ def verdict_rows(records: list[Any], levels: dict[str, dict[str, Any]]) -> list[
     return [by_inst[i] for i in sorted(by_inst)]
 
 
-def _plots(out: Path, records: list[Any], board: Any, levels: dict[str, dict[str, Any]]
-           ) -> dict[str, str]:
+def _plots(out: Path, records: list[VerifyRecord], board: Scoreboard,
+           levels: dict[str, dict[str, Any]]) -> dict[str, str]:
     from autospec_cli.report.plots import parallel_coordinates, radar_chart
-    from autospec_cli.verifyrun.scoring import classify
 
     files: dict[str, str] = {}
     factors = [f for f in ALL_FACTORS if any(f in lv for lv in levels.values())]
@@ -161,13 +124,9 @@ def build_report(campaign_dir: Path, out_dir: Path, *,
                  progress: ProgressFn | None = None) -> dict[str, Any]:
     """Write the GDVB report of ``campaign_dir`` into ``out_dir`` (module doc); returns its
     content as a dict (``files``: what was written)."""
-    from autospec_cli.bench.run import read_gdvb
-    from autospec_cli.io import atomic_write_json, atomic_write_text
-    from autospec_cli.verifyrun.scoring import score
-
     desc, _ = read_gdvb(campaign_dir)
     levels = instance_levels(campaign_dir)
-    records = load_records(campaign_dir)
+    records = gdvb_records(campaign_dir)
     board = score(records)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -190,7 +149,7 @@ def build_report(campaign_dir: Path, out_dir: Path, *,
            "conflicts": [c.instance for c in board.conflicts],
            "files": {**{k: str(v) for k, v in files.items()}, **plots}}
     doc["files"]["report"] = str(out / "report.json")
-    atomic_write_json(out / "report.json", json.loads(json.dumps(doc, default=str)), force=True)
+    atomic_write_json(out / "report.json", to_jsonable(doc), force=True)
     if progress:
         progress("report", 2, 2)
     return doc

@@ -20,8 +20,9 @@ Output (:func:`build_report`), written into ``out_dir``:
 - ``report.md`` (everything in one document) and ``report.json`` (what :func:`build_report`
   returns).
 
-Scoring follows :mod:`autospec_cli.verifyrun.scoring` (no ground truth unless the manifest gives
-``meta.expected``; conflicts count as unsolved).
+Records are read with :func:`autospec_cli.verifyrun.records.load_records` and scored with
+:mod:`autospec_cli.verifyrun.scoring` (no ground truth unless the manifest gives
+``meta.expected``; conflicts count as unsolved); this module only renders them.
 """
 
 from __future__ import annotations
@@ -30,84 +31,21 @@ import os
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from autospec_cli.errors import InputError
+from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
 from autospec_cli.progress import ProgressFn
 from autospec_cli.report.tables import ReportTable, markdown_document
-from autospec_cli.verifyrun.scoring import Scoreboard, ScoreRecord, score
-
-VERDICTS = ("sat", "unsat", "unknown", "timeout", "error")
-
-
-@dataclass(frozen=True)
-class VerifyRecord:
-    """One verifier's stored result on one instance."""
-
-    verifier: str
-    instance: str
-    category: str
-    verdict: str
-    time: float
-    timeout: float
-    factors: dict[str, Any] | None
-    expected: str | None
-    message: str
-    finished: float
-
-    def score_record(self) -> ScoreRecord:
-        return ScoreRecord(self.verifier, self.instance, self.verdict, self.time, self.timeout,
-                           self.expected, self.factors)
-
-
-def find_verify_campaigns(folder: str | os.PathLike[str], depth: int = 2) -> list[Path]:
-    """Verification results folders at or below ``folder`` (up to ``depth`` levels), sorted."""
-    from autospec_cli.campaign.engine import read_description
-    from autospec_cli.campaign.store import STORE_FILE
-
-    root = Path(folder)
-    found = []
-    candidates = [root]
-    for _ in range(depth):
-        candidates += [p for c in list(candidates) if c.is_dir() for p in sorted(c.iterdir())
-                       if p.is_dir() and p not in candidates]
-    for c in candidates:
-        if (c / STORE_FILE).is_file():
-            desc = read_description(c) or {}
-            if desc.get("kind", "verify") == "verify":
-                found.append(c)
-    return sorted(set(found))
-
-
-def load_records(campaign_dir: str | os.PathLike[str]) -> list[VerifyRecord]:
-    """The finished verification results stored in one results folder (latest per instance)."""
-    from autospec_cli.campaign.engine import read_description
-    from autospec_cli.campaign.store import CampaignStore
-    from autospec_cli.verifyrun.jobs import KINDS, instance_params, results_of
-
-    desc = read_description(campaign_dir) or {}
-    latest: dict[str, VerifyRecord] = {}
-    with CampaignStore(campaign_dir, create=False, writable=False) as store:
-        for kind in KINDS:
-            for job in store.iter_results(kind, status=("done", "failed", "timeout")):
-                label = str(desc.get("backend") or job.params.get("backend"))
-                for p, r in zip(instance_params(job), results_of(job), strict=True):
-                    rec = VerifyRecord(label, str(p.get("name") or f"{p['onnx']}::{p['vnnlib']}"),
-                                       str(p.get("category", "")), r.verdict.value, float(r.time),
-                                       float(p["timeout"]), p.get("factors"), p.get("expected"),
-                                       r.message, float(job.finished or 0.0))
-                    old = latest.get(rec.instance)
-                    if old is None or rec.finished >= old.finished:
-                        latest[rec.instance] = rec
-    return sorted(latest.values(), key=lambda r: r.instance)
+from autospec_cli.verify.base import Verdict
+from autospec_cli.verifyrun.records import VerifyRecord, find_verify_campaigns, load_records
+from autospec_cli.verifyrun.scoring import CORRECT, Scoreboard, classify, level_key, score
 
 
 def _unique_labels(groups: list[tuple[Path, list[VerifyRecord]]]) -> list[VerifyRecord]:
     """All records; a verifier label used by two folders gets the folder name appended."""
-    from dataclasses import replace
-
     seen: dict[str, int] = defaultdict(int)
     for _, recs in groups:
         for label in {r.verifier for r in recs}:
@@ -128,10 +66,10 @@ def _tables(records: Sequence[VerifyRecord], sb: Scoreboard) -> list[ReportTable
         scores.add(v.rank, v.verifier, v.solved, v.wrong, v.unsolved, v.missing, v.instances,
                    v.solved_time, v.par2_mean, v.points)
     verdicts = ReportTable("verdicts", "Verdicts per verifier",
-                           ["verifier", *VERDICTS, "total time (s)"])
+                           ["verifier", *(v.value for v in Verdict), "total time (s)"])
     for name in sb.ranking():
         mine = [r for r in records if r.verifier == name]
-        verdicts.add(name, *(sum(r.verdict == v for r in mine) for v in VERDICTS),
+        verdicts.add(name, *(sum(r.verdict == v.value for r in mine) for v in Verdict),
                      sum(r.time for r in mine))
     tables = [scores, verdicts]
     categories = sorted({r.category for r in records})
@@ -139,7 +77,7 @@ def _tables(records: Sequence[VerifyRecord], sb: Scoreboard) -> list[ReportTable
         cat = ReportTable("categories", "Per category", ["category", "verifier", "solved",
                                                          "instances", "PAR2 mean (s)"])
         for c in categories:
-            for v in score([r.score_record() for r in records if r.category == c]).verifiers:
+            for v in score([r for r in records if r.category == c]).verifiers:
                 cat.add(c, v.verifier, v.solved, v.instances, v.par2_mean)
         tables.append(cat)
     if sb.by_factor:
@@ -168,14 +106,10 @@ def _records_table(records: Sequence[VerifyRecord]) -> ReportTable:
 
 def _solved_sets(records: Sequence[VerifyRecord], sb: Scoreboard) -> dict[str, set[str]]:
     """Instances each verifier solved correctly (as the scoreboard classified them)."""
-    from autospec_cli.verifyrun.scoring import CORRECT, classify
-
     conflicted = {c.instance for c in sb.conflicts}
     out: dict[str, set[str]] = {v: set() for v in sb.ranking()}
     for r in records:
-        rec = r.score_record()
-        rec = ScoreRecord(rec.verifier, rec.instance, rec.verdict, rec.time, rec.timeout,
-                          rec.expected if rec.expected in ("sat", "unsat") else None)
+        rec = replace(r, expected=r.expected if r.expected in ("sat", "unsat") else None)
         if classify(rec, r.instance in conflicted) == CORRECT:
             out[r.verifier].add(r.instance)
     return out
@@ -197,8 +131,6 @@ def _scr_groups(records: Sequence[VerifyRecord],
 
 
 def _level_orders(records: Sequence[VerifyRecord]) -> dict[str, list[Any]]:
-    from autospec_cli.verifyrun.scoring import level_key
-
     levels: dict[str, dict[str, Any]] = defaultdict(dict)
     for r in records:
         for f, lv in (r.factors or {}).items():
@@ -241,8 +173,8 @@ def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list
     times: dict[str, dict[str, float]] = {}
     for v in sb.ranking():
         mine = [r for r in records if r.verifier == v]
-        times[v] = {d: sum(r.time for r in mine if r.verdict == d) for d in VERDICTS
-                    if any(r.verdict == d for r in records)}
+        times[v] = {d.value: sum(r.time for r in mine if r.verdict == d.value) for d in Verdict
+                    if any(r.verdict == d.value for r in records)}
     if any(t > 0 for per in times.values() for t in per.values()):
         files.append(plots.time_bars(times, out / "time.png", log=True,
                                      title="Time per verifier and verdict"))
@@ -252,8 +184,6 @@ def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list
 def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                  progress: ProgressFn | None = None) -> dict[str, Any]:
     """Score the verification results under ``campaign_dir``; write tables and figures."""
-    from autospec_cli.io import atomic_write_json, atomic_write_text
-
     folders = find_verify_campaigns(campaign_dir)
     if not folders:
         raise InputError(f"{campaign_dir}: no verification results found (a folder written by "
@@ -267,7 +197,7 @@ def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     if not records:
         raise InputError(f"{campaign_dir}: the results folders hold no finished instances yet; "
                          "run (or resume) `autospec verify` first")
-    sb = score([r.score_record() for r in records])
+    sb = score(records)
     out = Path(out_dir)
     tables = _tables(records, sb)
     files: list[Path] = []
@@ -286,11 +216,6 @@ def build_report(campaign_dir: str | os.PathLike[str], out_dir: str | os.PathLik
            "verifiers": sb.ranking(), "scoreboard": sb.to_dict(),
            "tables": [t.to_dict() for t in tables],
            "files": sorted(str(p) for p in [*files, *figures, out / "report.json"])}
-    atomic_write_json(out / "report.json", _plain(doc), force=True)
+    atomic_write_json(out / "report.json", to_jsonable(doc), force=True)
     return doc
 
-
-def _plain(obj: Any) -> Any:
-    from autospec_cli.verifyrun.jobs import _plain as plain
-
-    return plain(obj)

@@ -20,13 +20,22 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autospec_cli.errors import VerifierError
+from autospec_cli.errors import InputError, VerifierError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.benchmark import Instance
 
 __all__ = [
     "Counterexample", "Instance", "Parameter", "Result", "Verdict", "Verifier",
 ]
+
+
+#: Verdict words used in the wild, mapped to ours: VNN-COMP 2021 result files (``holds`` /
+#: ``violated``), tools that speak of safety, and the spellings of a timeout (the VNN-LIB 2.0
+#: solver interface prints ``timed-out``).
+_VERDICT_ALIASES = {
+    "holds": "unsat", "violated": "sat", "safe": "unsat", "unsafe": "sat",
+    "timed-out": "timeout", "timed_out": "timeout", "timed out": "timeout",
+}
 
 
 class Verdict(str, enum.Enum):
@@ -41,6 +50,26 @@ class Verdict(str, enum.Enum):
     @property
     def decided(self) -> bool:
         return self in (Verdict.SAT, Verdict.UNSAT)
+
+    @classmethod
+    def parse(cls, value: Any) -> Verdict:
+        """The verdict a word (or a :class:`Verdict`) names; the only place words are mapped.
+
+        The five words in any case and with surrounding blanks, and the aliases
+        ``holds``/``safe`` (unsat), ``violated``/``unsafe`` (sat), ``timed-out``/``timed_out``/
+        ``timed out`` (timeout). Anything else raises :class:`InputError`.
+        """
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, enum.Enum):
+            value = value.value
+        text = " ".join(str(value).split()).lower()
+        try:
+            return cls(_VERDICT_ALIASES.get(text, text))
+        except ValueError:
+            words = ", ".join(v.value for v in cls)
+            raise InputError(f"unknown verdict {value!r}; expected one of {words} (or "
+                             f"{', '.join(_VERDICT_ALIASES)})") from None
 
 
 @dataclass

@@ -12,16 +12,14 @@ The runner is the only place that decides what a backend's answer is worth:
   recorded as ``timeout`` (VNN-COMP scoring counts late answers as timeouts). In-process
   backends are expected to respect ``instance.timeout`` themselves; external tools are killed.
 
-:func:`run_one` is a top-level, picklable function so that process pools and the campaign
-engine can call it per instance.
+:func:`run_one` is a top-level function so that campaign jobs
+(:mod:`autospec_cli.verifyrun.jobs`) can call it per instance in worker processes.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -107,7 +105,7 @@ def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
 
 
 def run_one(backend_name: str, options: Mapping[str, Any], instance: Instance) -> Result:
-    """Build backend ``backend_name`` with ``options`` and decide one instance (picklable)."""
+    """Build backend ``backend_name`` with ``options`` and decide one instance."""
     from autospec_cli.verify.registry import make_backend
 
     t0 = time.perf_counter()
@@ -154,43 +152,17 @@ def run_instances(
     verifier: Verifier,
     instances: Sequence[Instance],
     *,
-    jobs: int = 1,
     progress: ProgressFn | None = None,
 ) -> list[Result]:
-    """Decide ``instances`` with ``verifier``; results come back in the order of ``instances``.
+    """Decide ``instances`` with ``verifier`` in this process; results come back in the order
+    of ``instances``. A backend that overrides ``verify_many`` gets all instances in one call.
 
-    ``jobs > 1`` runs instances in that many worker processes (spawned, so torch and
-    onnxruntime start clean); the verifier object is pickled to them. With ``jobs == 1`` a
-    backend that overrides ``verify_many`` gets all instances in one call.
+    Parallel runs go through campaign jobs (:mod:`autospec_cli.verifyrun.jobs`), whose
+    executors give each job its own process and hard timeout.
     """
     if not instances:
         return []
-    if jobs <= 1:
-        if _overrides_many(verifier):
-            return _run_batched(verifier, instances, progress)
-        return _run_serial(verifier, instances, progress)
-    return _run_pool(verify_guarded, verifier, instances, jobs, progress)
+    if _overrides_many(verifier):
+        return _run_batched(verifier, instances, progress)
+    return _run_serial(verifier, instances, progress)
 
-
-def _run_pool(
-    fn: Callable[[Verifier, Instance], Result],
-    verifier: Verifier,
-    instances: Sequence[Instance],
-    jobs: int,
-    progress: ProgressFn | None,
-) -> list[Result]:
-    from concurrent.futures import as_completed
-
-    results: list[Result | None] = [None] * len(instances)
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(instances)), mp_context=ctx) as pool:
-        futures = {pool.submit(fn, verifier, inst): k for k, inst in enumerate(instances)}
-        for done, fut in enumerate(as_completed(futures), 1):
-            k = futures[fut]
-            try:
-                results[k] = fut.result()
-            except Exception as e:  # the worker died (killed, out of memory, unpicklable result)
-                results[k] = Result(Verdict.ERROR, 0.0, message=f"worker failed: {one_line(e)}")
-            if progress:
-                progress(verifier.name or "verify", done, len(instances))
-    return [r for r in results if r is not None]

@@ -1,16 +1,22 @@
 """The verification run: instances as campaign jobs, results read back, written and scored.
 
-Every verification the toolchain runs -- ``autospec verify``, GDVB's ``bench run``, the
-training-factor study -- goes through this package, so there is one job kind, one record
-format and one scoring:
+Verifications the toolchain runs over a benchmark -- ``autospec verify`` and GDVB's
+``bench run`` -- go through this package, so there is one job kind, one record format and
+one scoring:
 
 - :mod:`~autospec_cli.verifyrun.jobs`: the job kinds ``verify.instance`` / ``verify.group``
   (any registered backend with its options), building them from a benchmark and reading
   their results back;
 - :mod:`~autospec_cli.verifyrun.run`: the resumable ``autospec verify`` run;
+- :mod:`~autospec_cli.verifyrun.records`: :class:`~autospec_cli.verifyrun.records.VerifyRecord`
+  (one verifier's result on one instance) and ``load_records``, which reads them from any
+  campaign store holding verification jobs -- what scoring and every report consume;
 - :mod:`~autospec_cli.verifyrun.results`: the VNN-COMP results folder (``results.csv``,
   counterexamples, ``summary.json``);
 - :mod:`~autospec_cli.verifyrun.scoring`: SCR, PAR2, VNN-COMP points, per factor level.
+
+Verdict words are read with :meth:`autospec_cli.verify.base.Verdict.parse` and values are
+made JSON with :func:`autospec_cli.io.to_jsonable`; neither is repeated here.
 
 The generic machinery (job ids, the store, executors) is :mod:`autospec_cli.campaign`, which
 knows nothing of verification.

@@ -18,10 +18,11 @@ Job granularity (:func:`make_jobs`):
 
 Params of an instance (all JSON): ``backend`` (entry-point name), ``options``, ``onnx``,
 ``vnnlib`` (absolute paths), ``timeout``, ``category``, and for reports ``name`` (the
-instance as ``onnx::vnnlib`` relative to the benchmark), ``factors`` (factor levels from the
-benchmark manifest, if any) and ``expected`` (a known verdict, if any). The job's inputs are
-the SHA-256 of both files, so an edited model or property runs again. Results are
-:func:`result_to_dict` dicts (a group job returns ``{"results": [...]}`` in order).
+instance as ``onnx::vnnlib`` relative to the benchmark, or a benchmark's own instance id),
+``factors`` (factor levels from the benchmark manifest, if any), ``expected`` (a known
+verdict, if any) and ``verifier`` (the label of the verifier, when one store holds several).
+The job's inputs are the SHA-256 of both files, so an edited model or property runs again.
+Results are :func:`result_to_dict` dicts (a group job returns ``{"results": [...]}`` in order).
 
 A job killed at its hard timeout is read back as verdict ``timeout``; a job whose process
 failed as ``error`` (:func:`results_of`).
@@ -29,7 +30,6 @@ failed as ``error`` (:func:`results_of`).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from autospec_cli.campaign.jobs import JobSpec
-from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict
+from autospec_cli.errors import InputError
+from autospec_cli.io import sha256_file, to_jsonable
+from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict, Verifier
+from autospec_cli.verify.registry import get_backend_class, make_backend
+from autospec_cli.verify.runner import one_line, run_instances, run_one
 
 INSTANCE_KIND = "verify.instance"
 GROUP_KIND = "verify.group"
@@ -52,24 +56,6 @@ def hard_timeout(seconds: float) -> float:
 # -- results <-> JSON ---------------------------------------------------------------------------
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-able values: numpy to lists/numbers, NaN/inf to None, paths and enums to strings."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return _plain(obj.tolist())
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (str, int)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    value = getattr(obj, "value", None)
-    if isinstance(value, (str, int, float)):
-        return value
-    return str(obj)
-
-
 def result_to_dict(result: Result) -> dict[str, Any]:
     """A :class:`Result` as plain JSON (the counterexample as float lists, exactly)."""
     cex = result.counterexample
@@ -79,7 +65,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "counterexample": None if cex is None else {
             "x": [float(v) for v in cex.x.ravel()],
             "y": [float(v) for v in (cex.y.ravel() if cex.y is not None else [])]},
-        "extra": _plain(result.extra),
+        "extra": to_jsonable(result.extra),
     }
 
 
@@ -105,17 +91,12 @@ def _instance(p: Mapping[str, Any]) -> Instance:
 
 def verify_instance(params: dict[str, Any]) -> dict[str, Any]:
     """Job ``verify.instance``: decide one instance with ``params["backend"]``."""
-    from autospec_cli.verify.runner import run_one
-
     result = run_one(params["backend"], params.get("options") or {}, _instance(params))
     return result_to_dict(result)
 
 
 def verify_group(params: dict[str, Any]) -> dict[str, Any]:
     """Job ``verify.group``: decide ``params["instances"]`` with one backend object, batched."""
-    from autospec_cli.verify.registry import make_backend
-    from autospec_cli.verify.runner import one_line, run_instances
-
     instances = [_instance(p) for p in params["instances"]]
     try:
         verifier = make_backend(params["backend"], **dict(params.get("options") or {}))
@@ -144,7 +125,7 @@ class InstanceInfo:
                              "timeout": float(i.timeout), "category": i.category,
                              "name": self.name}
         if self.factors:
-            p["factors"] = _plain(self.factors)
+            p["factors"] = to_jsonable(self.factors)
         if self.expected:
             p["expected"] = self.expected
         return p
@@ -168,9 +149,6 @@ def read_expected(bench_dir: str | os.PathLike[str]) -> dict[tuple[str, str], st
     relative paths; ``{}`` when there is no such file. Other values (``unknown``) are skipped."""
     import csv
 
-    from autospec_cli.errors import InputError
-    from autospec_cli.verifyrun.scoring import normalise_verdict
-
     p = Path(bench_dir) / EXPECTED_CSV
     if not p.is_file():
         return {}
@@ -180,14 +158,21 @@ def read_expected(bench_dir: str | os.PathLike[str]) -> dict[tuple[str, str], st
         if not {"onnx", "vnnlib", "expected"} <= set(reader.fieldnames or []):
             raise InputError(f"{p}: needs a header with onnx, vnnlib and expected columns")
         for row in reader:
-            try:
-                verdict = normalise_verdict(row["expected"])
-            except InputError:
-                continue
-            if verdict in ("sat", "unsat"):
+            verdict = known_verdict(row["expected"])
+            if verdict is not None:
                 onnx, prop = row["onnx"].strip(), row["vnnlib"].strip()
-                out[(os.path.normpath(onnx), os.path.normpath(prop))] = str(verdict)
+                out[(os.path.normpath(onnx), os.path.normpath(prop))] = verdict
     return out
+
+
+def known_verdict(value: Any) -> str | None:
+    """``sat``/``unsat`` when ``value`` names a decided verdict (see :meth:`Verdict.parse`),
+    else None: a known answer is only ever one of those two."""
+    try:
+        verdict = Verdict.parse(value)
+    except InputError:
+        return None
+    return verdict.value if verdict.decided else None
 
 
 def describe_instances(instances: Sequence[Instance], root: Path | None,
@@ -216,21 +201,16 @@ def describe_instances(instances: Sequence[Instance], root: Path | None,
             (os.path.normpath(onnx), os.path.normpath(prop)))
         out.append(InstanceInfo(inst, f"{onnx}::{prop}",
                                 dict(factors) if isinstance(factors, Mapping) else None,
-                                str(known) if known in ("sat", "unsat") else None))
+                                None if known is None else known_verdict(known)))
     return out
 
 
 def backend_batches(entry: str) -> bool:
     """Whether backend ``entry`` overrides ``verify_many`` (shares work across instances)."""
-    from autospec_cli.verify.base import Verifier
-    from autospec_cli.verify.registry import get_backend_class
-
     return get_backend_class(entry).verify_many is not Verifier.verify_many
 
 
 def _hashes(paths: Sequence[str], cache: dict[str, str]) -> dict[str, str]:
-    from autospec_cli.io import sha256_file
-
     out = {}
     for p in paths:
         if p not in cache:
@@ -240,14 +220,20 @@ def _hashes(paths: Sequence[str], cache: dict[str, str]) -> dict[str, str]:
 
 
 def make_jobs(backend: str, options: Mapping[str, Any], infos: Sequence[InstanceInfo], *,
-              batch: bool | None = None) -> list[tuple[JobSpec, list[int]]]:
+              batch: bool | None = None, verifier: str | None = None
+              ) -> list[tuple[JobSpec, list[int]]]:
     """The jobs deciding ``infos`` and, for each, the indexes of the instances it covers.
 
     ``batch``: None groups per model only when the backend overrides ``verify_many``.
+    ``verifier``: the label results are reported under (param ``verifier``), for a store that
+    holds several verifiers or configurations of one backend; without it records take the
+    label of the folder's ``campaign.json`` (see :mod:`autospec_cli.verifyrun.records`).
     """
     group = backend_batches(backend) if batch is None else batch
     cache: dict[str, str] = {}
-    base = {"backend": backend, "options": _plain(dict(options))}
+    base = {"backend": backend, "options": to_jsonable(dict(options))}
+    if verifier is not None:
+        base["verifier"] = verifier
     jobs: list[tuple[JobSpec, list[int]]] = []
     if not group:
         for k, info in enumerate(infos):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from autospec_cli.errors import InputError
-from autospec_cli.io import atomic_write_json, atomic_write_text, check_writable
+from autospec_cli.io import atomic_write_json, atomic_write_text, check_writable, to_jsonable
 from autospec_cli.verify.base import Instance, Result, Verdict
 
 RESULTS_CSV = "results.csv"
@@ -76,9 +76,9 @@ def results_csv_text(
 def read_results_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a VNN-COMP results CSV (ours or a competition one; a header row is skipped).
 
-    The 2021 words ``holds``/``violated`` are read as ``unsat``/``sat``.
+    Result words are read with :meth:`Verdict.parse` (so the 2021 words ``holds``/``violated``
+    are read as ``unsat``/``sat``).
     """
-    words = {"holds": "unsat", "violated": "sat", "timed-out": "timeout"}
     rows = []
     with open(path, newline="", encoding="utf-8") as fh:
         for n, row in enumerate(csv.reader(fh), 1):
@@ -88,9 +88,10 @@ def read_results_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 raise InputError(
                     f"{path}:{n}: expected 6 columns ({','.join(COLUMNS)}), got {len(row)}"
                 )
-            result = words.get(row[4].strip().lower(), row[4].strip().lower())
-            if result not in {v.value for v in Verdict}:
-                raise InputError(f"{path}:{n}: unknown result {row[4]!r}")
+            try:
+                result = Verdict.parse(row[4]).value
+            except InputError as e:
+                raise InputError(f"{path}:{n}: unknown result {row[4]!r} ({e})") from None
             try:
                 prep, run = float(row[3] or 0), float(row[5] or 0)
             except ValueError:
@@ -187,30 +188,6 @@ def write_results(
         **summarize(results),
         "results": records,
     }
-    summary_path = atomic_write_json(out / SUMMARY_JSON, _jsonable(summary), force=True)
+    summary_path = atomic_write_json(out / SUMMARY_JSON, to_jsonable(summary), force=True)
     return ResultsPaths(out, csv_path, summary_path, written)
 
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON values (numpy scalars/arrays, paths, enums; NaN/inf become None)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, Verdict):
-        return obj.value
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    return str(obj)

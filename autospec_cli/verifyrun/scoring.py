@@ -1,8 +1,10 @@
 """Scoring verification results: SCR, PAR2, VNN-COMP points, per factor level, conflicts.
 
-Input is plain :class:`ScoreRecord` rows (verifier, instance, verdict, time, timeout, optional
-expected verdict and factor levels), however they were produced. Each (verifier, instance)
-pair is classified as
+Input is :class:`~autospec_cli.verifyrun.records.VerifyRecord` rows (verifier, instance,
+verdict, time, timeout, optional expected verdict and factor levels), as
+:func:`~autospec_cli.verifyrun.records.load_records` reads them from a campaign or built by
+hand. Verdict words are read with :meth:`Verdict.parse`. Each (verifier, instance) pair is
+classified as
 
 - **correct**: a decided verdict (``sat``/``unsat``) that matches the expected verdict when
   one is known; when there is no ground truth, a decided verdict that no other verifier
@@ -28,48 +30,17 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from autospec_cli.errors import InputError
+from autospec_cli.verify.base import Verdict
+from autospec_cli.verifyrun.records import VerifyRecord
 
-VERDICTS = ("sat", "unsat", "unknown", "timeout", "error")
-_ALIASES = {"holds": "unsat", "violated": "sat", "safe": "unsat", "unsafe": "sat"}
 CORRECT, WRONG, UNSOLVED = "correct", "wrong", "unsolved"
 
-
-def normalise_verdict(value: Any, *, allow_none: bool = False) -> str | None:
-    """``'sat'``... from a string, a Verdict enum or a VNN-COMP 2021 alias (holds/violated)."""
-    if value is None and allow_none:
-        return None
-    text = str(getattr(value, "value", value)).strip().lower()
-    text = _ALIASES.get(text, text)
-    if text not in VERDICTS:
-        raise InputError(f"unknown verdict {value!r}; expected one of {', '.join(VERDICTS)}")
-    return text
-
-
-@dataclass(frozen=True)
-class ScoreRecord:
-    """One verifier's result on one instance."""
-
-    verifier: str
-    instance: str
-    verdict: str
-    time: float
-    timeout: float
-    expected: str | None = None
-    factors: Mapping[str, Any] | None = None
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ScoreRecord:
-        """From a mapping with the field names (extra keys are ignored)."""
-        try:
-            return cls(str(d["verifier"]), str(d["instance"]), str(d["verdict"]),
-                       float(d["time"]), float(d["timeout"]), d.get("expected"),
-                       d.get("factors"))
-        except KeyError as e:
-            raise InputError(f"score record lacks the field {e.args[0]!r}") from None
+#: The record scoring reads: the same class as every other verification record.
+ScoreRecord = VerifyRecord
 
 
 @dataclass(frozen=True)
@@ -160,7 +131,7 @@ class Scoreboard:
                 "conflicts": [asdict(c) for c in self.conflicts]}
 
 
-def _clean(records: Iterable[ScoreRecord]) -> list[ScoreRecord]:
+def _clean(records: Iterable[VerifyRecord]) -> list[VerifyRecord]:
     out, seen = [], set()
     for r in records:
         key = (r.verifier, r.instance)
@@ -168,14 +139,14 @@ def _clean(records: Iterable[ScoreRecord]) -> list[ScoreRecord]:
             raise InputError(f"two results for verifier {r.verifier!r} on instance "
                              f"{r.instance!r}; keep one per pair")
         seen.add(key)
-        expected = normalise_verdict(r.expected, allow_none=True)
-        out.append(ScoreRecord(r.verifier, r.instance, str(normalise_verdict(r.verdict)),
-                               float(r.time), float(r.timeout),
-                               expected if expected in ("sat", "unsat") else None, r.factors))
+        expected = None if r.expected is None else Verdict.parse(r.expected)
+        out.append(replace(r, verdict=Verdict.parse(r.verdict).value, time=float(r.time),
+                           timeout=float(r.timeout),
+                           expected=expected.value if expected and expected.decided else None))
     return out
 
 
-def find_conflicts(records: Iterable[ScoreRecord]) -> list[Conflict]:
+def find_conflicts(records: Iterable[VerifyRecord]) -> list[Conflict]:
     """Instances with both ``sat`` and ``unsat`` verdicts, sorted by instance."""
     sat: dict[str, list[str]] = defaultdict(list)
     unsat: dict[str, list[str]] = defaultdict(list)
@@ -190,7 +161,7 @@ def find_conflicts(records: Iterable[ScoreRecord]) -> list[Conflict]:
             for i in sorted(set(sat) & set(unsat))]
 
 
-def classify(record: ScoreRecord, conflicted: bool, trust_sat: bool = False) -> str:
+def classify(record: VerifyRecord, conflicted: bool, trust_sat: bool = False) -> str:
     """``correct``, ``wrong`` or ``unsolved`` for one cleaned record (see the module doc)."""
     if record.verdict not in ("sat", "unsat"):
         return UNSOLVED
@@ -210,7 +181,7 @@ def level_key(level: Any) -> tuple[int, Any]:
     return (1, json.dumps(level, sort_keys=True, default=str))
 
 
-def score(records: Iterable[ScoreRecord], *, points: Points | None = None,
+def score(records: Iterable[VerifyRecord], *, points: Points | None = None,
           trust_sat: bool = False) -> Scoreboard:
     """Score every verifier (SCR order), every factor level, and list the conflicts."""
     points = points or Points()
@@ -220,7 +191,7 @@ def score(records: Iterable[ScoreRecord], *, points: Points | None = None,
     verifiers = sorted({r.verifier for r in rows})
     timeout: dict[str, float] = {}
     factors: dict[str, Mapping[str, Any]] = {}
-    have: dict[tuple[str, str], ScoreRecord] = {}
+    have: dict[tuple[str, str], VerifyRecord] = {}
     for r in rows:
         timeout[r.instance] = max(timeout.get(r.instance, 0.0), r.timeout)
         if r.factors and r.instance not in factors:

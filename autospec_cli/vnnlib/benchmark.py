@@ -35,10 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from autospec_cli import __version__
 from autospec_cli.errors import InputError, OutputExistsError, VnnlibError
+from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.onnxinfo import ModelIO, model_io
 from autospec_cli.vnnlib.property import Property
@@ -103,25 +102,6 @@ def _file_name(item_id: str) -> str:
 
 def _timeout_text(t: float) -> str:
     return str(int(t)) if float(t).is_integer() else repr(float(t))
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if np.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def _replaceable(out: Path) -> bool:
@@ -286,7 +266,7 @@ def write_benchmark(
             "vnnlib_version": version, "timeout": float(timeout), "domain": domain,
             "models": models.entries, "instances": entries, **(extra or {}),
         }
-        text = json.dumps(_jsonable(manifest), indent=1, allow_nan=False) + "\n"
+        text = json.dumps(to_jsonable(manifest), indent=1, allow_nan=False) + "\n"
         (tmp / "manifest.json").write_text(text, encoding="utf-8")
         _swap_into_place(tmp, out, force)
     finally:

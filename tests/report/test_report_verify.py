@@ -14,8 +14,9 @@ from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.campaign.runner import Outcome, encode_result
 from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.report.tables import ReportTable
-from autospec_cli.report.verification import build_report, find_verify_campaigns, load_records
+from autospec_cli.report.verification import build_report
 from autospec_cli.verifyrun.jobs import INSTANCE_KIND
+from autospec_cli.verifyrun.records import find_verify_campaigns, load_records
 
 # (instance, category, factors, {verifier: (verdict, time)})
 CASES = [

@@ -180,11 +180,19 @@ def test_run_one_is_picklable_and_reports_bad_backends(tiny) -> None:
     assert bad.verdict is Verdict.ERROR and "unknown verifier backend" in bad.message
 
 
-def test_parallel_runner_keeps_order(tiny) -> None:
+def test_parallel_runner_keeps_order(tiny, tmp_path) -> None:
+    # parallel runs are campaign jobs (the runner's own process pool is gone)
+    from autospec_cli.campaign.engine import run_campaign
+    from autospec_cli.campaign.executors import make_executor
+    from autospec_cli.campaign.store import CampaignStore
+    from autospec_cli.verifyrun.jobs import collect, describe_instances, make_jobs
+
     probs = [tiny["lin_sat"], tiny["lin_unsat"], tiny["abs_sat"]]
-    rs = run_instances(
-        make_backend("attack", samples=64, restarts=2, steps=10), [inst(p) for p in probs], jobs=2
-    )
+    infos = describe_instances([inst(p) for p in probs], None)
+    jobs = make_jobs("attack", {"samples": 64, "restarts": 2, "steps": 10}, infos, batch=False)
+    with CampaignStore(tmp_path / "c") as store:
+        run_campaign(store, [spec for spec, _ in jobs], make_executor("local", jobs=2))
+        rs = collect(store, jobs, len(probs))
     assert [r.verdict for r in rs] == [Verdict.SAT, Verdict.UNKNOWN, Verdict.SAT]
 
 

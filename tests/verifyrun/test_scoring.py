@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autospec_cli.errors import InputError
+from autospec_cli.verify.base import Verdict
 from autospec_cli.verifyrun.scoring import (
     Points,
     ScoreRecord,
     find_conflicts,
-    normalise_verdict,
     score,
 )
 
@@ -70,9 +70,9 @@ def test_points_are_configurable_and_aliases_are_accepted() -> None:
     board = score([R("a", "i1", "holds", 1.0, "unsat"), R("a", "i2", "violated", 1.0, "unsat")],
                   points=Points(correct=1, wrong=-2, unsolved=0))
     assert board.verifiers[0].points == -1
-    assert normalise_verdict("HOLDS") == "unsat"
+    assert Verdict.parse("HOLDS") == "unsat"
     with pytest.raises(InputError, match="unknown verdict"):
-        normalise_verdict("maybe")
+        Verdict.parse("maybe")
 
 
 def test_duplicates_are_refused() -> None:

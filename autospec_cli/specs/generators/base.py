@@ -31,6 +31,7 @@ import numpy as np
 
 from autospec_cli.data.dataset import TASKS
 from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.io import to_jsonable
 from autospec_cli.specs.model import Spec
 
 
@@ -77,7 +78,7 @@ class SpecGenerator:
 
     def get_params(self) -> dict[str, Any]:
         """The hyperparameters, as given to the constructor (JSON-friendly)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def fit(
         self, X: np.ndarray, y: np.ndarray, *, task: str, features: list[str] | None = None
@@ -207,14 +208,6 @@ def _require_members(support: np.ndarray) -> None:
 def _default_ids(name: str, m: int) -> list[str]:
     width = len(str(max(m - 1, 0)))
     return [f"{name}-{i:0{width}d}" for i in range(m)]
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (tuple, list)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 # -- hyperparameter checks (used by subclasses in ``_validate``) ------------------------------

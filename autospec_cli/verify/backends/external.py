@@ -13,11 +13,11 @@ shell) whose strings may contain ``{category}``, ``{onnx}``, ``{vnnlib}``, ``{re
   and the answer is ``timeout``. Processes the tool left behind in its group are killed when
   it exits.
 * The answer is the first line of the results file: ``sat``, ``unsat``, ``unknown``,
-  ``timeout`` or ``error`` (also the 2021 words ``holds`` = unsat and ``violated`` = sat, and
-  ``timed-out``); for ``sat`` the rest of the file is the counterexample
-  ``((X_0 v) ... (Y_0 v) ...)``. When the template has no ``{results}``, the last line of
-  stdout that is one of those words is the answer and the text after it the counterexample
-  (tools such as Marabou print their verdict).
+  ``timeout`` or ``error``, or an alias :meth:`Verdict.parse` knows (the 2021 words
+  ``holds`` = unsat and ``violated`` = sat, ``timed-out``); for ``sat`` the rest of the file is
+  the counterexample ``((X_0 v) ... (Y_0 v) ...)``. When the template has no ``{results}``,
+  the last line of stdout that is one of those words is the answer and the text after it the
+  counterexample (tools such as Marabou print their verdict).
 * A tool that crashes or writes nothing gives ``error`` with its exit code and last stderr
   line. A ``sat`` whose counterexample is missing or unreadable is passed on without one, so
   the runner turns it into ``error``.
@@ -51,21 +51,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autospec_cli.errors import VerifierError
+from autospec_cli.errors import InputError, VerifierError
 from autospec_cli.verify.base import Counterexample, Instance, Parameter, Result, Verdict, Verifier
 
 TERM_WAIT = 2.0  # seconds between SIGTERM and SIGKILL
 
-WORDS = {
-    "sat": Verdict.SAT,
-    "violated": Verdict.SAT,
-    "unsat": Verdict.UNSAT,
-    "holds": Verdict.UNSAT,
-    "unknown": Verdict.UNKNOWN,
-    "timeout": Verdict.TIMEOUT,
-    "timed-out": Verdict.TIMEOUT,
-    "error": Verdict.ERROR,
-}
+
+def _verdict_word(line: str) -> Verdict | None:
+    """The verdict a line names (see :meth:`Verdict.parse`), None when it names none."""
+    try:
+        return Verdict.parse(line)
+    except InputError:
+        return None
 
 
 class Argv(list):
@@ -171,7 +168,7 @@ def parse_results_text(text: str) -> tuple[Verdict | None, str]:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.strip():
-            return WORDS.get(line.strip().lower()), "\n".join(lines[i + 1 :])
+            return _verdict_word(line), "\n".join(lines[i + 1 :])
     return None, ""
 
 
@@ -179,7 +176,7 @@ def verdict_from_stdout(text: str) -> tuple[Verdict | None, str]:
     """The last stdout line that is a verdict word, and the text after it."""
     lines = text.splitlines()
     for i in range(len(lines) - 1, -1, -1):
-        v = WORDS.get(lines[i].strip().lower())
+        v = _verdict_word(lines[i])
         if v is not None:
             return v, "\n".join(lines[i + 1 :])
     return None, ""
