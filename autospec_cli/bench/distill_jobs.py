@@ -1,8 +1,9 @@
 """GDVB campaign job functions (``fn(params) -> dict``, imported by workers by name).
 
-- ``autospec_cli.bench.distill_jobs:train_problem``: distil one transformed network for one training
-  seed and export it to ONNX under the campaign folder;
-- ``autospec_cli.bench.distill_jobs:verify_problem``: decide one benchmark instance with one verifier.
+- ``autospec_cli.bench.distill_jobs:train_problem``: distil one transformed network for one
+  training seed and export it to ONNX under the campaign folder;
+- ``autospec_cli.bench.distill_jobs:verify_problem``: decide one benchmark instance with one
+  verifier.
 
 Paths in params are absolute, so any worker that sees the campaign folder (a shared file
 system for Dask workers on other machines) can run them.

@@ -129,8 +129,9 @@ def load_nslkdd(
     mode = label or "attack"
     if mode not in LABEL_MODES:
         raise ConfigError(
-            "NSL-KDD --label must be 'attack' (normal/attack) or 'label' (attack names), "
-            f"got {mode!r}"
+            "NSL-KDD label must be 'attack' (normal/attack) or 'label' (attack names), "
+            f"got {mode!r}",
+            param="label",
         )
     p = Path(path)
     pick = feature_index(features, p)

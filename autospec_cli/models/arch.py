@@ -352,12 +352,13 @@ def _options(text: str, arch: str) -> dict[str, Any]:
     for item in filter(None, (s.strip() for s in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or key not in _CONV_KEYS:
-            raise ConfigError(f"bad option {item!r} in --arch {arch!r}; "
-                              f"use key=value with keys {', '.join(_CONV_KEYS)}")
+            raise ConfigError(f"bad option {item!r} in architecture {arch!r}; "
+                              f"use key=value with keys {', '.join(_CONV_KEYS)}", param="arch")
         try:
             out[key] = _CONV_KEYS[key](value)
         except ValueError:
-            raise ConfigError(f"bad value in {item!r} (--arch {arch!r})") from None
+            raise ConfigError(f"bad value in {item!r} (architecture {arch!r})",
+                              param="arch") from None
     return out
 
 
@@ -368,12 +369,13 @@ def parse_arch(text: str) -> ArchSpec:
     opts = _options(opts_text, text)
     act = str(opts.pop("act", "relu")).lower().replace("-", "_")
     if act not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation {act!r} in --arch {text!r}; "
-                          f"use {', '.join(ACTIVATIONS)}")
+        raise ConfigError(f"unknown activation {act!r} in architecture {text!r}; "
+                          f"use {', '.join(ACTIVATIONS)}", param="arch")
     kind = kind.lower()
     if kind == "mlp":
         if opts:
-            raise ConfigError(f"mlp takes only act=...; got {', '.join(opts)} in --arch {text!r}")
+            raise ConfigError(f"mlp takes only act=...; got {', '.join(opts)} in architecture "
+                              f"{text!r}", param="arch")
         return ArchSpec("mlp", hidden=_ints(layers, "MLP hidden sizes"), activation=act)
     if kind == "conv":
         convs_text, _, fcs_text = layers.partition("/")
@@ -383,7 +385,7 @@ def parse_arch(text: str) -> ArchSpec:
                         padding=opts.get("padding", 0), dropout=opts.get("dropout", 0.0),
                         batchnorm=bool(opts.get("bn", 1)))
         if spec.kernel < 1 or spec.pool < 1 or spec.padding < 0 or not 0 <= spec.dropout < 1:
-            raise ConfigError(f"bad conv options in --arch {text!r}")
+            raise ConfigError(f"bad conv options in architecture {text!r}", param="arch")
         return spec
     raise ConfigError(f"unknown architecture {text!r}; use mlp:H1,H2,... or conv:F1,.../FC1,...")
 
@@ -393,15 +395,17 @@ def parse_shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(v) for v in text.replace("x", ",").split(","))
     except ValueError:
-        raise ConfigError(f"--input-shape must be like 1,28,28, got {text!r}") from None
+        raise ConfigError(f"input_shape must be like 1,28,28, got {text!r}",
+                          param="input_shape") from None
     if not shape or any(v < 1 for v in shape):
-        raise ConfigError(f"--input-shape must be positive integers, got {text!r}")
+        raise ConfigError(f"input_shape must be positive integers, got {text!r}",
+                          param="input_shape")
     return shape
 
 
 def infer_image_shape(n_features: int) -> tuple[int, int, int]:
     """C,H,W for flat image features: 784 -> 1x28x28, 64 -> 1x8x8, any square -> 1xSxS,
-    3·S² -> 3xSxS; otherwise a ConfigError asking for ``--input-shape``."""
+    3·S² -> 3xSxS; otherwise a ConfigError asking for ``input_shape``."""
     side = math.isqrt(n_features)
     if side * side == n_features:
         return (1, side, side)
@@ -410,4 +414,4 @@ def infer_image_shape(n_features: int) -> tuple[int, int, int]:
         if 3 * side * side == n_features:
             return (3, side, side)
     raise ConfigError(f"cannot infer an image shape for {n_features} features; "
-                      "pass --input-shape C,H,W")
+                      "give input_shape as C,H,W", param="input_shape")

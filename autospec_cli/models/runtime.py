@@ -167,7 +167,8 @@ def _providers(device: str, name: str) -> list[str]:
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             raise ModelError(f"{name}: device {device!r} needs onnxruntime-gpu with CUDA "
-                             "(pip install onnxruntime-gpu on a GPU machine) or use --device cpu")
+                             "(pip install onnxruntime-gpu on a GPU machine) or use device cpu",
+                             param="device")
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     raise ModelError(f"unknown device {device!r}; use cpu or cuda")
 

@@ -144,7 +144,8 @@ def close_box(
     if domain is None:
         raise VnnlibError(
             f"{what} is unbounded at feature {closed[0]} and no input domain is known; "
-            "pass --domain-from DATA (or give the spec set a domain)"
+            "give an input domain (or a spec set that records one)",
+            param="domain",
         )
     d_lo = np.broadcast_to(np.asarray(domain[0], dtype=np.float64), lo.shape)
     d_hi = np.broadcast_to(np.asarray(domain[1], dtype=np.float64), hi.shape)
