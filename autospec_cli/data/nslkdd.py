@@ -136,7 +136,8 @@ def load_nslkdd(
     p = Path(path)
     pick = feature_index(features, p)
     names = feature_names() if pick is None else list(features or [])
-    parts, labels = [], []
+    parts: list[np.ndarray] = []
+    labels: list[str] = []
     j = COLUMNS.index("label")
     for table in iter_chunks(p, header=False):
         X = encode_chunk(table)

@@ -163,6 +163,7 @@ def split_summary(ds: Dataset, gen: Dataset, ev: Dataset, ratio: float, seed: in
         "by_group": bool(gen.meta["split"].get("by_group", False)),
     }
     if summary["by_group"]:
+        assert gen.groups is not None and ev.groups is not None  # a group split keeps them
         summary["groups"] = {"generation": np.unique(gen.groups).tolist(),
                              "evaluation": np.unique(ev.groups).tolist()}
     if ds.classes is not None:

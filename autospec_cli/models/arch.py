@@ -47,6 +47,9 @@ def make_activation(name: str) -> nn.Module:
 class Normalize(nn.Module):
     """``(x - mean) / std`` with fixed buffers (broadcast over the batch); identity by default."""
 
+    mean: torch.Tensor
+    inv_std: torch.Tensor
+
     def __init__(self, shape: Sequence[int]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(1, *shape))
@@ -65,6 +68,9 @@ class Normalize(nn.Module):
 
 class Denormalize(nn.Module):
     """``z * std + mean``: standardised outputs back to target units; identity by default."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, n: int) -> None:
         super().__init__()
@@ -252,7 +258,7 @@ class ConvNet(_Normalized):
             elif not isinstance(mod, nn.Dropout):
                 layers.append(mod)
         first = layers[0]
-        assert isinstance(first, nn.Conv2d)
+        assert isinstance(first, nn.Conv2d) and first.bias is not None
         s = self.input_norm.inv_std.reshape(-1)
         m = self.input_norm.mean.reshape(-1)
         if self.padding == 0:
@@ -260,11 +266,14 @@ class ConvNet(_Normalized):
             first.bias.sub_((first.weight * m[None, :, None, None]).sum(dim=(1, 2, 3)))
         else:  # zero padding happens after normalisation: keep it as a 1x1 diagonal conv
             norm = nn.Conv2d(len(s), len(s), 1)
+            assert norm.bias is not None
             norm.weight.copy_(torch.diag(s)[:, :, None, None])
             norm.bias.copy_(-s * m)
             layers.insert(0, norm)
         head = copy.deepcopy(self.head).float()
-        _fold_output(head[-1], self.output_denorm)
+        last = head[-1]
+        assert isinstance(last, nn.Linear)
+        _fold_output(last, self.output_denorm)
         return nn.Sequential(*layers, *head).eval()
 
 

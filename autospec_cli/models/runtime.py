@@ -57,7 +57,7 @@ def split_batch(dims: list[int | None]) -> tuple[bool, tuple[int, ...]]:
     if any(d is None or d < 1 for d in rest):
         raise ModelError(f"input shape {dims} has a symbolic dimension other than the batch; "
                          "fix it to a number (e.g. with onnx's update_inputs_outputs_dims)")
-    return has_batch, tuple(int(d) for d in rest)
+    return has_batch, tuple(int(d) for d in rest if d is not None)
 
 
 class OnnxRunner:

@@ -81,11 +81,11 @@ def regression_disjuncts(
     if np.isfinite(y_lo):
         row = np.zeros((1, n_outputs))
         row[0, output] = 1.0
-        out.append(Polytope(row, [float(y_lo)]))
+        out.append(Polytope(row, np.array([float(y_lo)])))
     if np.isfinite(y_hi):
         row = np.zeros((1, n_outputs))
         row[0, output] = -1.0
-        out.append(Polytope(row, [-float(y_hi)]))
+        out.append(Polytope(row, np.array([-float(y_hi)])))
     if not out:
         raise VnnlibError("an output range unbounded on both sides can never be violated")
     return out
