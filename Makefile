@@ -32,6 +32,8 @@ test-all: setup
 
 lint: setup
 	$(BIN)/ruff check autospec_cli tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
 
 bench: bench-specs bench-verify bench-campaign bench-gdvb
 

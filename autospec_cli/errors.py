@@ -2,6 +2,9 @@
 
 Every error here is something the user can act on: its message is one line saying what was
 wrong and, where possible, what to do. The CLI prints it and exits with ``exit_code`` (2).
+Messages speak of the library's parameters (``ratio``, ``features``), never of command-line
+flags a Python caller never typed; ``param`` names the parameter an error is about, and the
+CLI tells its users which option that is.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ class AutospecError(Exception):
     """Base class: a problem with the user's input, options or environment."""
 
     exit_code = 2
+
+    def __init__(self, *args: object, param: str | None = None) -> None:
+        super().__init__(*args)
+        self.param = param
 
 
 class InputError(AutospecError):
@@ -22,7 +29,10 @@ class ConfigError(AutospecError):
 
 
 class OutputExistsError(AutospecError):
-    """An output file exists and ``--force`` was not given."""
+    """An output file exists and overwriting it (``force``) was not asked for."""
+
+    def __init__(self, *args: object, param: str | None = "force") -> None:
+        super().__init__(*args, param=param)
 
 
 class SpecError(InputError):

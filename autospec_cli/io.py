@@ -32,7 +32,7 @@ def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
     """Refuse to overwrite an existing file unless ``force``; return the path."""
     p = Path(path)
     if p.exists() and not force:
-        raise OutputExistsError(f"{p} already exists; pass --force to overwrite it")
+        raise OutputExistsError(f"{p} already exists; set force to overwrite it")
     return p
 
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,10 @@ from autospec_cli.bench.covering import CoveringArray, covering_array
 from autospec_cli.errors import ConfigError
 from autospec_cli.progress import ProgressFn
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10
+    import tomli as tomllib
 
 #: Factor names in column order, with the level used when a factor is omitted.
 FACTORS: dict[str, float] = {

@@ -28,6 +28,7 @@ import ast
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ MAX_EXPRESSION_CHARS = 2000
 VecFn = Callable[[Sequence[np.ndarray]], np.ndarray]
 PartFn = Callable[[Sequence[int]], "bool | None"]
 
-_CMP = {
+_CMP: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: np.equal,
     ast.NotEq: np.not_equal,
     ast.Lt: np.less,
@@ -89,10 +90,10 @@ class _Compiler:
             v = self.constant(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.Constant):
-            v = node.value
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                return v
-            raise self.fail(f"constant {v!r} is not a number")
+            value = node.value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return value
+            raise self.fail(f"constant {value!r} is not a number")
         raise self.fail(f"{type(node).__name__} is not allowed here")
 
     def constants(self, node: ast.AST) -> list[float]:
@@ -127,7 +128,7 @@ class _Compiler:
             left = right
         return pieces[0] if len(pieces) == 1 else _vec_and(pieces)
 
-    def binary(self, op: type, left: ast.AST, right: ast.AST) -> tuple[VecFn, PartFn]:
+    def binary(self, op: type[ast.cmpop], left: ast.AST, right: ast.AST) -> tuple[VecFn, PartFn]:
         (lc, lv), (rc, rv) = self.operand(left), self.operand(right)
         fn = _CMP[op]
         doms = self.domains

@@ -203,7 +203,7 @@ def verify_covering(
     cs = compile_constraints(names, counts, constraints, values)
     arr = np.asarray(rows, dtype=np.int64).reshape(-1, len(counts))
     in_range = ((arr >= 0) & (arr < np.asarray(counts))).all(axis=1)
-    bad = ~in_range
+    bad = np.logical_not(in_range)
     bad[in_range] = cs.excluded(arr[in_range])
     good = arr[~bad]
     uncovered: list[tuple[tuple[int, ...], tuple[int, ...]]] = []

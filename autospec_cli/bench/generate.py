@@ -100,8 +100,8 @@ def prepare_dir(out: Path, digest: str, force: bool) -> None:
     if desc.get("config_sha256") == digest:
         return  # resume
     if not force:
-        raise OutputExistsError(f"{out} holds a GDVB benchmark of another config; pass --force "
-                                "to replace it or choose another -o")
+        raise OutputExistsError(f"{out} holds a GDVB benchmark of another config; set force "
+                                "to replace it or choose another output folder")
     shutil.rmtree(out)
     out.mkdir(parents=True)
 

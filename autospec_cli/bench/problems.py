@@ -47,7 +47,7 @@ def split_seed_data(X: np.ndarray, y: np.ndarray, input_shape: Sequence[int], *,
     n_test = max(1, int(round(len(X) * test_fraction)))
     te, tr = np.sort(perm[:n_test]), np.sort(perm[n_test:])
     dom = (float(X[tr].min()), float(X[tr].max()))
-    return SeedData(X[tr], np.asarray(y)[tr], X[te], np.asarray(y)[te], shape, dom)  # type: ignore[arg-type]
+    return SeedData(X[tr], np.asarray(y)[tr], X[te], np.asarray(y)[te], shape, dom)
 
 
 def map_inputs(X: np.ndarray, src_shape: Sequence[int], dst_shape: Sequence[int],

@@ -2,7 +2,8 @@
 
 Library code never prints; commands render with these helpers. ``--json`` commands print one
 JSON document on stdout and nothing else there; human-readable output goes to stdout via
-rich, diagnostics to stderr.
+rich, diagnostics to stderr. ``-v`` adds a line on stderr for every step the library reports
+through its progress callback and the time each phase took; ``-vv`` adds tracebacks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +27,38 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from autospec_cli.errors import AutospecError
 from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: library parameter -> the option a CLI user types for it. Library errors name parameters
+#: (``AutospecError.param``); :func:`error_line` tells the user which option that is.
+PARAM_FLAGS: dict[str, str] = {
+    "arch": "--arch",
+    "backend": "--backend",
+    "by_group": "--by-group",
+    "domain": "--domain-from",
+    "features": "--features",
+    "features_xy": "--features-xy",
+    "force": "--force",
+    "input_shape": "--input-shape",
+    "label": "--label",
+    "nan_policy": "--nan-policy",
+    "ratio": "--ratio",
+    "window": "--window",
+}
+
+
+def error_line(e: AutospecError) -> str:
+    """The one line shown for a typed error: its message and the option it is about."""
+    message = str(e)
+    flag = PARAM_FLAGS.get(getattr(e, "param", None) or "")
+    if flag and flag not in message:
+        message += f" (option {flag})"
+    return message
 
 
 @dataclass
@@ -43,7 +72,7 @@ class Globals:
 
 
 def globals_of(ctx: typer.Context | None) -> Globals:
-    c = ctx
+    c: Any = ctx
     while c is not None:
         if isinstance(c.obj, Globals):
             return c.obj
@@ -61,11 +90,64 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+# The root options of the command being run: set by the root callback, reset by main().
+_current = Globals()
+
+
+def set_current_globals(g: Globals) -> None:
+    global _current
+    _current = g
+
+
+def current_globals() -> Globals:
+    """The root options of the command being run (defaults outside a command)."""
+    return _current
+
+
+class StepLog:
+    """``-v``: one stderr line per progress step, and each phase's time when it completes."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.start = time.perf_counter()
+        self.first: dict[str, float] = {}
+        self.last: dict[str, tuple[int, int | None]] = {}
+
+    def __call__(self, description: str, completed: int, total: int | None) -> None:
+        now = time.perf_counter()
+        began = self.first.setdefault(description, now)
+        if self.last.get(description) == (completed, total):
+            return
+        self.last[description] = (completed, total)
+        of = f"/{total}" if total is not None else ""
+        line = f"[{now - self.start:7.2f}s] {description}: {completed}{of}"
+        if total is not None and completed >= total:
+            line += f" (done in {now - began:.2f}s)"
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def close(self) -> None:
+        if self.first:
+            self.console.print(
+                f"[{time.perf_counter() - self.start:7.2f}s] finished", markup=False,
+                highlight=False,
+            )
+
+
 @contextlib.contextmanager
 def progress_bars(enabled: bool = True) -> Iterator[ProgressFn]:
-    """A :data:`ProgressFn` drawing one rich bar per description (to stderr)."""
+    """A :data:`ProgressFn` drawing one rich bar per description (to stderr).
+
+    With ``-v`` (and without ``--quiet``) every call is also logged as a line on stderr with
+    the elapsed time, even when bars are off for ``--json``.
+    """
+    g = current_globals()
+    steps = StepLog(err_console) if g.verbose >= 1 and not g.quiet else None
     if not enabled:
-        yield lambda description, completed, total: None
+        if steps is None:
+            yield lambda description, completed, total: None
+            return
+        yield steps
+        steps.close()
         return
     bars = Progress(
         TextColumn("[bold]{task.description}"),
@@ -83,9 +165,13 @@ def progress_bars(enabled: bool = True) -> Iterator[ProgressFn]:
         if description not in tasks:
             tasks[description] = bars.add_task(description, total=total)
         bars.update(tasks[description], completed=completed, total=total)
+        if steps is not None:
+            steps(description, completed, total)
 
     with bars:
         yield report
+    if steps is not None:
+        steps.close()
 
 
 def show_progress(ctx: typer.Context, json_out: bool = False) -> bool:

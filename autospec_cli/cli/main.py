@@ -20,7 +20,13 @@ from autospec_cli.cli import (
     train,
     verify,
 )
-from autospec_cli.cli.common import Globals, err_console
+from autospec_cli.cli.common import (
+    Globals,
+    current_globals,
+    err_console,
+    error_line,
+    set_current_globals,
+)
 from autospec_cli.errors import AutospecError
 
 app = typer.Typer(
@@ -48,7 +54,11 @@ def root(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="More detail; -vv shows tracebacks."
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="-v: a line per progress step and each phase's time; -vv: tracebacks too.",
     ),
     seed: int = typer.Option(0, "--seed", help="Default random seed for commands that take one."),
     version: bool | None = typer.Option(
@@ -57,18 +67,25 @@ def root(
 ) -> None:
     """autospec: mine specifications, export VNN-LIB benchmarks, verify networks."""
     ctx.obj = Globals(json=json_out, quiet=quiet, verbose=verbose, seed=seed)
+    set_current_globals(ctx.obj)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: runs the app and turns typed errors into one line and exit 2."""
-    verbose = sum(
-        a.count("v") for a in (argv or sys.argv[1:]) if a.startswith("-v") or a == "--verbose"
-    )
+    """Console entry point: runs the app and turns typed errors into one line and exit 2.
+
+    With ``-vv`` the traceback of a typed or an internal error is printed before its line.
+    """
+    set_current_globals(Globals())
     try:
         app(args=argv, standalone_mode=False)
     except AutospecError as e:
+        if current_globals().verbose >= 2:
+            err_console.print_exception(show_locals=False)
         err_console.print(
-            f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True
+            f"[bold red]error:[/] {escape(error_line(e))}",
+            highlight=False,
+            markup=True,
+            soft_wrap=True,
         )
         sys.exit(e.exit_code)
     except typer.Exit as e:
@@ -80,11 +97,18 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as e:  # usage errors (typer's click exceptions) and unexpected bugs
-        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):
+        exit_code = getattr(e, "exit_code", None)
+        if hasattr(e, "show") and isinstance(exit_code, int):
             e.show()
-            sys.exit(e.exit_code)
-        if verbose >= 2:
-            raise
+            sys.exit(exit_code)
+        if current_globals().verbose >= 2:
+            err_console.print_exception(show_locals=False)
+            err_console.print(
+                f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(4)
         err_console.print(
             f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} "
             "(run with -vv for a traceback)",

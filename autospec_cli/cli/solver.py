@@ -26,11 +26,15 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from autospec_cli import __version__
 from autospec_cli.errors import AutospecError, InputError, VnnlibError
+
+if TYPE_CHECKING:
+    from autospec_cli.verify.solver_interface import QueryDecls
 
 SOLVER_NAME = "autospec (autospec_cli verification portfolio)"
 NO_LIMIT = 86400.0  # seconds, when --timeout is not given
@@ -112,7 +116,7 @@ def _networks(pairs: list[str]) -> dict[str, Path]:
     return out
 
 
-def _check_query(query: Path, nets: dict[str, Path]) -> tuple[object, Path]:
+def _check_query(query: Path, nets: dict[str, Path]) -> tuple[QueryDecls, Path]:
     """Apply the standard's mandatory checks; return (declarations, model path)."""
     from autospec_cli.verify.solver_interface import (
         ELEMENT_TYPES,
@@ -272,9 +276,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
     except Exception as e:  # usage errors (click exceptions) and unexpected bugs
-        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):
+        exit_code = getattr(e, "exit_code", None)
+        if hasattr(e, "show") and isinstance(exit_code, int):
             e.show()
-            sys.exit(e.exit_code)
+            sys.exit(exit_code)
         sys.stderr.write(f"internal error: {type(e).__name__}: {e}\n")
         sys.exit(4)
     sys.exit(code if isinstance(code, int) else 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -79,7 +79,7 @@ class Dataset:
 
     def save_npz(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the dataset as NPZ (atomically); ``load_npz`` reads it back exactly."""
-        arrays: dict[str, np.ndarray] = {
+        arrays: dict[str, Any] = {
             "X": self.X,
             "y": self.y,
             "features": np.array(self.features, dtype=str),

@@ -100,21 +100,22 @@ def load_csv(
     parts: list[np.ndarray] = []
     raw: list[str] = []
     lines: list[int] = []
+    target = ""
     for table in iter_chunks(p):
         if not parts:
             header = [c.strip() for c in table.header or []]
-            names, label = choose_columns(header, features, label, p)
-            idx, j = [header.index(c) for c in names], header.index(label)
+            names, target = choose_columns(header, features, label, p)
+            idx, j = [header.index(c) for c in names], header.index(target)
         parts.append(columns_matrix(table, idx, names))
         raw.extend(row[j].strip() for row in table.rows)
         lines.extend(table.lines)
     X = np.concatenate(parts)
     task = task or infer_task(raw)
-    y, classes = _targets(raw, lines, label, task, p)
+    y, classes = _targets(raw, lines, target, task, p)
     X, y, _, nan_meta = apply_nan_policy(
-        X, y, names, nan_policy, source=str(p), target=label, regression=task == "regression"
+        X, y, names, nan_policy, source=str(p), target=target, regression=task == "regression"
     )
-    meta = {"format": "csv", "source": str(p), "label": label, **nan_meta}
+    meta = {"format": "csv", "source": str(p), "label": target, **nan_meta}
     return Dataset(X=X, y=y, features=names, task=task, name=p.stem, classes=classes, meta=meta)  # type: ignore[arg-type]
 
 

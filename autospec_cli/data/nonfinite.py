@@ -62,13 +62,15 @@ def apply_nan_policy(
         more = f" (and {extra} more column{'s' if extra > 1 else ''})" if extra else ""
         raise InputError(
             f"{source}: column {first!r} has NaN/Infinity in {counts[first]} rows{more}, "
-            f"{int(bad_rows.sum())} rows in all; use --nan-policy drop or clip"
+            f"{int(bad_rows.sum())} rows in all; use nan_policy drop or clip",
+            param="nan_policy",
         )
     if policy == "drop":
         keep = ~bad_rows
         meta["rows_dropped"] = int(bad_rows.sum())
         if not keep.any():
-            raise InputError(f"{source}: every row has a NaN or Infinity; try --nan-policy clip")
+            raise InputError(f"{source}: every row has a NaN or Infinity; try nan_policy clip",
+                             param="nan_policy")
         return X[keep], y[keep], keep, meta
     M = clip_nonfinite(M, names, source=source)
     meta["cells_replaced"] = int(sum(counts.values()))
@@ -86,7 +88,8 @@ def clip_nonfinite(M: np.ndarray, names: list[str], *, source: str) -> np.ndarra
         if finite.size == 0:
             raise InputError(
                 f"{source}: column {names[j]!r} has no finite value to clip to; "
-                "leave it out with --features"
+                "leave it out of the features",
+                param="features",
             )
         col[np.isposinf(col)] = finite.max()
         col[np.isneginf(col)] = finite.min()

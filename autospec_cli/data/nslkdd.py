@@ -129,13 +129,15 @@ def load_nslkdd(
     mode = label or "attack"
     if mode not in LABEL_MODES:
         raise ConfigError(
-            "NSL-KDD --label must be 'attack' (normal/attack) or 'label' (attack names), "
-            f"got {mode!r}"
+            "NSL-KDD label must be 'attack' (normal/attack) or 'label' (attack names), "
+            f"got {mode!r}",
+            param="label",
         )
     p = Path(path)
     pick = feature_index(features, p)
     names = feature_names() if pick is None else list(features or [])
-    parts, labels = [], []
+    parts: list[np.ndarray] = []
+    labels: list[str] = []
     j = COLUMNS.index("label")
     for table in iter_chunks(p, header=False):
         X = encode_chunk(table)

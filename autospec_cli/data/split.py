@@ -34,7 +34,7 @@ FILES: tuple[str, ...] = ("generation.npz", "evaluation.npz", "split.json")
 def check_ratio(ratio: float) -> float:
     """The generation share must lie strictly between 0 and 1."""
     if not 0.0 < ratio < 1.0:
-        raise ConfigError(f"--ratio must be strictly between 0 and 1, got {ratio}")
+        raise ConfigError(f"ratio must be strictly between 0 and 1, got {ratio}", param="ratio")
     return float(ratio)
 
 
@@ -46,11 +46,13 @@ def group_split_indices(
     if ds.groups is None:
         raise InputError(
             f"dataset {ds.name!r} has no groups (folders of traces or flow files have them); "
-            "split without --by-group"
+            "split without by_group",
+            param="by_group",
         )
     names, inverse, sizes = np.unique(ds.groups, return_inverse=True, return_counts=True)
     if names.size < 2:
-        raise InputError(f"dataset {ds.name!r} has a single group; --by-group needs at least 2")
+        raise InputError(f"dataset {ds.name!r} has a single group; by_group needs at least 2",
+                         param="by_group")
     order = np.random.default_rng(seed).permutation(names.size)
     target = ds.n - _n_generation(ds.n, ratio)
     cum = np.cumsum(sizes[order])[:-1]  # evaluation rows when taking the first k+1 groups
@@ -161,6 +163,7 @@ def split_summary(ds: Dataset, gen: Dataset, ev: Dataset, ratio: float, seed: in
         "by_group": bool(gen.meta["split"].get("by_group", False)),
     }
     if summary["by_group"]:
+        assert gen.groups is not None and ev.groups is not None  # a group split keeps them
         summary["groups"] = {"generation": np.unique(gen.groups).tolist(),
                              "evaluation": np.unique(ev.groups).tolist()}
     if ds.classes is not None:

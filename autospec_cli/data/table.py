@@ -192,7 +192,8 @@ def to_floats(cells: list[str], name: str, path: Path, lines: list[int]) -> np.n
         except ValueError:
             raise InputError(
                 f"{path}: column {name!r} has a non-numeric value {s[:40]!r} on line "
-                f"{lines[i]}; choose numeric feature columns with --features"
+                f"{lines[i]}; choose numeric feature columns as features",
+                param="features",
             ) from None
     return out
 

@@ -76,7 +76,7 @@ def _check_columns(target: str, inputs: list[str]) -> None:
             f"choose from {', '.join(SERIES)}"
         )
     if len(set(inputs)) != len(inputs):
-        raise ConfigError("a trace column is named twice in --features")
+        raise ConfigError("a trace column is named twice in the input features", param="features")
 
 
 def traces_to_dataset(
@@ -92,7 +92,7 @@ def traces_to_dataset(
 ) -> Dataset:
     """Window several named traces into one regression :class:`Dataset` (groups = trace index)."""
     if window < 1:
-        raise ConfigError(f"--window must be at least 1, got {window}")
+        raise ConfigError(f"window must be at least 1, got {window}", param="window")
     inputs = list(inputs) if inputs else [target]
     _check_columns(target, inputs)
     Xs, ys, gs, kept, idle = [], [], [], [], []
@@ -103,7 +103,8 @@ def traces_to_dataset(
         if m <= window:
             what = " after dropping its leading idle rows" if skip else ""
             raise InputError(
-                f"{label}: {m} rows{what}, too few for --window {window}; use a smaller window"
+                f"{label}: {m} rows{what}, too few for window {window}; use a smaller window",
+                param="window",
             )
         X, y = make_windows(trace, window, target, inputs)
         Xs.append(X)

@@ -48,7 +48,7 @@ def prepare_out_dir(out: Path, force: bool) -> None:
     """Refuse a non-empty output folder without ``force``; with it, start clean."""
     if out.exists() and any(out.iterdir()):
         if not force:
-            raise OutputExistsError(f"{out} is not empty; pass --force to replace it")
+            raise OutputExistsError(f"{out} is not empty; set force to replace it")
         if (out / "summary.json").exists() or (out / ".autospec-demo").exists():
             shutil.rmtree(out)
         else:

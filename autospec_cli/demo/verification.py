@@ -45,7 +45,8 @@ def check_backend(name: str) -> Any:
     except VerifierError as e:
         usable = [n for n in backend_names() if n != "external"]
         raise ConfigError(f"verifier backend {name!r} cannot be used here ({e}); "
-                          f"choose --backend from {', '.join(usable)} or use --no-verify") from None
+                          f"choose a backend from {', '.join(usable)} or skip verification",
+                          param="backend") from None
 
 
 def select_specs(specs: SpecSet, k: int) -> SpecSet:

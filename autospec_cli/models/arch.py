@@ -47,6 +47,9 @@ def make_activation(name: str) -> nn.Module:
 class Normalize(nn.Module):
     """``(x - mean) / std`` with fixed buffers (broadcast over the batch); identity by default."""
 
+    mean: torch.Tensor
+    inv_std: torch.Tensor
+
     def __init__(self, shape: Sequence[int]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(1, *shape))
@@ -65,6 +68,9 @@ class Normalize(nn.Module):
 
 class Denormalize(nn.Module):
     """``z * std + mean``: standardised outputs back to target units; identity by default."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, n: int) -> None:
         super().__init__()
@@ -252,7 +258,7 @@ class ConvNet(_Normalized):
             elif not isinstance(mod, nn.Dropout):
                 layers.append(mod)
         first = layers[0]
-        assert isinstance(first, nn.Conv2d)
+        assert isinstance(first, nn.Conv2d) and first.bias is not None
         s = self.input_norm.inv_std.reshape(-1)
         m = self.input_norm.mean.reshape(-1)
         if self.padding == 0:
@@ -260,11 +266,14 @@ class ConvNet(_Normalized):
             first.bias.sub_((first.weight * m[None, :, None, None]).sum(dim=(1, 2, 3)))
         else:  # zero padding happens after normalisation: keep it as a 1x1 diagonal conv
             norm = nn.Conv2d(len(s), len(s), 1)
+            assert norm.bias is not None
             norm.weight.copy_(torch.diag(s)[:, :, None, None])
             norm.bias.copy_(-s * m)
             layers.insert(0, norm)
         head = copy.deepcopy(self.head).float()
-        _fold_output(head[-1], self.output_denorm)
+        last = head[-1]
+        assert isinstance(last, nn.Linear)
+        _fold_output(last, self.output_denorm)
         return nn.Sequential(*layers, *head).eval()
 
 
@@ -352,12 +361,13 @@ def _options(text: str, arch: str) -> dict[str, Any]:
     for item in filter(None, (s.strip() for s in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or key not in _CONV_KEYS:
-            raise ConfigError(f"bad option {item!r} in --arch {arch!r}; "
-                              f"use key=value with keys {', '.join(_CONV_KEYS)}")
+            raise ConfigError(f"bad option {item!r} in architecture {arch!r}; "
+                              f"use key=value with keys {', '.join(_CONV_KEYS)}", param="arch")
         try:
             out[key] = _CONV_KEYS[key](value)
         except ValueError:
-            raise ConfigError(f"bad value in {item!r} (--arch {arch!r})") from None
+            raise ConfigError(f"bad value in {item!r} (architecture {arch!r})",
+                              param="arch") from None
     return out
 
 
@@ -368,12 +378,13 @@ def parse_arch(text: str) -> ArchSpec:
     opts = _options(opts_text, text)
     act = str(opts.pop("act", "relu")).lower().replace("-", "_")
     if act not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation {act!r} in --arch {text!r}; "
-                          f"use {', '.join(ACTIVATIONS)}")
+        raise ConfigError(f"unknown activation {act!r} in architecture {text!r}; "
+                          f"use {', '.join(ACTIVATIONS)}", param="arch")
     kind = kind.lower()
     if kind == "mlp":
         if opts:
-            raise ConfigError(f"mlp takes only act=...; got {', '.join(opts)} in --arch {text!r}")
+            raise ConfigError(f"mlp takes only act=...; got {', '.join(opts)} in architecture "
+                              f"{text!r}", param="arch")
         return ArchSpec("mlp", hidden=_ints(layers, "MLP hidden sizes"), activation=act)
     if kind == "conv":
         convs_text, _, fcs_text = layers.partition("/")
@@ -383,7 +394,7 @@ def parse_arch(text: str) -> ArchSpec:
                         padding=opts.get("padding", 0), dropout=opts.get("dropout", 0.0),
                         batchnorm=bool(opts.get("bn", 1)))
         if spec.kernel < 1 or spec.pool < 1 or spec.padding < 0 or not 0 <= spec.dropout < 1:
-            raise ConfigError(f"bad conv options in --arch {text!r}")
+            raise ConfigError(f"bad conv options in architecture {text!r}", param="arch")
         return spec
     raise ConfigError(f"unknown architecture {text!r}; use mlp:H1,H2,... or conv:F1,.../FC1,...")
 
@@ -393,15 +404,17 @@ def parse_shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(v) for v in text.replace("x", ",").split(","))
     except ValueError:
-        raise ConfigError(f"--input-shape must be like 1,28,28, got {text!r}") from None
+        raise ConfigError(f"input_shape must be like 1,28,28, got {text!r}",
+                          param="input_shape") from None
     if not shape or any(v < 1 for v in shape):
-        raise ConfigError(f"--input-shape must be positive integers, got {text!r}")
+        raise ConfigError(f"input_shape must be positive integers, got {text!r}",
+                          param="input_shape")
     return shape
 
 
 def infer_image_shape(n_features: int) -> tuple[int, int, int]:
     """C,H,W for flat image features: 784 -> 1x28x28, 64 -> 1x8x8, any square -> 1xSxS,
-    3·S² -> 3xSxS; otherwise a ConfigError asking for ``--input-shape``."""
+    3·S² -> 3xSxS; otherwise a ConfigError asking for ``input_shape``."""
     side = math.isqrt(n_features)
     if side * side == n_features:
         return (1, side, side)
@@ -410,4 +423,4 @@ def infer_image_shape(n_features: int) -> tuple[int, int, int]:
         if 3 * side * side == n_features:
             return (3, side, side)
     raise ConfigError(f"cannot infer an image shape for {n_features} features; "
-                      "pass --input-shape C,H,W")
+                      "give input_shape as C,H,W", param="input_shape")

@@ -36,6 +36,9 @@ class Affine(nn.Module):
         self.register_buffer("scale", torch.as_tensor(np.asarray(scale, dtype=np.float32)))
         self.register_buffer("shift", torch.as_tensor(np.asarray(shift, dtype=np.float32)))
 
+    scale: torch.Tensor
+    shift: torch.Tensor
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale + self.shift
 

@@ -231,6 +231,7 @@ def _affine_module(step: Step) -> nn.Module:
         conv = nn.Conv2d(c, c, 1)
         with torch.no_grad():
             conv.weight.copy_(torch.as_tensor(np.diag(_vec(s, c)))[:, :, None, None])
+            assert conv.bias is not None
             conv.bias.copy_(torch.as_tensor(_vec(t, c)))
         return conv
     return gm.Affine(s, t)
@@ -251,6 +252,7 @@ def _conv(p: dict[str, Any]) -> nn.Module:
                      padding=p["padding"], dilation=p["dilation"], groups=p["groups"])
     with torch.no_grad():
         conv.weight.copy_(torch.as_tensor(W))
+        assert conv.bias is not None
         conv.bias.copy_(torch.as_tensor(p["b"]))
     return conv
 

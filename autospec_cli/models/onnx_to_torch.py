@@ -120,9 +120,9 @@ class _Converter:
         handler = getattr(self, f"_op_{node.op_type}")
         self.env[node.output[0]] = handler(node, ins, attrs)
 
-    def _emit(self, kind: str, inputs: list[Dyn], out_full: tuple[int, ...], name: str,
+    def _emit(self, kind: str, inputs: list[Dyn], full: tuple[int, ...], name: str,
               **p: Any) -> Dyn:
-        out = Dyn(name, tuple(int(v) for v in out_full))
+        out = Dyn(name, tuple(int(v) for v in full))
         self.steps.append(Step(kind, [d.name for d in inputs], out.name, inputs[0].per, out.per, p))
         return out
 
@@ -233,8 +233,8 @@ class _Converter:
             raise _err(node, f"only 2-D operations on (1, C, H, W) inputs are supported, "
                              f"got {x.full}")
 
-    def _pads(self, node: Any, a: dict[str, Any], x: Dyn, kernel: tuple[int, int],
-              stride: tuple[int, int], dilation: tuple[int, int]) -> list[int]:
+    def _pads(self, node: Any, a: dict[str, Any], x: Dyn, kernel: tuple[int, ...],
+              stride: tuple[int, ...], dilation: tuple[int, ...]) -> list[int]:
         """ONNX pads [top, left, bottom, right], resolving auto_pad."""
         mode = a.get("auto_pad", "NOTSET")
         if mode in ("NOTSET", "VALID"):

@@ -57,7 +57,7 @@ def split_batch(dims: list[int | None]) -> tuple[bool, tuple[int, ...]]:
     if any(d is None or d < 1 for d in rest):
         raise ModelError(f"input shape {dims} has a symbolic dimension other than the batch; "
                          "fix it to a number (e.g. with onnx's update_inputs_outputs_dims)")
-    return has_batch, tuple(int(d) for d in rest)
+    return has_batch, tuple(int(d) for d in rest if d is not None)
 
 
 class OnnxRunner:
@@ -167,7 +167,8 @@ def _providers(device: str, name: str) -> list[str]:
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             raise ModelError(f"{name}: device {device!r} needs onnxruntime-gpu with CUDA "
-                             "(pip install onnxruntime-gpu on a GPU machine) or use --device cpu")
+                             "(pip install onnxruntime-gpu on a GPU machine) or use device cpu",
+                             param="device")
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     raise ModelError(f"unknown device {device!r}; use cpu or cuda")
 

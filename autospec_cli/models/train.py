@@ -183,14 +183,15 @@ def train_model(
     is added to every minibatch loss. The same seed gives the same weights and history.
     """
     X, y, task = _arrays(data, task)
+    stats: Any = model  # the optional statistics hooks of our architectures (hasattr-checked)
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
     tr, va = _split(len(X), val_fraction, seed)
     spec = _Task(task, y[tr], standardize=hasattr(model, "set_output_stats"))
     if hasattr(model, "set_input_stats"):
-        model.set_input_stats(X[tr])
+        stats.set_input_stats(X[tr])
     if hasattr(model, "reset_output_stats"):
-        model.reset_output_stats()
+        stats.reset_output_stats()
     Xt = torch.as_tensor(X[tr], dtype=torch.float32)
     Xv = torch.as_tensor(X[va], dtype=torch.float32)
     tt, tv = spec.targets(y[tr]), spec.targets(y[va])
@@ -221,7 +222,7 @@ def train_model(
         model.load_state_dict(best[2])
         best_epoch = best[1]
     if task == "regression" and hasattr(model, "set_output_stats"):
-        model.set_output_stats(spec.mean, spec.std)
+        stats.set_output_stats(spec.mean, spec.std)
     model.eval()
     metrics = spec.metrics(predict(model, X[tr]), y[tr], "train")
     if len(va):

@@ -120,7 +120,7 @@ def train_to_onnx(
     export_onnx(model, shape, onnx_path, force=force, sample_inputs=_sample_rows(ds, cfg.seed))
     record = {
         "format": SIDECAR_FORMAT, "format_version": SIDECAR_VERSION,
-        "arch": str(spec), "arch_spec": spec.to_dict(), "model": model.config(),
+        "arch": str(spec), "arch_spec": spec.to_dict(), "model": model.config(),  # type: ignore[operator]
         "input_shape": list(shape), "n_inputs": ds.d, "n_outputs": n_out,
         "config": {**asdict(cfg), "input_shape": list(shape)},
         "metrics": res.metrics, "stopped": res.stopped, "epochs_run": len(res.history),

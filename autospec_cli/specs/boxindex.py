@@ -220,8 +220,9 @@ def _check_rows(
 ) -> np.ndarray:
     """Mask of the pairs inside their box on the features ``rest`` (ranks still unchecked)."""
     d = X.shape[1]
-    cols: np.ndarray | slice = np.unique(rest)
-    width = cols.size
+    unique = np.unique(rest)
+    cols: np.ndarray | slice = unique
+    width = unique.size
     if 2 * width > d:  # whole rows are cheaper to gather; checked columns pass again
         cols, width = slice(None), d
     keep = np.empty(s.size, dtype=bool)

@@ -90,14 +90,15 @@ def _axes_features(
         if X.shape[1] != 2:
             raise ConfigError(
                 f"the data has {X.shape[1]} features; a 2-D plot needs 2: pick two with "
-                "--features-xy I,J"
+                "features_xy=(I, J)",
+                param="features_xy",
             )
         return 0, 1
     fx, fy = (int(v) for v in features_xy)
     d = X.shape[1]
     if not (0 <= fx < d and 0 <= fy < d) or fx == fy:
-        raise ConfigError(f"--features-xy needs two different feature indices in 0..{d - 1}, "
-                          f"got {fx},{fy}")
+        raise ConfigError(f"features_xy needs two different feature indices in 0..{d - 1}, "
+                          f"got {fx},{fy}", param="features_xy")
     return fx, fy
 
 

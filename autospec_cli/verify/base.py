@@ -163,3 +163,7 @@ class Verifier(ABC):
             if progress:
                 progress(f"{self.name}", i + 1, len(instances))
         return results
+
+    # Capability checked by the conformance suite (autospec_cli.testing.verifiers): can an
+    # incomplete backend find counterexamples (a falsifier) rather than prove (bounding)?
+    finds_sat: ClassVar[bool] = False

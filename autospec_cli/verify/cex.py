@@ -175,10 +175,12 @@ def parse_vnncomp_counterexample(
         raise VerifierError("counterexample: no (X_i value) entries found")
     arrays = {}
     for kind, expected in (("X", n_inputs), ("Y", n_outputs)):
-        idx = values[kind]
-        if idx and sorted(idx) != list(range(len(idx))):
-            raise VerifierError(f"counterexample: {kind} indices are not 0..{len(idx) - 1}")
-        if idx and expected is not None and len(idx) != expected:
-            raise VerifierError(f"counterexample: {len(idx)} {kind} values, expected {expected}")
-        arrays[kind] = np.array([idx[i] for i in range(len(idx))], dtype=np.float64)
+        entries = values[kind]
+        if entries and sorted(entries) != list(range(len(entries))):
+            raise VerifierError(f"counterexample: {kind} indices are not 0..{len(entries) - 1}")
+        if entries and expected is not None and len(entries) != expected:
+            raise VerifierError(
+                f"counterexample: {len(entries)} {kind} values, expected {expected}"
+            )
+        arrays[kind] = np.array([entries[i] for i in range(len(entries))], dtype=np.float64)
     return Counterexample(x=arrays["X"], y=arrays["Y"])

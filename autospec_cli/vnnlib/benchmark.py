@@ -116,7 +116,7 @@ def _check_out(out: Path, force: bool) -> None:
     if not out.exists():
         return
     if not force:
-        raise OutputExistsError(f"{out} already exists; pass --force to replace it")
+        raise OutputExistsError(f"{out} already exists; set force to replace it")
     if not _replaceable(out):
         raise OutputExistsError(
             f"{out} exists and is not a benchmark folder (no instances.csv or manifest.json); "

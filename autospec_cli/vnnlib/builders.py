@@ -81,11 +81,11 @@ def regression_disjuncts(
     if np.isfinite(y_lo):
         row = np.zeros((1, n_outputs))
         row[0, output] = 1.0
-        out.append(Polytope(row, [float(y_lo)]))
+        out.append(Polytope(row, np.array([float(y_lo)])))
     if np.isfinite(y_hi):
         row = np.zeros((1, n_outputs))
         row[0, output] = -1.0
-        out.append(Polytope(row, [-float(y_hi)]))
+        out.append(Polytope(row, np.array([-float(y_hi)])))
     if not out:
         raise VnnlibError("an output range unbounded on both sides can never be violated")
     return out
@@ -144,7 +144,8 @@ def close_box(
     if domain is None:
         raise VnnlibError(
             f"{what} is unbounded at feature {closed[0]} and no input domain is known; "
-            "pass --domain-from DATA (or give the spec set a domain)"
+            "give an input domain (or a spec set that records one)",
+            param="domain",
         )
     d_lo = np.broadcast_to(np.asarray(domain[0], dtype=np.float64), lo.shape)
     d_hi = np.broadcast_to(np.asarray(domain[1], dtype=np.float64), hi.shape)

@@ -180,13 +180,13 @@ class _Parser:
     def _linear(self, e: Node) -> tuple[dict[Var, float], float]:
         if isinstance(e, str):
             if e in self.vars:
-                v = self.vars[e]
-                if v is None:
+                var = self.vars[e]
+                if var is None:
                     raise VnnlibError(f"variable {e} is neither an input X_i nor an output Y_j")
-                return {v: 1.0}, 0.0
-            v = _number(e)
-            if v is not None:
-                return {}, v
+                return {var: 1.0}, 0.0
+            num = _number(e)
+            if num is not None:
+                return {}, num
             if _VARNAME.match(e):
                 raise VnnlibError(f"variable {e} is used but not declared")
             raise VnnlibError(f"unknown symbol {e!r}")

@@ -97,8 +97,9 @@ def test_write_split(tmp_path: Path) -> None:
     assert on_disk["dataset_sha256"] == ds.sha256() and on_disk["seed"] == 2
     gen = load_dataset(str(tmp_path / "out" / "generation.npz"))
     assert gen.sha256() == on_disk["files"]["generation"]["sha256"] and gen.classes == ds.classes
-    with pytest.raises(OutputExistsError, match="--force"):
+    with pytest.raises(OutputExistsError, match="set force") as info:
         write_split(ds, tmp_path / "out", ratio=0.5, seed=2)
+    assert info.value.param == "force"
     assert json.loads((tmp_path / "out" / "split.json").read_text())["ratio"] == 0.9  # untouched
     assert (
         write_split(ds, tmp_path / "out", ratio=0.5, seed=2, force=True)["sizes"]["generation"]

@@ -41,8 +41,9 @@ def test_tiny_file_options_and_errors(tmp_path: Path) -> None:
     p.write_text(_record() + _record("ftp", "neptune"))
     ds = load_dataset(str(p), features=["src_bytes", "service=ftp"])
     assert ds.X.tolist() == [[181, 0], [181, 1]] and ds.y.tolist() == [0, 1]
-    with pytest.raises(ConfigError, match="--label"):
+    with pytest.raises(ConfigError, match="label must be") as info:
         load_dataset(str(p), label="kind")
+    assert info.value.param == "label"
     q = tmp_path / "bad.txt"
     q.write_text(_record() + _record("gopherz"))
     with pytest.raises(InputError, match="unknown service value 'gopherz' on line 2"):

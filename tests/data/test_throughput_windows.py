@@ -55,8 +55,9 @@ def test_keep_leading_idle_rows(two_files: Path) -> None:
 
 
 def test_window_larger_than_a_file(two_files: Path) -> None:
-    with pytest.raises(InputError, match="b.csv: 7 rows.*--window 7"):
+    with pytest.raises(InputError, match="b.csv: 7 rows.*window 7") as info:
         load_dataset(str(two_files), window=7)
+    assert info.value.param == "window"
     with pytest.raises(InputError, match="a.csv: 8 rows after dropping its leading idle rows"):
         load_traces(two_files / "a.csv", window=8)
 

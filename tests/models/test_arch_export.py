@@ -239,8 +239,9 @@ def test_build_is_deterministic_for_a_seed_and_keeps_global_rng():
 def test_shapes():
     assert infer_image_shape(784) == (1, 28, 28)
     assert infer_image_shape(3 * 16) == (3, 4, 4)
-    with pytest.raises(ConfigError, match="--input-shape"):
+    with pytest.raises(ConfigError, match="input_shape") as info:
         infer_image_shape(10)
+    assert info.value.param == "input_shape"
     assert parse_shape("1x8x8") == (1, 8, 8)
     with pytest.raises(ConfigError):
         parse_shape("1,a")

@@ -199,6 +199,20 @@ def test_residual_add_graph():
     assert compare_outputs(_ort(proto, x), _torch(model, x)) <= 0
 
 
+def test_concat_graph():
+    """Concat used to crash the converter (its step passed ``out_full`` twice)."""
+    rng = np.random.default_rng(6)
+    inits = {"W1": rng.normal(size=(3, 4)), "W2": rng.normal(size=(8, 2))}
+    nodes = [helper.make_node("MatMul", ["x", "W1"], ["h"]),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Concat", ["h", "r"], ["c"], axis=1),
+             helper.make_node("MatMul", ["c", "W2"], ["y"])]
+    proto = _graph(nodes, inits, ["N", 3], ["N", 2])
+    model = load_onnx_as_torch(proto)
+    x = rng.normal(size=(10, 3)).astype(np.float32)
+    assert compare_outputs(_ort(proto, x), _torch(model, x)) <= 0
+
+
 @pytest.mark.parametrize("arch", ["mlp", "conv"])
 def test_round_trip_of_our_exports(tmp_path, arch):
     rng = np.random.default_rng(2)

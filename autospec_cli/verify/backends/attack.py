@@ -123,6 +123,7 @@ class AttackVerifier(Verifier):
 
     name: ClassVar[str] = "attack"
     complete: ClassVar[bool] = False
+    finds_sat: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {
         "samples": Parameter(int, 2048, "uniform random points per case (plus centre and corners)"),
         "restarts": Parameter(
