@@ -290,7 +290,7 @@ def _show(v: Any) -> str:
     if v is None:
         return "none"
     if isinstance(v, str):
-        return repr(v) if v else "''"
+        return v or "''"
     return str(v)
 
 
