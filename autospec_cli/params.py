@@ -107,7 +107,7 @@ class Parameter:
         return str(getattr(self.type, "__name__", self.type)).lower()
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-ready description: type, default, help, choices, min, max."""
+        """A JSON-ready description: type, default, help, choices, min, max, optional."""
         return {
             "type": self.type_name,
             "default": _jsonable(self.default),
@@ -115,6 +115,7 @@ class Parameter:
             "choices": list(self.choices) if self.choices else None,
             "min": self.min,
             "max": self.max,
+            "optional": self.optional,
         }
 
     def help_text(self) -> str:
