@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperOption
 
 from autospec_cli.cli import dataopts as do
 from autospec_cli.cli.common import (
@@ -62,11 +61,11 @@ class _DeclaredHelp(TyperCommand):
     The generators are imported only when help is shown, so starting the CLI stays cheap.
     """
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         texts = flag_help()
         for p in self.params:
-            flag = next((o for o in getattr(p, "opts", []) if o in OPTION_PARAMS), None)
-            if flag is not None and flag in texts:
+            flag = next((o for o in p.opts if o in OPTION_PARAMS), None)
+            if isinstance(p, TyperOption) and flag is not None and flag in texts:
                 p.help, metavar = texts[flag]
                 p.metavar = p.metavar or metavar
         super().format_help(ctx, formatter)

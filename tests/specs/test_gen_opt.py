@@ -65,14 +65,14 @@ def test_bad_values_are_one_line_errors_naming_the_parameter(
 
 def test_flag_help_is_generated_from_the_declarations(cli_runner) -> None:
     from autospec_cli.cli.specs_generate import flag_help
-    from autospec_cli.specs.generators.registry import generator_class
+    from autospec_cli.specs.generators.human import HumanGenerator
 
     texts = flag_help()
     assert texts["--beta"] == (
         "grid: intervals per feature, 1 to the number of generation points (default 10)", "INT")
     assert texts["--max-depth"] == ("tree: maximum depth (>= 1; default 10)", "INT")
     assert "default 0.01" in texts["--tau"][0] and texts["--tau"][1] == "FLOAT"
-    assert generator_class("human")().tau == 0.01  # the one default the help shows
+    assert HumanGenerator().tau == 0.01  # the one default the help shows
     code, out, _ = cli_runner("specs", "generate", "--help")
     words = " ".join(out.replace("\u2502", " ").split())
     assert code == 0 and "human: trend slope threshold" in words and "--opt" in words
