@@ -1,8 +1,8 @@
 """``bab``: a complete verifier for low-dimensional inputs (branch and bound over input splits).
 
 Each case of the property (input box × disjunction of unsafe polytopes) is searched by
-:class:`autospec_cli.verify.backends.bab.search.CaseSearch`: a short gradient attack, then batches of
-sub-boxes bounded with CROWN (native float64 for affine/ReLU chains, auto_LiRPA's CROWN
+:class:`autospec_cli.verify.backends.bab.search.CaseSearch`: a short gradient attack, then batches
+of sub-boxes bounded with CROWN (native float64 for affine/ReLU chains, auto_LiRPA's CROWN
 otherwise), refuted boxes dropped, the others shrunk to where their linear bounds allow a
 counterexample, probed at their centre and CROWN minimising corner (plus a few gradient
 steps from there), and bisected along the input chosen by trial bisection or by bound
