@@ -183,3 +183,22 @@ def test_every_shipped_default_fits_its_own_declaration() -> None:
         assert p.help, f"{owner}.{key} has no help"
         if p.default is not None and p.type in (int, float):
             p.check(key, p.default)
+
+
+def test_backend_options_are_parsed_strictly() -> None:
+    from autospec_cli.verify.registry import get_backend_class, parse_option_pairs
+
+    attack, marabou = get_backend_class("attack"), get_backend_class("marabou")
+    with pytest.raises(VerifierError, match="^backend attack: parameter samples: cannot read "
+                       "'2.7' as an integer$"):
+        parse_option_pairs(attack, ["samples=2.7"])
+    with pytest.raises(VerifierError, match="^backend marabou: parameter refine: cannot read "
+                       "'flase' as a boolean"):
+        parse_option_pairs(marabou, ["refine=flase"])
+    assert parse_option_pairs(marabou, ["refine=OFF"]) == {"refine": False}
+    with pytest.raises(VerifierError, match="parameter samples must be >= 0, got -1"):
+        attack(samples=-1)
+    with pytest.raises(VerifierError, match="parameter batch must be >= 1, got 0"):
+        get_backend_class("bab")(batch=0)
+    with pytest.raises(VerifierError, match="parameter attack_share must be between 0 and 1"):
+        get_backend_class("portfolio")(attack_share=1.5)
