@@ -51,5 +51,18 @@ class VerifierError(AutospecError):
     """A verifier backend that is unknown, unavailable or misconfigured."""
 
 
+class PluginError(ConfigError, VerifierError):
+    """A plug-in (backend, generator, job kind, report builder, data loader) that is unknown,
+    declared twice or cannot be loaded (see :mod:`autospec_cli.plugins`).
+
+    It is a :class:`VerifierError` too, so code that caught the verifier registry's errors
+    before every kind of plug-in shared one registry keeps catching unknown backends.
+    """
+
+
+class ParameterError(PluginError):
+    """A value that does not fit a plug-in's declared parameter (see :mod:`autospec_cli.params`)."""
+
+
 class StoreError(AutospecError):
     """A campaign results store that is locked, corrupt or from a newer version."""

@@ -1,7 +1,7 @@
 """Small built-in job kinds for tests, benchmarks and checking an executor setup.
 
-Each is a top-level function ``fn(params) -> dict`` registered in
-:data:`autospec_cli.campaign.jobs.BUILTIN_KINDS`. Shared optional params:
+Each is a top-level function ``fn(params) -> dict`` declared as an ``autospec_cli.jobs``
+entry point in ``pyproject.toml``. Shared optional params:
 
 - ``"log"``: a file to which one line ``<value>`` is appended when the job starts (count
   executions from the outside);

@@ -8,9 +8,12 @@ NaN/inf are refused.
 
 A kind names a function ``fn(params: dict) -> dict``. Workers (other processes, Dask workers
 on other machines) import it from a ``"module:function"`` path, so job functions must be
-top-level functions of importable modules. Kinds are found, in order, in the in-process
-registry (:func:`register_job_kind`, :func:`job_kind`), the built-ins, the entry-point group
-``autospec_cli.jobs`` (``name = "module:function"``, loaded lazily), and finally a kind that is
+top-level functions of importable modules. Kinds are plug-ins of the entry-point group
+``autospec_cli.jobs`` (``name = "module:function"``; this package declares its own there, the
+verification kinds included, so this module names none) held in :data:`JOB_KINDS`, a
+:class:`autospec_cli.plugins.Registry` with the precedence rule of every plug-in kind:
+in-process registrations (:func:`register_job_kind`, :func:`job_kind`) win over entry points.
+A kind found in neither resolves to the path an earlier run recorded (when resuming), or is
 itself a ``"module:function"`` path.
 """
 
@@ -25,22 +28,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autospec_cli.errors import ConfigError
+from autospec_cli.plugins import Registry
 
 JobFn = Callable[[dict[str, Any]], dict[str, Any]]
 
 ENTRY_POINT_GROUP = "autospec_cli.jobs"
 
-#: Job kinds shipped with the package, registered exactly like outside ones.
-BUILTIN_KINDS: dict[str, str] = {
-    "probe.echo": "autospec_cli.campaign.diagnostic_jobs:echo",
-    "probe.sleep": "autospec_cli.campaign.diagnostic_jobs:sleep",
-    "probe.fail": "autospec_cli.campaign.diagnostic_jobs:fail",
-    "probe.exit": "autospec_cli.campaign.diagnostic_jobs:exit_process",
-    "verify.instance": "autospec_cli.verifyrun.jobs:verify_instance",
-    "verify.group": "autospec_cli.verifyrun.jobs:verify_group",
-}
-
-_registry: dict[str, str] = {}
+#: The job kinds (entry points of ``autospec_cli.jobs`` and in-process registrations).
+JOB_KINDS: Registry[JobFn] = Registry(
+    "job kind", ENTRY_POINT_GROUP,
+    hint=f"register it with register_job_kind() or an '{ENTRY_POINT_GROUP}' entry point, or "
+    "use a 'module:function' kind",
+)
 
 
 def canonical_json(obj: Any) -> str:
@@ -99,8 +98,7 @@ def file_inputs(paths: Mapping[str, str | os.PathLike[str]]) -> dict[str, str]:
 
 def register_job_kind(kind: str, target: str | JobFn) -> None:
     """Map ``kind`` to a job function, given as ``"module:function"`` or a top-level function."""
-    _registry[kind] = target if isinstance(target, str) else target_of(target)
-    _check_path(_registry[kind], kind)
+    JOB_KINDS.register(kind, target if isinstance(target, str) else target_of(target))
 
 
 def job_kind(kind: str) -> Callable[[JobFn], JobFn]:
@@ -130,35 +128,17 @@ def resolve_kind(kind: str, fallback: Mapping[str, str] | None = None) -> str:
 
     ``fallback`` maps kinds to paths recorded by an earlier run (used when resuming).
     """
-    if kind in _registry:
-        return _registry[kind]
-    if kind in BUILTIN_KINDS:
-        return BUILTIN_KINDS[kind]
-    target = _entry_point(kind)
-    if target is None and fallback and kind in fallback:
+    plugin = JOB_KINDS.find(kind)
+    if plugin is not None:
+        return plugin.target
+    if fallback and kind in fallback:
         target = fallback[kind]
-    if target is None and ":" in kind:
+    elif ":" in kind:
         target = kind
-    if target is None:
-        raise ConfigError(f"unknown job kind {kind!r}; register it with register_job_kind() or "
-                          f"an '{ENTRY_POINT_GROUP}' entry point, or use a 'module:function' kind")
-    _check_path(target, kind)
+    else:
+        raise JOB_KINDS.unknown(kind)
+    JOB_KINDS.check_target(kind, target)
     return target
-
-
-def _entry_point(kind: str) -> str | None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == kind:
-            return ep.value
-    return None
-
-
-def _check_path(target: str, kind: str) -> None:
-    module, _, name = target.partition(":")
-    if not module or not name or " " in target:
-        raise ConfigError(f"job kind {kind!r}: target {target!r} is not a 'module:function' path")
 
 
 _loaded: dict[str, JobFn] = {}

@@ -14,6 +14,7 @@ from autospec_cli.cli import (
     data,
     demo,
     export,
+    plugins,
     report,
     specs,
     study,
@@ -38,7 +39,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (data, specs, train, export, verify, campaign, bench, study, report, demo):
+for module in (data, specs, train, export, verify, campaign, bench, study, report, demo, plugins):
     module.register(app)
 
 

@@ -11,13 +11,13 @@ The kind of report follows the campaign's description (``campaign.json``, field 
   and radar and parallel-coordinate plots of factor levels when the benchmark has them.
 
 Every builder is ``build_report(campaign_dir, out_dir, progress=None) -> dict``; a returned
-``tables`` list (``{"name", "title", "columns", "rows"}``) is printed as rich tables.
+``tables`` list (``{"name", "title", "columns", "rows"}``) is printed as rich tables. Builders
+are plug-ins (group ``autospec_cli.reports``, :mod:`autospec_cli.report.builders`): a package
+adds the report of its own campaign kind the way this one declares ``gdvb`` and ``study``.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +25,10 @@ import typer
 
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
 
-BUILDERS = {
-    "gdvb": "autospec_cli.report.gdvb:build_report",
-    "study": "autospec_cli.report.study:build_report",
-    "verify": "autospec_cli.report.verification:build_report",
-}
-
 
 def register(app: typer.Typer) -> None:
     """Add the ``report`` command to the root app."""
     app.command("report", rich_help_panel="Verification")(report)
-
-
-def builder_for(kind: str | None) -> Callable[..., dict[str, Any]]:
-    """The report builder of a campaign kind (the verification report for unknown kinds)."""
-    from autospec_cli.errors import ConfigError
-
-    target = BUILDERS.get(kind or "verify", BUILDERS["verify"])
-    module, _, name = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"reports of '{kind}' campaigns need {target}, which is not available "
-                          f"in this installation ({type(e).__name__}: {e}); update autospec"
-                          ) from None
 
 
 def _check_out(out: Path, force: bool) -> None:
@@ -74,6 +54,7 @@ def report(
     """Build a report: tables (terminal, CSV, Markdown) and PNG figures of a campaign."""
     from autospec_cli.campaign.engine import read_description
     from autospec_cli.errors import InputError
+    from autospec_cli.report.builders import builder_for
 
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; give a campaign or results folder")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
 from autospec_cli.cli import dataopts as do
 from autospec_cli.cli.common import (
@@ -20,9 +21,10 @@ from autospec_cli.cli.common import (
     show_progress,
     want_json,
 )
-from autospec_cli.errors import ConfigError
+from autospec_cli.errors import ConfigError, PluginError
 
-#: CLI option -> generator hyperparameter (checked against the chosen generator).
+#: CLI flag -> generator hyperparameter (checked against the chosen generator). Their help
+#: text, defaults and bounds come from the generators' declarations (filled in at --help).
 OPTION_PARAMS: dict[str, str] = {
     "--beta": "beta", "--k": "k", "--max-depth": "max_depth",
     "--min-samples-leaf": "min_samples_leaf", "--method": "method", "--bins": "n_bins",
@@ -30,37 +32,66 @@ OPTION_PARAMS: dict[str, str] = {
 }
 
 
+def _flag(flag: str, metavar: str | None = None) -> Any:
+    """A hyperparameter flag; ``--help`` replaces this help with the declared one."""
+    return typer.Option(None, flag, metavar=metavar, show_default=False,
+                        help=f"Generator hyperparameter {OPTION_PARAMS[flag]}.")
+
+
 ALGO_OPT = typer.Option(
     ..., "--algo", "-a", metavar="grid|cluster|tree|human",
     help="Generator: AutoSpec Alg. 3 grid, Alg. 4 cluster (k-means), Alg. 2 tree, or the human "
-    "throughput rules; plug-ins add more.")
+    "throughput rules; plug-ins add more (see `autospec plugins --kind generators`).")
 OUTPUT_OPT = typer.Option(..., "-o", "--output", help="Spec set JSON to write.")
-BETA_OPT = typer.Option(None, "--beta", help="grid: intervals per feature (default 10).")
-K_OPT = typer.Option(None, "--k", help="cluster: number of k-means clusters (default 8).")
-MAX_DEPTH_OPT = typer.Option(None, "--max-depth", help="tree: maximum depth (default 10).")
-MIN_LEAF_OPT = typer.Option(
-    None, "--min-samples-leaf", help="tree: minimum generation points per leaf (default 5).")
-METHOD_OPT = typer.Option(
-    None, "--method", metavar="auto|exact|hist",
-    help="tree: scikit-learn's exact CART, the histogram builder, or chosen by data size "
-    "(default auto).")
-BINS_OPT = typer.Option(None, "--bins", help="human: throughput bins (default 10).")
-TAU_OPT = typer.Option(
-    None, "--tau", help="human: trend slope threshold, a fraction of the throughput range per "
-    "step (default 0.01).")
-RULES_OPT = typer.Option(
-    None, "--rules", metavar="level,increase,decrease,stable",
-    help="human: rules to apply (default all).")
+OPT_OPT = typer.Option(
+    None, "--opt", metavar="NAME=VALUE",
+    help="Any declared hyperparameter of the generator, parsed and checked against its "
+    "declaration like `verify --opt` (see `autospec plugins --kind generators`); repeatable.")
 PARAM_OPT = typer.Option(
     None, "--param", "-p", metavar="NAME=VALUE",
-    help="Any generator hyperparameter (VALUE parsed as JSON, else a string); repeatable.")
+    help="Any generator hyperparameter, untyped (VALUE parsed as JSON, else a string); "
+    "repeatable. Prefer --opt.")
 SEED_OPT = typer.Option(
     None, "--seed", help="random_state of cluster/tree (default: the global --seed).")
 
 
+class _DeclaredHelp(TyperCommand):
+    """``specs generate`` whose hyperparameter flags get their help from the declarations.
+
+    The generators are imported only when help is shown, so starting the CLI stays cheap.
+    """
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        texts = flag_help()
+        for p in self.params:
+            flag = next((o for o in p.opts if o in OPTION_PARAMS), None)
+            if isinstance(p, TyperOption) and flag is not None and flag in texts:
+                p.help, metavar = texts[flag]
+                p.metavar = p.metavar or metavar
+        super().format_help(ctx, formatter)
+
+
+def flag_help() -> dict[str, tuple[str, str]]:
+    """Help and metavar of each hyperparameter flag, from the first generator declaring it:
+    ``"GENERATOR: help (bounds; default)"`` and the declared type."""
+    from autospec_cli.specs.generators.registry import GENERATORS
+
+    texts: dict[str, tuple[str, str]] = {}
+    for algo in GENERATORS.names():
+        try:
+            declared = GENERATORS.load(algo).parameters
+        except PluginError:
+            continue
+        for flag, name in OPTION_PARAMS.items():
+            if name in declared and flag not in texts:
+                p = declared[name]
+                texts[flag] = (f"{algo}: {p.help_text()}", p.type_name.upper())
+    return texts
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `specs` sub-app."""
-    app.command("generate")(generate)
+    app.command("generate", cls=_DeclaredHelp)(generate)
 
 
 def generate(
@@ -74,14 +105,15 @@ def generate(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
-    beta: int | None = BETA_OPT,
-    k: int | None = K_OPT,
-    max_depth: int | None = MAX_DEPTH_OPT,
-    min_samples_leaf: int | None = MIN_LEAF_OPT,
-    method: str | None = METHOD_OPT,
-    bins: int | None = BINS_OPT,
-    tau: float | None = TAU_OPT,
-    rules: str | None = RULES_OPT,
+    beta: str | None = _flag("--beta"),
+    k: str | None = _flag("--k"),
+    max_depth: str | None = _flag("--max-depth"),
+    min_samples_leaf: str | None = _flag("--min-samples-leaf"),
+    method: str | None = _flag("--method", "auto|exact|hist"),
+    bins: str | None = _flag("--bins"),
+    tau: str | None = _flag("--tau"),
+    rules: str | None = _flag("--rules", "level,increase,decrease,stable"),
+    opt: list[str] | None = OPT_OPT,
     param: list[str] | None = PARAM_OPT,
     seed: int | None = SEED_OPT,
     force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it exists."),
@@ -89,14 +121,14 @@ def generate(
 ) -> None:
     """Mine hyperrectangle specifications from DATA and write them as a spec set (JSON)."""
     from autospec_cli.io import check_writable
-    from autospec_cli.specs.generators.registry import generate_specs, generator_params
+    from autospec_cli.specs.generators.registry import generate_specs, generator_class
 
     as_json = want_json(ctx, json_out)
     seed = globals_of(ctx).seed if seed is None else seed
     given = {"--beta": beta, "--k": k, "--max-depth": max_depth,
              "--min-samples-leaf": min_samples_leaf, "--method": method, "--bins": bins,
              "--tau": tau, "--rules": rules}
-    params = _params(algo, given, param or [], generator_params(algo))
+    params = _params(algo, given, opt or [], param or [], generator_class(algo).parameters)
     check_writable(output, force)
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
                           keep_idle=keep_idle, seed=seed)
@@ -123,21 +155,26 @@ def _status(text: str, enabled: bool) -> Iterator[None]:
 
 
 def _params(
-    algo: str, given: dict[str, Any], extra: list[str], accepted: dict[str, Any]
+    algo: str, given: dict[str, Any], opts: list[str], extra: list[str],
+    declared: dict[str, Any],
 ) -> dict[str, Any]:
-    """Hyperparameters from the options that were set; refuse those ``algo`` does not take."""
+    """Hyperparameters from the flags that were set (parsed against the declarations), then
+    ``--opt`` pairs (likewise), then untyped ``--param`` pairs; refuse what ``algo`` lacks."""
+    from autospec_cli.specs.generators.registry import parse_generator_options
+
     params: dict[str, Any] = {}
     for opt, value in given.items():
         if value is None:
             continue
         name = OPTION_PARAMS[opt]
-        if name not in accepted:
-            usable = [o for o, p in OPTION_PARAMS.items() if p in accepted]
+        if name not in declared:
+            usable = [o for o, p in OPTION_PARAMS.items() if p in declared]
             raise ConfigError(
                 f"{opt} does not apply to --algo {algo}; its options are "
-                f"{', '.join(usable) or 'none'} (or --param NAME=VALUE)"
+                f"{', '.join(usable) or 'none'} (or --opt NAME=VALUE)"
             )
-        params[name] = value
+        params[name] = declared[name].parse(name, value)
+    params.update(parse_generator_options(algo, opts))
     for item in extra:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():

@@ -13,11 +13,21 @@ Sources (detected in this order):
 - a CSV with a ``Label`` column: CIC-IDS2017 flows (see :mod:`autospec_cli.data.flows`).
 - 43 fields, no header, ``tcp``/``udp``/``icmp`` in field 2: NSL-KDD.
 - any other CSV with a header: generic table (label = last column unless ``label`` is given).
+
+Each format is read by a *data loader*, a plug-in of the entry-point group
+``autospec_cli.loaders`` held in :data:`LOADERS` (:class:`autospec_cli.plugins.Registry`): a
+function ``loader(source: str, request: LoadRequest) -> Dataset`` that honours the request's
+``features``, ``label`` and ``task`` or raises :class:`~autospec_cli.errors.ConfigError`. This
+package declares the formats above that way. A source written ``FORMAT:SOURCE`` (``FORMAT``
+a registered loader, and the whole string not an existing path) goes to that loader without
+detection: it is how plug-in formats are reached, and ``csv:data.txt`` forces a format.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from autospec_cli.data.builtin import load_builtin
@@ -32,8 +42,28 @@ from autospec_cli.data.table import check_file, csv_files
 from autospec_cli.data.throughput import is_trace_file, load_traces
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.io import sha256_file
+from autospec_cli.plugins import Registry
 
 FORMATS: tuple[str, ...] = ("builtin", "npz", "idx", "throughput", "flows", "nsl-kdd", "csv")
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What the caller of :func:`load_dataset` asked for, handed to the data loader."""
+
+    task: str | None = None
+    features: list[str] | None = None
+    label: str | None = None
+    window: int = 4
+    nan_policy: str = "drop"
+    seed: int = 0
+    drop_leading_idle: bool = True
+
+
+DataLoader = Callable[[str, LoadRequest], Dataset]
+
+#: The data loaders by format name (see :mod:`autospec_cli.plugins` for where they come from).
+LOADERS: Registry[DataLoader] = Registry("data loader", "autospec_cli.loaders")
 
 
 def detect_format(source: str) -> str:
@@ -91,45 +121,81 @@ def load_dataset(
         raise ConfigError(f"unknown task {task!r}; use classification or regression")
     if features is not None and not features:
         raise ConfigError("--features is empty; name at least one column")
-    fmt = detect_format(source)
-    if label is not None and fmt in ("builtin", "npz", "idx"):
-        raise ConfigError(f"--label does not apply to {fmt} sources (their target is fixed)")
-    if fmt == "builtin":
-        name = source.split(":", 1)[1]
-        ds = load_builtin(name, seed=seed, window=window, nan_policy=nan_policy)
-    elif fmt == "npz":
-        ds = load_npz(source, task=task, nan_policy=nan_policy)
-    elif fmt == "idx":
-        ds = load_idx(source)
-    elif fmt == "throughput":
-        ds = load_traces(
-            source,
-            window=window,
-            target=label or "ul_brate",
-            inputs=features,
-            drop_leading_idle=drop_leading_idle,
-            nan_policy=nan_policy,
-        )
-        features = None
-    elif fmt == "flows":
-        ds = load_flows(source, features=features, label=label, nan_policy=nan_policy)
-        features = None
-    elif fmt == "nsl-kdd":
-        ds = load_nslkdd(source, features=features, label=label, nan_policy=nan_policy)
-        features = None
-    else:
-        ds = load_csv(source, task=task, features=features, label=label, nan_policy=nan_policy)
-        features = None
-    if features is not None:
-        ds = select_features(ds, features)
+    fmt, path = split_source(source)
+    request = LoadRequest(task=task, features=features, label=label, window=window,
+                          nan_policy=nan_policy, seed=seed, drop_leading_idle=drop_leading_idle)
+    ds = LOADERS.load(fmt)(path, request)
     if task is not None and task != ds.task:
         raise ConfigError(f"{source} is a {ds.task} dataset; --task {task} does not apply to it")
     ds.meta.setdefault("format", fmt)
     ds.meta["source"] = source
-    digest = source_sha256(source, ds.meta.get("files"))
-    if digest is not None:
-        ds.meta["source_sha256"] = digest
+    if fmt != "builtin" and Path(path).exists():
+        ds.meta["source_sha256"] = source_sha256(path, ds.meta.get("files"))
     return ds
+
+
+def split_source(source: str) -> tuple[str, str]:
+    """``(format, source for its loader)``: an explicit ``FORMAT:`` prefix naming a registered
+    loader (unless ``source`` is an existing path), else the detected format."""
+    prefix, sep, rest = source.partition(":")
+    if sep and len(prefix) > 1 and not Path(source).exists() and prefix in LOADERS:
+        return prefix, rest
+    return detect_format(source), source
+
+
+# -- the built-in loaders (entry points of this package) ---------------------------------------
+def _fixed_target(fmt: str, request: LoadRequest) -> None:
+    if request.label is not None:
+        raise ConfigError(f"--label does not apply to {fmt} sources (their target is fixed)")
+
+
+def _selected(ds: Dataset, request: LoadRequest) -> Dataset:
+    return ds if request.features is None else select_features(ds, request.features)
+
+
+def read_builtin(name: str, request: LoadRequest) -> Dataset:
+    """``builtin:NAME``: spiral, throughput (synthetic traces) or digits."""
+    _fixed_target("builtin", request)
+    ds = load_builtin(name, seed=request.seed, window=request.window,
+                      nan_policy=request.nan_policy)
+    return _selected(ds, request)
+
+
+def read_npz(source: str, request: LoadRequest) -> Dataset:
+    """An NPZ with arrays ``X`` and ``y`` (or one written by ``Dataset.save_npz``)."""
+    _fixed_target("npz", request)
+    return _selected(load_npz(source, task=request.task, nan_policy=request.nan_policy), request)
+
+
+def read_idx(source: str, request: LoadRequest) -> Dataset:
+    """MNIST-format IDX files (a folder, one file, or a Keras-layout NPZ)."""
+    _fixed_target("idx", request)
+    return _selected(load_idx(source), request)
+
+
+def read_throughput(source: str, request: LoadRequest) -> Dataset:
+    """Throughput traces (a CSV or a folder of them) cut into windows of past values."""
+    return load_traces(source, window=request.window, target=request.label or "ul_brate",
+                       inputs=request.features, drop_leading_idle=request.drop_leading_idle,
+                       nan_policy=request.nan_policy)
+
+
+def read_flows(source: str, request: LoadRequest) -> Dataset:
+    """CIC-IDS2017 flow CSVs (a file or a folder)."""
+    return load_flows(source, features=request.features, label=request.label,
+                      nan_policy=request.nan_policy)
+
+
+def read_nslkdd(source: str, request: LoadRequest) -> Dataset:
+    """An NSL-KDD file (43 fields, no header)."""
+    return load_nslkdd(source, features=request.features, label=request.label,
+                       nan_policy=request.nan_policy)
+
+
+def read_csv(source: str, request: LoadRequest) -> Dataset:
+    """A generic CSV table with a header."""
+    return load_csv(source, task=request.task, features=request.features, label=request.label,
+                    nan_policy=request.nan_policy)
 
 
 def select_features(ds: Dataset, names: list[str]) -> Dataset:
@@ -174,6 +240,8 @@ def source_sha256(source: str, files: list[str] | None = None) -> str | None:
 
 __all__ = [
     "FORMATS",
+    "LOADERS",
+    "LoadRequest",
     "detect_format",
     "encode_classes",
     "infer_task",
@@ -182,4 +250,5 @@ __all__ = [
     "load_npz",
     "select_features",
     "source_sha256",
+    "split_source",
 ]

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autospec_cli.errors import InputError, VerifierError
+from autospec_cli.params import Parameter  # re-exported: backends import it from here
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.benchmark import Instance
 
@@ -94,31 +95,6 @@ class Result:
     message: str = ""
     prepare_time: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A declared backend option; CLI flags (``--opt name=value``) are checked against it."""
-
-    type: type
-    default: Any
-    help: str
-    choices: tuple[Any, ...] | None = None
-
-    def parse(self, name: str, raw: Any) -> Any:
-        try:
-            value = self.type(raw) if not isinstance(raw, self.type) else raw
-            if self.type is bool and isinstance(raw, str):
-                value = raw.lower() in ("1", "true", "yes", "on")
-        except (TypeError, ValueError):
-            raise VerifierError(
-                f"option {name}: cannot read {raw!r} as {self.type.__name__}"
-            ) from None
-        if self.choices is not None and value not in self.choices:
-            raise VerifierError(
-                f"option {name}: {value!r} is not one of {', '.join(map(str, self.choices))}"
-            )
-        return value
 
 
 class Verifier(ABC):

@@ -54,7 +54,8 @@ class PortfolioVerifier(Verifier):
             DEFAULT_MEMBERS,
             "comma-separated members, tried in order; unavailable ones are skipped",
         ),
-        "attack_share": Parameter(float, 0.1, "fraction of the time limit the attack member gets"),
+        "attack_share": Parameter(float, 0.1, "fraction of the time limit the attack member gets",
+                                  min=0, max=1),
         "seed": Parameter(int, 0, "seed passed to members that take one"),
     }
 

@@ -1,12 +1,14 @@
 """Find verifier backends by name through the entry-point group ``autospec_cli.verifiers``.
 
-Built-in backends are declared in this package's ``pyproject.toml`` exactly like outside
-plugins; a third-party package adds one with::
+Built-in backends (``portfolio`` included) are declared in this package's ``pyproject.toml``
+exactly like outside plugins; a third-party package adds one with::
 
     [project.entry-points."autospec_cli.verifiers"]
     mytool = "mypkg.verifier:MyVerifier"
 
-Loading is lazy: :func:`get_backend_class` imports only the module of the backend asked for.
+:data:`VERIFIERS` is a :class:`autospec_cli.plugins.Registry` (precedence, errors and lazy
+loading are the same for every kind of plug-in): :func:`get_backend_class` imports only the
+module of the backend asked for.
 
 Named external tools
 --------------------
@@ -31,49 +33,29 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
-from autospec_cli.errors import ConfigError, VerifierError
+from autospec_cli.errors import ConfigError, PluginError, VerifierError
+from autospec_cli.params import parse_pairs
+from autospec_cli.plugins import Registry
 from autospec_cli.verify.base import Verifier
 
 GROUP = "autospec_cli.verifiers"
 EXTERNAL = "external"
-# Built-ins whose entry point may not be declared yet in an older install's metadata.
-_FALLBACK = {"portfolio": "autospec_cli.verify.portfolio:PortfolioVerifier"}
 
-
-@lru_cache(maxsize=1)
-def _entry_points() -> dict[str, EntryPoint]:
-    eps = {name: EntryPoint(name, value, GROUP) for name, value in _FALLBACK.items()}
-    eps.update({ep.name: ep for ep in entry_points(group=GROUP)})
-    return eps
+#: The verifier backends (see :mod:`autospec_cli.plugins` for where they come from).
+VERIFIERS: Registry[type[Verifier]] = Registry("verifier backend", GROUP, base=Verifier)
 
 
 def backend_names() -> list[str]:
-    """Names of the installed backends (entry points), sorted."""
-    return sorted(_entry_points())
+    """Names of the registered backends, sorted."""
+    return VERIFIERS.names()
 
 
 def get_backend_class(name: str) -> type[Verifier]:
     """Import and return the backend class registered as ``name`` (``external:X`` -> external)."""
-    base = name.split(":", 1)[0]
-    eps = _entry_points()
-    if base not in eps:
-        raise VerifierError(
-            f"unknown verifier backend {name!r}; known: {', '.join(backend_names()) or 'none'}"
-        )
-    try:
-        cls = eps[base].load()
-    except Exception as e:  # an installed plugin whose module is broken
-        raise VerifierError(f"backend {base}: cannot be loaded ({type(e).__name__}: {e})") from e
-    if not (isinstance(cls, type) and issubclass(cls, Verifier)):
-        raise VerifierError(
-            f"backend {base}: entry point {eps[base].value} is not a Verifier class"
-        )
-    return cls
+    return VERIFIERS.load(name.split(":", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -148,18 +130,8 @@ def make_backend(
 
 
 def parse_option_pairs(cls: type[Verifier], pairs: Iterable[str]) -> dict[str, Any]:
-    """Parse CLI ``key=value`` strings against ``cls.parameters`` (typed, choices checked)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise VerifierError(f"option {pair!r}: expected key=value")
-        if key not in cls.parameters:
-            known = ", ".join(sorted(cls.parameters)) or "none"
-            raise VerifierError(f"backend {cls.name}: unknown option {key!r}; known: {known}")
-        out[key] = cls.parameters[key].parse(key, raw)
-    return out
+    """Parse CLI ``key=value`` strings against ``cls.parameters`` (typed, bounds checked)."""
+    return parse_pairs(cls.parameters, pairs, f"backend {cls.name}")
 
 
 def describe_backends(names: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -175,17 +147,9 @@ def describe_backends(names: Iterable[str] | None = None) -> list[dict[str, Any]
                 reason=reason,
                 complete=cls.complete,
                 doc=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
-                parameters={
-                    k: {
-                        "type": p.type.__name__,
-                        "default": p.default,
-                        "help": p.help,
-                        "choices": list(p.choices) if p.choices else None,
-                    }
-                    for k, p in cls.parameters.items()
-                },
+                parameters={k: p.describe() for k, p in cls.parameters.items()},
             )
-        except VerifierError as e:
+        except (VerifierError, PluginError) as e:
             row.update(available=False, reason=str(e), complete=False, doc="", parameters={})
         rows.append(row)
     return rows

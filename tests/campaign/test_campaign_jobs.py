@@ -85,7 +85,7 @@ def test_bad_kind_or_params_type() -> None:
 
 
 def test_registry_resolution_order_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs_mod, "_registry", {})
+    monkeypatch.setattr(jobs_mod.JOB_KINDS, "_local", {})
     assert resolve_kind("probe.echo") == "autospec_cli.campaign.diagnostic_jobs:echo"
     assert resolve_kind("json:dumps") == "json:dumps"  # a kind that is a path
     assert resolve_kind("old.kind", {"old.kind": "json:loads"}) == "json:loads"
@@ -105,7 +105,7 @@ def test_registry_resolution_order_and_errors(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_decorator_refuses_closures_and_main(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs_mod, "_registry", {})
+    monkeypatch.setattr(jobs_mod.JOB_KINDS, "_local", {})
     with pytest.raises(ConfigError, match="top-level"):
         target_of(lambda p: p)
     module_level_job.__module__ = "__main__"

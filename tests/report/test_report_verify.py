@@ -112,7 +112,7 @@ def test_cli_report_errors_are_one_line(cli_runner, tmp_path: Path) -> None:
 
 
 def test_dispatch_by_campaign_kind(cli_runner, tmp_path: Path, monkeypatch) -> None:
-    from autospec_cli.cli import report as report_cli
+    from autospec_cli.report.builders import REPORTS
 
     seen = []
 
@@ -121,7 +121,9 @@ def test_dispatch_by_campaign_kind(cli_runner, tmp_path: Path, monkeypatch) -> N
         return {"kind": "gdvb", "tables": [{"name": "t", "title": "GDVBTBL",
                                             "columns": ["gdvb-column"], "rows": [[1]]}]}
 
-    monkeypatch.setitem(report_cli.BUILDERS, "gdvb", "tests_fake_builder:fake")
+    monkeypatch.setattr(REPORTS, "_local", {})
+    monkeypatch.setattr(REPORTS, "_loaded", {})
+    REPORTS.register("gdvb", "tests_fake_builder:fake")
     import sys
     import types
 
@@ -129,7 +131,7 @@ def test_dispatch_by_campaign_kind(cli_runner, tmp_path: Path, monkeypatch) -> N
     write_description(tmp_path / "g", {"kind": "gdvb"})
     code, out, err = cli_runner("report", str(tmp_path / "g"), "-o", str(tmp_path / "o"))
     assert code == 0 and "gdvb-column" in out and seen == [(tmp_path / "g", tmp_path / "o")]
-    monkeypatch.setitem(report_cli.BUILDERS, "gdvb", "no_such_module_xyz:build_report")
+    REPORTS.register("gdvb", "no_such_module_xyz:build_report")
     code, _, err = cli_runner("report", str(tmp_path / "g"), "-o", str(tmp_path / "o2"))
     assert code == 2 and "not available" in err
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 from gen_helpers import count_containing, spiral, throughput_windows
 
+from autospec_cli import plugins
 from autospec_cli.data.dataset import Dataset
 from autospec_cli.errors import ConfigError, InputError
-from autospec_cli.specs.generators import registry
 from autospec_cli.specs.generators.base import Boxes, SpecGenerator, build_specs
 from autospec_cli.specs.generators.registry import (
     available_generators,
@@ -172,19 +173,32 @@ def test_unknown_parameter_lists_the_valid_ones() -> None:
         get_generator("tree", depth=3)
 
 
-def test_builtins_work_without_package_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "entry_points", lambda group: [])
+@pytest.fixture
+def installed_entry_points() -> Iterator[Callable[[list[object]], None]]:
+    """Replace the installed entry points the plug-in registries see (restored afterwards)."""
+    with pytest.MonkeyPatch.context() as mp:
+
+        def install(eps: list[object]) -> None:
+            mp.setattr(plugins, "entry_points", lambda group: eps)
+            plugins.refresh()
+
+        yield install
+    plugins.refresh()
+
+
+def test_builtins_work_without_package_metadata(installed_entry_points) -> None:
+    installed_entry_points([])
     assert available_generators() == ["cluster", "grid", "human", "tree"]
     assert type(get_generator("grid")).__name__ == "GridGenerator"
 
 
-def test_a_broken_plugin_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_plugin_is_a_config_error(installed_entry_points) -> None:
     class EP:
         def __init__(self, name: str, value: str) -> None:
             self.name, self.value = name, value
 
-    plugins = [EP("missing", "no_such_module_xyz:Gen"), EP("notgen", "json:JSONDecoder")]
-    monkeypatch.setattr(registry, "entry_points", lambda group: plugins)
+    installed_entry_points([EP("missing", "no_such_module_xyz:Gen"),
+                            EP("notgen", "json:JSONDecoder")])
     with pytest.raises(ConfigError, match="cannot be loaded"):
         get_generator("missing")
     with pytest.raises(ConfigError, match="not a SpecGenerator"):

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autospec_cli.campaign.jobs import BUILTIN_KINDS, resolve_kind
+from autospec_cli.campaign.jobs import resolve_kind
 from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict
 from autospec_cli.verifyrun.jobs import (
     GROUP_KIND,
@@ -77,7 +77,7 @@ def test_jobs_per_instance_or_per_model_and_edited_inputs_change_ids(tmp_path: P
     again = make_jobs("attack", {"samples": 8}, infos)
     assert [s.id == t.id for (s, _), (t, _) in zip(single, again, strict=True)] == [
         False, True, False]
-    assert resolve_kind(INSTANCE_KIND) == BUILTIN_KINDS[INSTANCE_KIND]
+    assert resolve_kind(INSTANCE_KIND) == "autospec_cli.verifyrun.jobs:verify_instance"
 
 
 def test_killed_and_crashed_jobs_read_back_as_timeout_and_error() -> None:

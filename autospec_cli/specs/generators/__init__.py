@@ -7,19 +7,23 @@ entry-point group ``autospec_cli.generators``; :func:`generate_specs` mines a
 
 from autospec_cli.specs.generators.base import Boxes, SpecGenerator
 from autospec_cli.specs.generators.registry import (
+    GENERATORS,
     available_generators,
     generate_specs,
     generator_class,
     generator_params,
     get_generator,
+    parse_generator_options,
 )
 
 __all__ = [
     "Boxes",
+    "GENERATORS",
     "SpecGenerator",
     "available_generators",
     "generate_specs",
     "generator_class",
     "generator_params",
     "get_generator",
+    "parse_generator_options",
 ]

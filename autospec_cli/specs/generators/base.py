@@ -32,6 +32,7 @@ import numpy as np
 from autospec_cli.data.dataset import TASKS
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.io import to_jsonable
+from autospec_cli.params import Parameter, declared
 from autospec_cli.specs.model import Spec
 
 
@@ -65,16 +66,28 @@ class Boxes:
         return int(self.lo.shape[0])
 
 
+class _Declared:
+    """``cls.parameters``: the declared :class:`Parameter` of every hyperparameter field."""
+
+    def __get__(self, obj: object, owner: type) -> dict[str, Parameter]:
+        return declared(owner) if dataclasses.is_dataclass(owner) else {}
+
+
 @dataclass(eq=False)
 class SpecGenerator:
     """Base class of every specification generator (subclasses are keyword-only dataclasses).
 
     Class attributes: ``name`` (registry name) and ``tasks`` (the tasks it supports).
+    Hyperparameters are dataclass fields, best declared with
+    :func:`autospec_cli.params.param` (default, help, bounds in one place); ``parameters``
+    maps each to its :class:`~autospec_cli.params.Parameter` (inferred from the default for a
+    plain field), which parses ``--opt name=value`` and feeds help and ``autospec plugins``.
     Learned attributes after :meth:`fit`: ``specs_``, ``n_features_in_``, ``feature_names_in_``.
     """
 
     name: ClassVar[str] = "base"
     tasks: ClassVar[tuple[str, ...]] = TASKS
+    parameters: ClassVar[dict[str, Parameter]] = _Declared()  # type: ignore[assignment]
 
     def get_params(self) -> dict[str, Any]:
         """The hyperparameters, as given to the constructor (JSON-friendly)."""
@@ -100,6 +113,17 @@ class SpecGenerator:
         self.n_features_in_ = int(X.shape[1])
         self.feature_names_in_ = None if features is None else list(features)
         return self
+
+    def _check_declared(self, *names: str) -> None:
+        """Check hyperparameters against the bounds or choices of their declarations."""
+        for name in names:
+            p, value = self.parameters[name], getattr(self, name)
+            if p.type is int and p.min is not None:
+                check_int(name, value, int(p.min), None if p.max is None else int(p.max))
+            elif p.type is float and p.min is not None:
+                check_float(name, value, p.min, math.inf if p.max is None else p.max)
+            elif p.choices is not None:
+                check_choice(name, value, tuple(p.choices))
 
     # -- to implement -------------------------------------------------------------------
     def _validate(self, n: int, d: int) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autospec_cli.params import param
 from autospec_cli.specs.generators.base import Boxes, SpecGenerator, check_int, check_seed
 
 
@@ -26,15 +27,16 @@ class ClusterGenerator(SpecGenerator):
     """k-means with ``k`` clusters; one box (member extremities) per non-empty cluster."""
 
     name = "cluster"
-    k: int = 8
-    n_init: int = 4
-    max_iter: int = 300
-    random_state: int | None = 0
+    k: int = param(8, "number of k-means clusters, 1 to the number of generation points")
+    n_init: int = param(4, "k-means runs from different centroids (the best is kept)", min=1)
+    max_iter: int = param(300, "k-means iterations per run", min=1)
+    random_state: int | None = param(
+        0, "random seed (none: unseeded); the CLI's default is the global --seed",
+        type=int, optional=True)
 
     def _validate(self, n: int, d: int) -> None:
         check_int("k", self.k, 1, n, why=" (at most the number of generation points)")
-        check_int("n_init", self.n_init, 1)
-        check_int("max_iter", self.max_iter, 1)
+        self._check_declared("n_init", "max_iter")
         check_seed(self.random_state)
 
     def _boxes(self, X: np.ndarray, y: np.ndarray, task: str, features: list[str] | None) -> Boxes:

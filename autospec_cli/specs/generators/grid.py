@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autospec_cli.params import param
 from autospec_cli.specs.generators.base import Boxes, SpecGenerator, check_int
 
 
@@ -31,7 +32,7 @@ class GridGenerator(SpecGenerator):
     """``beta`` equal-width intervals per feature; one box per occupied cell."""
 
     name = "grid"
-    beta: int = 10
+    beta: int = param(10, "intervals per feature, 1 to the number of generation points")
 
     def _validate(self, n: int, d: int) -> None:
         check_int("beta", self.beta, 1, n, why=" (at most the number of generation points)")

@@ -48,7 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from autospec_cli.errors import ConfigError
-from autospec_cli.specs.generators.base import Boxes, SpecGenerator, check_float, check_int
+from autospec_cli.params import param
+from autospec_cli.specs.generators.base import Boxes, SpecGenerator
 from autospec_cli.specs.generators.cluster import group_extremities
 from autospec_cli.specs.generators.grid import cell_boxes, cell_codes, grid_edges
 
@@ -62,9 +63,12 @@ class HumanGenerator(SpecGenerator):
 
     name = "human"
     tasks = ("regression",)
-    n_bins: int = 10
-    tau: float = 0.01
-    rules: tuple[str, ...] = RULES
+    n_bins: int = param(10, "throughput bins", min=1, max=10_000)
+    tau: float = param(
+        0.01, "trend slope threshold, a fraction of the throughput range per step",
+        min=0.0, max=1.0)
+    rules: tuple[str, ...] = param(
+        RULES, "rules to apply, comma-separated: " + ", ".join(RULES), type=str)
 
     def rule_list(self) -> list[str]:
         """``rules`` as a list (a comma-separated string is accepted too)."""
@@ -75,8 +79,7 @@ class HumanGenerator(SpecGenerator):
         return [str(r) for r in self.rules]
 
     def _validate(self, n: int, d: int) -> None:
-        check_int("n_bins", self.n_bins, 1, 10_000)
-        check_float("tau", self.tau, 0.0, 1.0)
+        self._check_declared("n_bins", "tau")
         rules = self.rule_list()
         unknown = [r for r in rules if r not in RULES]
         if not rules or unknown:

@@ -1,65 +1,43 @@
 """Finding generators by name, and mining a :class:`SpecSet` from a :class:`Dataset`.
 
-Generators are plug-ins: a package declares them in the entry-point group
-``autospec_cli.generators`` (``name = "module:Class"``); this package declares its own four
-the same way in ``pyproject.toml``. When the package metadata is missing (running from a
-source tree that was never installed) the built-in mapping below is used. Entry points are
-read and classes imported only when a generator is asked for.
+Generators are plug-ins of the entry-point group ``autospec_cli.generators``
+(``name = "module:Class"``); this package declares its own four the same way in
+``pyproject.toml``. :data:`GENERATORS` is a :class:`autospec_cli.plugins.Registry`, with the
+precedence, errors and lazy loading every kind of plug-in shares.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from importlib.metadata import entry_points
+from collections.abc import Iterable
 from typing import Any
 
 from autospec_cli.data.dataset import Dataset
-from autospec_cli.errors import ConfigError
+from autospec_cli.errors import ParameterError
+from autospec_cli.params import parse_pairs
+from autospec_cli.plugins import Registry
 from autospec_cli.progress import ProgressFn
 from autospec_cli.specs.generators.base import SpecGenerator
 from autospec_cli.specs.model import SpecSet
 
 GROUP = "autospec_cli.generators"
 
-BUILTIN: dict[str, str] = {
-    "grid": "autospec_cli.specs.generators.grid:GridGenerator",
-    "cluster": "autospec_cli.specs.generators.cluster:ClusterGenerator",
-    "tree": "autospec_cli.specs.generators.tree:TreeGenerator",
-    "human": "autospec_cli.specs.generators.human:HumanGenerator",
-}
-
-
-def _targets() -> dict[str, str]:
-    """Generator name -> ``module:attr``: built-ins, then entry points (which may override)."""
-    found = dict(BUILTIN)
-    for ep in entry_points(group=GROUP):
-        found[ep.name] = ep.value
-    return found
+#: The spec generators (see :mod:`autospec_cli.plugins` for where they come from).
+GENERATORS: Registry[type[SpecGenerator]] = Registry("generator", GROUP, base=SpecGenerator)
 
 
 def available_generators() -> list[str]:
     """Names of every registered generator, sorted."""
-    return sorted(_targets())
+    return GENERATORS.names()
 
 
 def generator_class(name: str) -> type[SpecGenerator]:
-    """The generator class registered as ``name``; :class:`ConfigError` if unknown."""
-    targets = _targets()
-    if name not in targets:
-        raise ConfigError(
-            f"unknown generator {name!r}; choose one of {', '.join(sorted(targets))}"
-        )
-    module, _, attr = targets[name].partition(":")
-    try:
-        obj: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"generator {name!r} ({targets[name]}) cannot be loaded: {e}") from None
-    if not (inspect.isclass(obj) and issubclass(obj, SpecGenerator)):
-        raise ConfigError(f"generator {name!r} ({targets[name]}) is not a SpecGenerator class")
-    return obj
+    """The generator class registered as ``name``; :class:`PluginError` if unknown."""
+    return GENERATORS.load(name)
+
+
+def parse_generator_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
+    """Parse ``key=value`` strings against generator ``name``'s declared parameters."""
+    return parse_pairs(generator_class(name).parameters, pairs, f"generator {name}")
 
 
 def generator_params(name: str) -> dict[str, Any]:
@@ -73,7 +51,7 @@ def get_generator(name: str, **params: Any) -> SpecGenerator:
     known = cls().get_params()
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise ConfigError(
+        raise ParameterError(
             f"generator {name!r} has no parameter {', '.join(unknown)}; "
             f"its parameters are {', '.join(known) or 'none'}"
         )

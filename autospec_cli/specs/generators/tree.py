@@ -29,13 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from autospec_cli.errors import InputError
-from autospec_cli.specs.generators.base import (
-    Boxes,
-    SpecGenerator,
-    check_choice,
-    check_int,
-    check_seed,
-)
+from autospec_cli.params import param
+from autospec_cli.specs.generators.base import Boxes, SpecGenerator, check_int, check_seed
 from autospec_cli.specs.generators.histtree import TreeArrays, grow_hist_tree
 
 AUTO_EXACT_CELLS = 4_000_000
@@ -47,18 +42,23 @@ class TreeGenerator(SpecGenerator):
     """A CART tree of depth ``max_depth``; one box per leaf (the leaves partition R^d)."""
 
     name = "tree"
-    max_depth: int = 10
-    min_samples_leaf: int = 5
-    method: str = "auto"
-    max_bins: int = 255
-    random_state: int | None = 0
+    max_depth: int = param(10, "maximum depth", min=1)
+    min_samples_leaf: int = param(
+        5, "minimum generation points per leaf, at most their number")
+    method: str = param(
+        "auto", "scikit-learn's exact CART, the histogram builder, or chosen by data size",
+        choices=METHODS)
+    max_bins: int = param(255, "thresholds per feature of the histogram builder, plus one",
+                          min=2, max=65536)
+    random_state: int | None = param(
+        0, "random seed (none: unseeded); the CLI's default is the global --seed",
+        type=int, optional=True)
 
     def _validate(self, n: int, d: int) -> None:
-        check_int("max_depth", self.max_depth, 1)
+        self._check_declared("max_depth")
         check_int("min_samples_leaf", self.min_samples_leaf, 1, n,
                   why=" (at most the number of generation points)")
-        check_choice("method", self.method, METHODS)
-        check_int("max_bins", self.max_bins, 2, 65536)
+        self._check_declared("method", "max_bins")
         check_seed(self.random_state)
 
     def resolved_method(self, n: int, d: int) -> str:

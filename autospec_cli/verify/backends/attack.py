@@ -125,11 +125,12 @@ class AttackVerifier(Verifier):
     complete: ClassVar[bool] = False
     finds_sat: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {
-        "samples": Parameter(int, 2048, "uniform random points per case (plus centre and corners)"),
+        "samples": Parameter(int, 2048, "uniform random points per case (plus centre and corners)",
+                             min=0),
         "restarts": Parameter(
-            int, 32, "PGD restarts per case, run as one batch (0 disables gradient search)"
+            int, 32, "PGD restarts per case, run as one batch (0 disables gradient search)", min=0
         ),
-        "steps": Parameter(int, 100, "PGD steps per restart"),
+        "steps": Parameter(int, 100, "PGD steps per restart", min=0),
         "step_size": Parameter(float, 0.1, "initial PGD step as a fraction of each input's range"),
         "seed": Parameter(int, 0, "random seed (the search is deterministic for a seed on CPU)"),
         "device": Parameter(str, "cpu", "where to run the model", choices=("cpu", "cuda")),
@@ -137,9 +138,6 @@ class AttackVerifier(Verifier):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        for key in ("samples", "restarts", "steps"):
-            if self.options[key] < 0:
-                raise VerifierError(f"attack: option {key} must be >= 0")
         if self.options["device"] == "cuda":
             ok, why = cuda_status()
             if not ok:

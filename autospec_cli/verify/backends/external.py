@@ -232,8 +232,10 @@ class ExternalVerifier(Verifier):
             "(prepare_instance.sh v1 {category} {onnx} {vnnlib})",
         ),
         "tool": Parameter(str, "", "a name for the tool in messages"),
-        "grace": Parameter(float, 5.0, "seconds after the time limit before the tool is killed"),
-        "prepare_timeout": Parameter(float, 600.0, "time limit of the prepare step in seconds"),
+        "grace": Parameter(float, 5.0, "seconds after the time limit before the tool is killed",
+                           min=0),
+        "prepare_timeout": Parameter(float, 600.0, "time limit of the prepare step in seconds",
+                                     min=0),
         "cwd": Parameter(str, "", "working directory of the tool (default: a fresh temporary one)"),
     }
 
@@ -372,8 +374,9 @@ class MarabouVerifier(ExternalVerifier):
             "path of the Marabou executable (default: found on PATH "
             "or beside the Python interpreter)",
         ),
-        "num_workers": Parameter(int, 1, "Marabou --num-workers"),
-        "grace": Parameter(float, 5.0, "seconds after the time limit before Marabou is killed"),
+        "num_workers": Parameter(int, 1, "Marabou --num-workers", min=1),
+        "grace": Parameter(float, 5.0, "seconds after the time limit before Marabou is killed",
+                           min=0),
         "refine": Parameter(bool, True, "refine a rounded counterexample with gradient search"),
         "cwd": Parameter(str, "", "working directory (default: a fresh temporary one)"),
     }

@@ -346,18 +346,14 @@ class LirpaVerifier(Verifier):
                             "optimises only what it leaves undecided)",
                             choices=("ibp", "crown", "alpha-crown")),
         "device": Parameter(str, "cpu", "where auto_LiRPA runs", choices=("cpu", "cuda")),
-        "batch_size": Parameter(int, 1024, "input boxes bounded per auto_LiRPA call"),
-        "alpha_iterations": Parameter(int, 20, "alpha-CROWN optimisation steps"),
+        "batch_size": Parameter(int, 1024, "input boxes bounded per auto_LiRPA call", min=1),
+        "alpha_iterations": Parameter(int, 20, "alpha-CROWN optimisation steps", min=1),
         "tolerance": Parameter(float, 1e-5, "a row refutes only when its lower bound exceeds b "
-                               "by tolerance * (1 + |b|) (float32 rounding guard)"),
+                               "by tolerance * (1 + |b|) (float32 rounding guard)", min=0),
     }
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if self.options["batch_size"] < 1 or self.options["alpha_iterations"] < 1:
-            raise VerifierError("lirpa: batch_size and alpha_iterations must be >= 1")
-        if self.options["tolerance"] < 0:
-            raise VerifierError("lirpa: tolerance must be >= 0")
         if self.options["device"] == "cuda":
             import torch
 

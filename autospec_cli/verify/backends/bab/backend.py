@@ -1,8 +1,8 @@
 """``bab``: a complete verifier for low-dimensional inputs (branch and bound over input splits).
 
 Each case of the property (input box × disjunction of unsafe polytopes) is searched by
-:class:`autospec_cli.verify.backends.bab.search.CaseSearch`: a short gradient attack, then batches of
-sub-boxes bounded with CROWN (native float64 for affine/ReLU chains, auto_LiRPA's CROWN
+:class:`autospec_cli.verify.backends.bab.search.CaseSearch`: a short gradient attack, then batches
+of sub-boxes bounded with CROWN (native float64 for affine/ReLU chains, auto_LiRPA's CROWN
 otherwise), refuted boxes dropped, the others shrunk to where their linear bounds allow a
 counterexample, probed at their centre and CROWN minimising corner (plus a few gradient
 steps from there), and bisected along the input chosen by trial bisection or by bound
@@ -86,18 +86,20 @@ class BabVerifier(Verifier):
     name: ClassVar[str] = "bab"
     complete: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {
-        "batch": Parameter(int, 1024, "sub-boxes bounded per CROWN call"),
+        "batch": Parameter(int, 1024, "sub-boxes bounded per CROWN call", min=1),
         "rel_tol": Parameter(
             float,
             0.0,
             "safety margin of a refutation, relative to 1 + |b| + |bound| "
             "(0: automatic, 1e-6 for float64 bounds and 1e-5 for float32)",
+            min=0,
         ),
         "min_width": Parameter(
-            float, 1e-9, "boxes narrower than this (relative) are not split further"
+            float, 1e-9, "boxes narrower than this (relative) are not split further", min=0
         ),
-        "attack_restarts": Parameter(int, 32, "gradient-attack restarts per case before branching"),
-        "attack_steps": Parameter(int, 40, "gradient-attack steps"),
+        "attack_restarts": Parameter(int, 32, "gradient-attack restarts per case before branching",
+                                     min=0),
+        "attack_steps": Parameter(int, 40, "gradient-attack steps", min=0),
         "branching": Parameter(
             str,
             "mixed",
@@ -106,24 +108,19 @@ class BabVerifier(Verifier):
             choices=("mixed", "trial", "coef"),
         ),
         "polish_steps": Parameter(
-            int, 8, "gradient steps from each surviving box's candidate points (0: none)"
+            int, 8, "gradient steps from each surviving box's candidate points (0: none)", min=0
         ),
         "alpha_steps": Parameter(
-            int, 0, "alpha-CROWN steps on the output bound of every box (0: plain CROWN)"
+            int, 0, "alpha-CROWN steps on the output bound of every box (0: plain CROWN)", min=0
         ),
-        "threads": Parameter(int, 1, "torch threads while searching (0: leave torch's setting)"),
+        "threads": Parameter(int, 1, "torch threads while searching (0: leave torch's setting)",
+                             min=0),
         "seed": Parameter(int, 0, "random seed of the attack"),
         "device": Parameter(str, "cpu", "where to bound and search", choices=("cpu", "cuda")),
     }
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if self.options["batch"] < 1:
-            raise VerifierError("bab: option batch must be >= 1")
-        if self.options["rel_tol"] < 0 or self.options["min_width"] < 0:
-            raise VerifierError("bab: options rel_tol and min_width must be >= 0")
-        if self.options["alpha_steps"] < 0 or self.options["polish_steps"] < 0:
-            raise VerifierError("bab: options alpha_steps and polish_steps must be >= 0")
         if self.options["device"] == "cuda":
             import torch
 
