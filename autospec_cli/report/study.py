@@ -57,14 +57,19 @@ def load_study(campaign_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
     with CampaignStore(campaign_dir, create=False, writable=False) as store:
         trained = [r.result for r in store.results(kind=TRAIN_KIND, status="done") if r.result]
         relus = [r.result for r in store.results(kind=RELU_KIND, status="done") if r.result]
-        verified = [(p, res) for kind in KINDS for rec in store.results(kind=kind)
-                    if rec.status != "pending"
-                    for p, res in zip(instance_params(rec), results_of(rec), strict=True)]
+        records = sorted((rec for kind in KINDS for rec in store.results(kind=kind)
+                          if rec.status != "pending"), key=lambda rec: rec.created)
+    # one result per instance name: the latest (a resumed study whose selection changed
+    # leaves the jobs of the earlier properties in the store)
+    verified = list({p.get("name"): (p, res, str(rec.params.get("backend", "")))
+                     for rec in records
+                     for p, res in zip(instance_params(rec), results_of(rec), strict=True)
+                     }.values())
     models = {t["model"]: t for t in trained}
     unstable = {(r["model"], v): n for r in relus for v, n in r["unstable"].items()}
     meta = _instance_meta(campaign_dir)
     instances = []
-    for p, res in verified:
+    for p, res, backend in verified:
         m = meta.get(str(p.get("name", "")))
         t = models.get(m["model"]) if m else None
         if m is None or t is None:
@@ -75,7 +80,7 @@ def load_study(campaign_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
             "label": m["label"], "verdict": study_verdict(res), "time": float(res.time),
             "unstable": unstable.get((m["model"], m["vnnlib"]), -1),
             "margin": math.nan if margin is None else float(margin),
-            "decided_by": _decided_by(res, str(p.get("backend", ""))),
+            "decided_by": _decided_by(res, backend),
             "result": res.verdict.value, "order": m["order"]})
     instances.sort(key=lambda i: i.pop("order"))
     return desc, _model_rows(desc, models, instances), instances

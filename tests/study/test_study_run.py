@@ -172,3 +172,22 @@ def test_any_backend_verifies_the_study_benchmark(study, tmp_path: Path) -> None
         results = collect(store, jobs, len(instances))
     verdicts = [study_verdict(r) for r in results]
     assert "not_robust" not in verdicts and "robust" in verdicts  # bounds never say sat
+
+
+def test_report_reads_verdicts_from_the_verification_records(study) -> None:
+    """verdicts.csv: the backend's own word, the study's word, who decided, unstable ReLUs."""
+    import csv
+
+    _, out, s = study
+    with open(out / "report" / "verdicts.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 40
+    words = {"sat": "not_robust", "unsat": "robust"}
+    for r in rows:
+        assert r["verdict"] == words.get(r["result"], "unknown")
+        assert r["decided_by"] in (("lirpa", "attack", "bab") if r["result"] in words else ("",))
+        assert int(r["unstable"]) >= 0
+    assert s["verdicts"] == {v: sum(r["verdict"] == v for r in rows)
+                             for v in ("robust", "unknown", "not_robust")}
+    models = [r["model"] for r in rows]
+    assert models == sorted(models, key=models.index)  # grouped per model, selection order
