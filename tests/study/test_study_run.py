@@ -191,3 +191,18 @@ def test_report_reads_verdicts_from_the_verification_records(study) -> None:
                              for v in ("robust", "unknown", "not_robust")}
     models = [r["model"] for r in rows]
     assert models == sorted(models, key=models.index)  # grouped per model, selection order
+
+
+def test_workers_get_the_configured_torch_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from autospec_cli.study.run import _worker_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with _worker_threads(3):
+        assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert "OMP_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")  # the user's choice wins
+    with _worker_threads(1):
+        assert os.environ["OMP_NUM_THREADS"] == "5"
+    assert os.environ["OMP_NUM_THREADS"] == "5"
