@@ -47,7 +47,8 @@ def run(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Train every model of the design, select the images all of them classify correctly,
-    verify each model on them (auto_LiRPA bounds, then an attack confirmed in onnxruntime)."""
+    verify each model on them with the config's backend (any `autospec verify --backend`;
+    every counterexample confirmed in onnxruntime)."""
     from dataclasses import replace
 
     from autospec_cli.campaign.executors import make_executor
@@ -81,6 +82,12 @@ def _render_run(s: dict[str, Any]) -> None:
                   f"{s['trained']} models = {s['instances']} instances "
                   f"({v['ran']} verification job(s) now, {v['failed']} failed) "
                   f"in {s['wall_time']:.1f} s")
+    n = s["verdicts"]
+    console.print(f"{s['backend']}: {n['robust']} robust, {n['unknown']} unknown, "
+                  f"{n['not_robust']} not robust")
+    if s["ignored"]:
+        console.print(f"no longer used (set the backend's options instead): "
+                      f"{', '.join(s['ignored'])}")
     if s["short_classes"]:
         console.print(f"classes with fewer eligible images than asked: {s['short_classes']}")
     if "report" in s:

@@ -14,7 +14,11 @@ campaign store) and writes into ``out_dir``:
 - ``time_by_factor.png``: mean time per instance by initialiser, regulariser and seed;
 - ``unstable_vs_time.png``: unstable ReLUs against time per instance (Spearman's rho per
   instance and per model -- mean unstable ReLUs vs mean time -- in the returned summary);
-- ``verdicts.csv``: every model x image verdict.
+- ``verdicts.csv``: every model x image verdict (``result``: the verifier's own word).
+
+Verdicts are read from the verification run's job records (``results_of`` and
+``instance_params`` of :mod:`autospec_cli.verifyrun.jobs`), each instance's model, image and
+label from the study's ``manifest.json``, unstable-ReLU counts from its measurement jobs.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ import numpy as np
 
 from autospec_cli.errors import InputError
 from autospec_cli.progress import ProgressFn
-from autospec_cli.study.model_jobs import TRAIN_KIND, VERIFY_KIND
-from autospec_cli.study.verify import NOT_ROBUST, ROBUST, UNKNOWN
+from autospec_cli.study.model_jobs import RELU_KIND, TRAIN_KIND
+from autospec_cli.study.verify import NOT_ROBUST, ROBUST, UNKNOWN, study_verdict
+from autospec_cli.verifyrun.jobs import KINDS, instance_params, results_of
 
 FACTORS: tuple[str, ...] = ("initialiser", "regulariser", "seed")
 COLUMNS: tuple[str, ...] = ("model", "regulariser", "initialiser", "seed", "accuracy", "robust",
@@ -51,17 +56,55 @@ def load_study(campaign_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
                          "\"kind\": \"study\"); run `autospec study run` first")
     with CampaignStore(campaign_dir, create=False, writable=False) as store:
         trained = [r.result for r in store.results(kind=TRAIN_KIND, status="done") if r.result]
-        verified = [r.result for r in store.results(kind=VERIFY_KIND, status="done")
-                    if r.result]
+        relus = [r.result for r in store.results(kind=RELU_KIND, status="done") if r.result]
+        records = sorted((rec for kind in KINDS for rec in store.results(kind=kind)
+                          if rec.status != "pending"), key=lambda rec: rec.created)
+    # one result per instance name: the latest (a resumed study whose selection changed
+    # leaves the jobs of the earlier properties in the store)
+    verified = list({p.get("name"): (p, res, str(rec.params.get("backend", "")))
+                     for rec in records
+                     for p, res in zip(instance_params(rec), results_of(rec), strict=True)
+                     }.values())
     models = {t["model"]: t for t in trained}
+    unstable = {(r["model"], v): n for r in relus for v, n in r["unstable"].items()}
+    meta = _instance_meta(campaign_dir)
     instances = []
-    for v in verified:
-        t = models.get(v["model"])
-        if t is None:
+    for p, res, backend in verified:
+        m = meta.get(str(p.get("name", "")))
+        t = models.get(m["model"]) if m else None
+        if m is None or t is None:
             continue
-        for i in v["instances"]:
-            instances.append({"model": v["model"], **{f: t[f] for f in FACTORS}, **i})
+        margin = res.extra.get("margin")
+        instances.append({
+            "model": m["model"], **{f: t[f] for f in FACTORS}, "image": m["image"],
+            "label": m["label"], "verdict": study_verdict(res), "time": float(res.time),
+            "unstable": unstable.get((m["model"], m["vnnlib"]), -1),
+            "margin": math.nan if margin is None else float(margin),
+            "decided_by": _decided_by(res, backend),
+            "result": res.verdict.value, "order": m["order"]})
+    instances.sort(key=lambda i: i.pop("order"))
     return desc, _model_rows(desc, models, instances), instances
+
+
+def _instance_meta(campaign_dir: Path) -> dict[str, dict[str, Any]]:
+    """``onnx::vnnlib`` instance name -> model, image, label and property path."""
+    from autospec_cli.vnnlib.benchmark import read_manifest
+
+    out = {}
+    for k, e in enumerate((read_manifest(campaign_dir) or {}).get("instances", [])):
+        meta = e.get("meta") or {}
+        out[f"{e['onnx']}::{e['vnnlib']}"] = {"model": meta.get("model"),
+                                               "image": meta.get("image"),
+                                               "label": meta.get("label"), "vnnlib": e["vnnlib"],
+                                               "order": k}
+    return out
+
+
+def _decided_by(result: Any, backend: str) -> str:
+    """Who decided: a portfolio's member, else the backend; empty when undecided."""
+    if not result.verdict.decided:
+        return ""
+    return str(result.extra.get("member") or backend)
 
 
 def _order(desc: dict[str, Any]) -> dict[str, dict[Any, int]]:
@@ -202,7 +245,8 @@ def build_report(campaign_dir: Path, out_dir: Path, *,
     text("reg_init_time.csv", csv_text(cells, ("regulariser", "initialiser", "n", "mean_time",
                                                "median_time")))
     text("verdicts.csv", csv_text(instances, ("model", *FACTORS, "image", "label", "verdict",
-                                              "time", "unstable", "margin", "decided_by")))
+                                              "time", "unstable", "margin", "decided_by",
+                                              "result")))
     tick("report", 6, steps)
     if instances:
         files["per_class_robustness.png"] = str(rp.per_class_plot(classes, out_dir))

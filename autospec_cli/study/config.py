@@ -8,14 +8,23 @@ A study config has five tables (every key optional except ``data.source``)::
     [design]    method ("factorial" | "lhs"), initialisers, regularisers, seeds, samples, seed
     [training]  any field of :class:`~autospec_cli.study.training.TrainingConfig`
     [verify]    images_per_class, eps (a number or "3/255": a fraction of the data range),
-                methods (bound methods tried in order on what is still undecided), batch,
-                attack_samples, attack_restarts, attack_steps, vnnlib
+                backend (any ``autospec verify --backend`` name or plug-in), options (its
+                options), timeout (seconds per instance), group (true: one job per model,
+                false: one per instance, unset: per model for backends that batch), methods
+                (the first names the bounds of the unstable-ReLU count: IBP or CROWN)
     [run]       executor, jobs, scheduler, timeout, threads
 
 A relative ``data.source`` is resolved against the working directory, then against the
 config file's folder and its parent (so ``../shared/data/mnist`` in ``configs/`` works from
 the repository root). ``--data`` on the command line replaces it; so does the environment
 variable ``AUTOSPEC_STUDY_DATA``, for configs whose source is a path (not ``builtin:``).
+
+Without ``backend`` the study uses :data:`DEFAULT_BACKEND` with :data:`DEFAULT_OPTIONS`:
+CROWN bounds, then the attack, then branch and bound on what is left -- the closest the
+registered backends come to the study's former CROWN / attack / alpha-CROWN pipeline. The
+keys of that pipeline (``batch``, ``attack_*``, ``vnnlib``) are still accepted so old configs
+load, but no longer used (:attr:`StudyConfig.ignored` lists them): a backend's own options
+say how hard it tries.
 """
 
 from __future__ import annotations
@@ -37,6 +46,11 @@ from autospec_cli.study.training import TrainingConfig
 
 DATA_ENV = "AUTOSPEC_STUDY_DATA"
 TABLES = ("data", "design", "training", "verify", "run")
+DEFAULT_BACKEND = "portfolio"
+DEFAULT_OPTIONS: dict[str, Any] = {"backends": "lirpa,attack,bab"}
+#: [verify] keys of the study's former own pipeline: accepted, not used.
+LEGACY_VERIFY_KEYS = ("batch", "attack_samples", "attack_restarts", "attack_steps",
+                      "attack_seed", "vnnlib")
 
 
 @dataclass(frozen=True)
@@ -71,13 +85,11 @@ class VerifyConfig:
 
     images_per_class: int = 30
     eps: float = 3 / 255
-    methods: tuple[str, ...] = ("CROWN",)
-    batch: int = 1  # instances per bound call; 1 gives honest per-instance times
-    attack_samples: int = 64
-    attack_restarts: int = 8
-    attack_steps: int = 40
-    attack_seed: int = 0
-    vnnlib: bool = True
+    backend: str = DEFAULT_BACKEND
+    options: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
+    timeout: float = 2.0  # seconds per instance
+    group: bool | None = None  # one job per model (True), per instance (False), or per backend
+    methods: tuple[str, ...] = ("CROWN",)  # the first: bounds of the unstable-ReLU count
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class StudyConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    ignored: tuple[str, ...] = ()  # keys read but no longer used (not part of the fingerprint)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "data": asdict(self.data), "design": asdict(self.design),
@@ -156,11 +169,39 @@ def _check_design(d: DesignConfig) -> DesignConfig:
                    seeds=tuple(int(s) for s in d.seeds))
 
 
+def _check_backend(backend: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Options parsed against the backend's declared parameters (unknown names refused)."""
+    from autospec_cli.errors import VerifierError
+    from autospec_cli.verify.registry import get_backend_class
+
+    try:
+        cls = get_backend_class(str(backend))
+        known = cls.parameters
+        if ":" in str(backend):  # external:NAME: the tools file is read when the study runs
+            return dict(options)
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise VerifierError(f"unknown option(s) {', '.join(unknown)}; known: "
+                                f"{', '.join(sorted(known)) or 'none'}")
+        return {k: known[k].parse(k, v) for k, v in options.items()}
+    except VerifierError as e:
+        raise ConfigError(f"[verify] backend {backend!r}: {e}") from None
+
+
 def _check_verify(v: VerifyConfig) -> VerifyConfig:
-    if v.images_per_class < 1 or v.batch < 1:
-        raise ConfigError("verify.images_per_class and verify.batch must be >= 1")
-    if min(v.attack_samples, v.attack_restarts, v.attack_steps) < 0:
-        raise ConfigError("verify.attack_* settings must be >= 0")
+    if v.images_per_class < 1:
+        raise ConfigError("verify.images_per_class must be >= 1")
+    if not isinstance(v.options, dict):
+        raise ConfigError("verify.options must be a table, e.g. options = { method = 'crown' }")
+    try:
+        timeout = float(v.timeout)
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not timeout > 0:
+        raise ConfigError(f"verify.timeout = {v.timeout!r}: give seconds per instance (> 0)")
+    if v.group not in (None, True, False):
+        raise ConfigError("verify.group must be true or false (or left out)")
+    options = _check_backend(v.backend, v.options)
     from autospec_cli.models.lirpa_compat import METHODS
 
     methods = []
@@ -172,7 +213,8 @@ def _check_verify(v: VerifyConfig) -> VerifyConfig:
         methods.append(METHODS[key])
     if not methods:
         raise ConfigError("verify.methods must name at least one bound method")
-    return replace(v, eps=parse_eps(v.eps), methods=tuple(methods))
+    return replace(v, eps=parse_eps(v.eps), methods=tuple(methods), options=options,
+                   timeout=timeout)
 
 
 def config_from_dict(raw: dict[str, Any], *, name: str = "study") -> StudyConfig:
@@ -185,6 +227,10 @@ def config_from_dict(raw: dict[str, Any], *, name: str = "study") -> StudyConfig
     if "source" not in data_t:
         raise ConfigError("[data] needs source = 'builtin:digits' or a path to MNIST-format files")
     data = _build(DataConfig, data_t, "data")
+    verify_t = dict(raw.get("verify") or {})
+    ignored = tuple(k for k in LEGACY_VERIFY_KEYS if verify_t.pop(k, None) is not None)
+    if "backend" in verify_t and "options" not in verify_t:
+        verify_t["options"] = {}  # DEFAULT_OPTIONS belong to DEFAULT_BACKEND
     training_t = dict(raw.get("training") or {})
     try:
         training = TrainingConfig.from_dict(training_t)
@@ -194,8 +240,9 @@ def config_from_dict(raw: dict[str, Any], *, name: str = "study") -> StudyConfig
         name=str(raw.get("name") or name), data=data,
         design=_check_design(_build(DesignConfig, dict(raw.get("design") or {}), "design")),
         training=training,
-        verify=_check_verify(_build(VerifyConfig, dict(raw.get("verify") or {}), "verify")),
-        run=_build(RunConfig, dict(raw.get("run") or {}), "run"))
+        verify=_check_verify(_build(VerifyConfig, verify_t, "verify")),
+        run=_build(RunConfig, dict(raw.get("run") or {}), "run"),
+        ignored=tuple(f"verify.{k}" for k in ignored))
 
 
 def resolve_source(source: str, config_path: Path | None) -> str:
@@ -229,5 +276,6 @@ def load_config(path: str | os.PathLike[str], *, data: str | None = None) -> Stu
     return cfg.with_source(resolve_source(source, None if override else p))
 
 
-__all__ = ["DATA_ENV", "DataConfig", "DesignConfig", "RunConfig", "StudyConfig", "VerifyConfig",
+__all__ = ["DATA_ENV", "DEFAULT_BACKEND", "DEFAULT_OPTIONS", "LEGACY_VERIFY_KEYS", "DataConfig",
+           "DesignConfig", "RunConfig", "StudyConfig", "VerifyConfig",
            "config_from_dict", "load_config", "parse_eps", "resolve_source"]

@@ -3,11 +3,12 @@
 - :func:`train_one`: train one model (initialiser x regulariser x seed), export it to
   ``onnx/<model>.onnx``, record its test accuracy and its onnxruntime predictions on the
   verification pool (the coordinator selects images from them).
-- :func:`verify_model`: verify one model on every selected image; counterexamples go to
-  ``cex/<model>.npz`` (``image``, ``x``, ``y`` arrays), verdicts and times into the result.
+- :func:`measure_relus`: count one model's unstable ReLUs over the input box of every
+  selected image's property (a measurement, not a verdict: the verdicts come from the
+  verification run's own jobs, see :mod:`.verify`).
 
-Both read the study folder's ``data.npz`` and take the folder as ``params["dir"]`` (a path
-every worker can reach: on Dask, a shared filesystem).
+Both take the study folder as ``params["dir"]`` (a path every worker can reach: on Dask, a
+shared filesystem); training reads its ``data.npz``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 TRAIN_KIND = "autospec_cli.study.model_jobs:train_one"
-VERIFY_KIND = "autospec_cli.study.model_jobs:verify_model"
+RELU_KIND = "autospec_cli.study.model_jobs:measure_relus"
 
 
 def _threads(params: dict[str, Any]) -> None:
@@ -73,48 +74,21 @@ def train_one(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _save_cex(path: Path, results: list[Any]) -> int:
-    from autospec_cli.io import atomic_path
-
-    found = [r for r in results if r.cex is not None]
-    if not found:
-        return 0
-    with atomic_path(path, force=True) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, image=np.array([r.index for r in found]),
-                     label=np.array([r.label for r in found]),
-                     x=np.stack([r.cex for r in found]), y=np.stack([r.cex_y for r in found]))
-    return len(found)
-
-
-def verify_model(params: dict[str, Any]) -> dict[str, Any]:
-    """Verify one model on the selected images; see the module docstring."""
+def measure_relus(params: dict[str, Any]) -> dict[str, Any]:
+    """Count one model's unstable ReLUs over the box of each property (see the module doc)."""
     from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
-    from autospec_cli.models.runtime import OnnxRunner
-    from autospec_cli.study.data import StudyData
-    from autospec_cli.study.verify import AttackConfig, verify_images
+    from autospec_cli.study.verify import property_box, unstable_relus
 
     _threads(params)
     folder = Path(params["dir"])
-    data = StudyData.load(folder / "data.npz")
-    onnx_path = folder / params["onnx"]
-    domain = (float(params["domain"][0]), float(params["domain"][1]))
-    n = int(np.prod(data.input_shape))
-    model = load_onnx_as_torch(onnx_path, bounds=(np.full(n, domain[0]), np.full(n, domain[1])))
+    model = load_onnx_as_torch(folder / params["onnx"], check=True).eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    runner = OnnxRunner(onnx_path, threads=1)
-    pos = np.asarray(params["positions"], dtype=np.int64)  # rows of the pool
-    X, y = data.inputs("pool")[pos], data.labels("pool")[pos]
-    a = params["attack"]
-    results = verify_images(model, runner, X, y.tolist(), data.pool_index[pos].tolist(),
-                            eps=float(params["eps"]), methods=params["methods"], domain=domain,
-                            batch=int(params["batch"]),
-                            attack_cfg=AttackConfig(a["samples"], a["restarts"], a["steps"],
-                                                    a["seed"]))
-    n_cex = _save_cex(folder / "cex" / f"{params['model']}.npz", results)
-    return {"model": params["model"], "instances": [r.to_dict() for r in results],
-            "counterexamples": n_cex, "cex_file": f"cex/{params['model']}.npz" if n_cex else None}
+    boxes = [property_box(folder / v) for v in params["vnnlib"]]
+    lo, hi = np.stack([b[0] for b in boxes]), np.stack([b[1] for b in boxes])
+    counts = unstable_relus(model, lo, hi, params["method"])
+    return {"model": params["model"], "method": params["method"],
+            "unstable": {v: int(n) for v, n in zip(params["vnnlib"], counts, strict=True)}}
 
 
-__all__ = ["TRAIN_KIND", "VERIFY_KIND", "train_one", "verify_model"]
+__all__ = ["RELU_KIND", "TRAIN_KIND", "measure_relus", "train_one"]

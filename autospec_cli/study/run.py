@@ -5,18 +5,26 @@ The study folder is a campaign folder (``campaign.sqlite``, ``campaign.json`` wi
 
     data.npz         the split images (written once)
     onnx/<model>.onnx, vnnlib/img<index>.vnnlib, instances.csv   (models x properties)
+    manifest.json    each instance's model, image, label and factor levels
     selection.json   the verified images (pool rows, labels, eligible counts per class)
-    cex/<model>.npz  counterexamples confirmed by onnxruntime
+    results/         VNN-COMP results of the verification (results.csv, summary.json,
+                     counterexamples/ -- every one confirmed in onnxruntime)
 
 Phase 1 runs one training job per design run; the coordinator then selects the images every
-trained model classifies correctly (:mod:`.select`) and writes the properties; phase 2 runs
-one verification job per model. Everything is resumable: running the same config into the
-same folder again runs only the jobs that have not finished (a changed config is refused).
+trained model classifies correctly (:mod:`.select`) and writes the properties
+(:mod:`.verify`); phase 2 measures each model's unstable ReLUs on them and phase 3 verifies
+every instance with the configured backend through the verification run's job kinds
+(:func:`autospec_cli.verifyrun.jobs.make_jobs`). Everything is resumable: running the same
+config into the same folder again runs only the jobs that have not finished (a changed
+config is refused).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,8 +37,19 @@ from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.errors import ConfigError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.study.config import StudyConfig
-from autospec_cli.study.model_jobs import TRAIN_KIND, VERIFY_KIND
+from autospec_cli.study.model_jobs import RELU_KIND, TRAIN_KIND
 from autospec_cli.study.select import Selection, select_images
+from autospec_cli.study.verify import (
+    VERDICTS,
+    image_property,
+    manifest_entries,
+    study_instances,
+    study_verdict,
+)
+from autospec_cli.verify.base import Instance
+from autospec_cli.verifyrun.jobs import collect, describe_instances, make_jobs
+
+FACTORS = ("initialiser", "regulariser", "seed")
 
 DOMAIN = (0.0, 1.0)
 
@@ -99,42 +118,79 @@ def _trained(out: Path, jobs: list[JobSpec]) -> dict[str, dict[str, Any]]:
     return {r.result["model"]: r.result for r in recs if r.id in ids and r.result}
 
 
-def write_properties(out: Path, cfg: StudyConfig, sel: Selection, models: list[str]) -> int:
-    """VNN-LIB files of the selected images and ``instances.csv`` (models x properties)."""
-    from autospec_cli.io import atomic_write_text
+def write_properties(out: Path, cfg: StudyConfig, sel: Selection,
+                     trained: dict[str, dict[str, Any]]) -> list[str]:
+    """VNN-LIB files of the selected images, ``instances.csv`` (models x properties) and
+    ``manifest.json``; returns the property paths relative to ``out`` in selection order."""
+    from autospec_cli import __version__
+    from autospec_cli.io import atomic_write_json, atomic_write_text
     from autospec_cli.study.data import StudyData
-    from autospec_cli.vnnlib.builders import robustness_property
+    from autospec_cli.vnnlib.benchmark import MANIFEST_FORMAT, MANIFEST_VERSION
     from autospec_cli.vnnlib.writer import write_vnnlib
 
     data = StudyData.load(out / "data.npz")
     X = data.inputs("pool")
-    names = []
+    names, images = [], []
     for pos, label in zip(sel.positions, sel.labels, strict=True):
         index = int(data.pool_index[pos])
         name = f"vnnlib/img{index}.vnnlib"
-        prop = robustness_property(X[pos].reshape(-1).astype(np.float64), cfg.verify.eps,
-                                   label, data.n_classes, *DOMAIN)
+        prop = image_property(X[pos], cfg.verify.eps, label, data.n_classes, DOMAIN)
         write_vnnlib(out / name, prop, force=True)
         names.append(name)
-    rows = [f"onnx/{m}.onnx,{v},60" for m in models for v in names]
+        images.append(index)
+    t = cfg.verify.timeout
+    timeout = str(int(t)) if float(t).is_integer() else repr(float(t))
+    rows = [f"onnx/{m}.onnx,{v},{timeout}" for m in trained for v in names]
     atomic_write_text(out / "instances.csv", "\n".join(rows) + "\n", force=True)
-    return len(names)
+    atomic_write_json(out / "manifest.json", {
+        "format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
+        "created_by": f"autospec {__version__}", "category": cfg.name, "vnnlib_version": "1.0",
+        "timeout": float(t), "domain": {"lo": DOMAIN[0], "hi": DOMAIN[1]},
+        "instances": manifest_entries(trained, names, images, sel.labels, t, FACTORS)},
+        force=True)
+    return names
 
 
-def verification_jobs(out: Path, cfg: StudyConfig, data_sha: str, sel: Selection,
-                      trained: dict[str, dict[str, Any]]) -> list[JobSpec]:
+def relu_jobs(out: Path, cfg: StudyConfig, trained: dict[str, dict[str, Any]],
+              properties: list[str]) -> list[JobSpec]:
+    """One unstable-ReLU measurement per model over the boxes of ``properties``."""
     from autospec_cli.io import sha256_file
 
-    v = cfg.verify
-    attack = {"samples": v.attack_samples, "restarts": v.attack_restarts,
-              "steps": v.attack_steps, "seed": v.attack_seed}
-    return [JobSpec(VERIFY_KIND, {"dir": str(out), "model": m, "onnx": r["onnx"],
-                                  "positions": sel.positions, "eps": v.eps,
-                                  "methods": list(v.methods), "domain": list(DOMAIN),
-                                  "batch": v.batch, "attack": attack,
-                                  "threads": cfg.run.threads},
-                    inputs={"data": data_sha, "onnx": sha256_file(out / r["onnx"])})
+    files = {v: sha256_file(out / v) for v in properties}
+    return [JobSpec(RELU_KIND, {"dir": str(out), "model": m, "onnx": r["onnx"],
+                                "vnnlib": properties, "method": cfg.verify.methods[0],
+                                "threads": cfg.run.threads},
+                    inputs={"onnx": sha256_file(out / r["onnx"]), **files})
             for m, r in trained.items()]
+
+
+def verification_jobs(out: Path, cfg: StudyConfig, trained: dict[str, dict[str, Any]],
+                      properties: list[str]
+                      ) -> tuple[list[tuple[JobSpec, list[int]]], list[Instance]]:
+    """The verification run's jobs for models x properties, and those instances in order."""
+    from autospec_cli.verify.registry import resolve_backend
+    from autospec_cli.vnnlib.benchmark import read_manifest
+
+    v = cfg.verify
+    spec = resolve_backend(v.backend, v.options)
+    instances = study_instances(out, list(trained), properties, v.timeout)
+    infos = describe_instances(instances, out, read_manifest(out))
+    return make_jobs(spec.entry, spec.options, infos, batch=v.group), instances
+
+
+@contextlib.contextmanager
+def _worker_threads(threads: int) -> Iterator[None]:
+    """Workers started meanwhile get ``OMP_NUM_THREADS=threads`` unless the user set it: the
+    verification jobs take no thread count, and two torch thread pools per core thrash."""
+    key = "OMP_NUM_THREADS"
+    if key in os.environ:
+        yield
+        return
+    os.environ[key] = str(max(1, int(threads)))
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
 
 
 def default_executor(cfg: StudyConfig) -> Executor:
@@ -155,7 +211,7 @@ def run_study(cfg: StudyConfig, out: str | Path, *, executor: Executor | None = 
                             "config": cfg.to_dict(), "domain": list(DOMAIN)})
     data_sha = _prepare_data(out, cfg)
     ex = executor or default_executor(cfg)
-    with ex:
+    with _worker_threads(cfg.run.threads), ex:
         tjobs = training_jobs(out, cfg, data_sha)
         s_train = run_campaign(out, tjobs, ex, progress=progress, description="train")
         trained = _trained(out, tjobs)
@@ -166,16 +222,37 @@ def run_study(cfg: StudyConfig, out: str | Path, *, executor: Executor | None = 
                             {m: np.asarray(r["pool_pred"]) for m, r in trained.items()},
                             cfg.verify.images_per_class, data.n_classes)
         atomic_write_json(out / "selection.json", sel.to_dict(), force=True)
-        n_props = write_properties(out, cfg, sel, list(trained)) if cfg.verify.vnnlib else 0
-        vjobs = verification_jobs(out, cfg, data_sha, sel, trained)
-        s_ver = run_campaign(out, vjobs, ex, progress=progress, description="verify")
+        props = write_properties(out, cfg, sel, trained)
+        s_relu = run_campaign(out, relu_jobs(out, cfg, trained, props), ex, progress=progress,
+                              description="unstable ReLUs")
+        vjobs, instances = verification_jobs(out, cfg, trained, props)
+        s_ver = run_campaign(out, [j for j, _ in vjobs], ex, progress=progress,
+                             description="verify")
+    counts = _write_results(out, cfg, vjobs, instances)
     return {"folder": str(out), "models": len(tjobs), "trained": len(trained),
-            "images": len(sel.positions), "short_classes": sel.short, "properties": n_props,
-            "train": s_train.to_dict(), "verify": s_ver.to_dict(),
-            "instances": len(sel.positions) * len(trained),
+            "images": len(sel.positions), "short_classes": sel.short, "properties": len(props),
+            "train": s_train.to_dict(), "relus": s_relu.to_dict(), "verify": s_ver.to_dict(),
+            "instances": len(instances), "verdicts": counts, "backend": cfg.verify.backend,
+            "options": cfg.verify.options, "ignored": list(cfg.ignored),
             "wall_time": time.perf_counter() - t0, "data_counts": data.counts(),
             "config": asdict(cfg.run)}
 
 
-__all__ = ["design_runs", "model_id", "run_study", "training_jobs", "verification_jobs",
-           "write_properties"]
+def _write_results(out: Path, cfg: StudyConfig, jobs: list[tuple[JobSpec, list[int]]],
+                   instances: list[Instance]) -> dict[str, int]:
+    """Write ``results/`` (VNN-COMP results of every instance); count the study's verdicts."""
+    from autospec_cli.campaign.store import CampaignStore
+    from autospec_cli.verifyrun.results import write_results
+
+    with CampaignStore(out, create=False, writable=False) as store:
+        results = collect(store, jobs, len(instances))
+    write_results(out / "results", instances, results, backend=cfg.verify.backend,
+                  options=cfg.verify.options, root=out, force=True)
+    counts = dict.fromkeys(VERDICTS, 0)
+    for r in results:
+        counts[study_verdict(r)] += 1
+    return counts
+
+
+__all__ = ["design_runs", "model_id", "relu_jobs", "run_study", "training_jobs",
+           "verification_jobs", "write_properties"]

@@ -77,3 +77,31 @@ def test_missing_source_says_what_to_do(tmp_path: Path) -> None:
     p.write_text("[data\n")
     with pytest.raises(ConfigError):
         load_config(p)
+
+
+def test_verifier_is_any_backend_with_checked_options() -> None:
+    base = {"data": {"source": "builtin:digits"}}
+    default = config_from_dict(base)
+    assert (default.verify.backend, default.verify.options) == ("portfolio",
+                                                                {"backends": "lirpa,attack,bab"})
+    cfg = config_from_dict({**base, "verify": {"backend": "lirpa", "timeout": 5,
+                                               "options": {"method": "alpha-crown",
+                                                           "tolerance": 0}}})
+    assert cfg.verify.options == {"method": "alpha-crown", "tolerance": 0.0}
+    assert cfg.verify.timeout == 5.0 and cfg.verify.group is None
+    assert config_from_dict({**base, "verify": {"backend": "bab"}}).verify.options == {}
+    assert cfg.fingerprint() != default.fingerprint()
+    for bad in ({"backend": "nope"}, {"backend": "lirpa", "options": {"nope": 1}},
+                {"backend": "lirpa", "options": {"method": "magic"}}, {"timeout": 0},
+                {"options": "x"}, {"group": "yes"}):
+        with pytest.raises(ConfigError):
+            config_from_dict({**base, "verify": bad})
+
+
+def test_keys_of_the_former_pipeline_are_read_and_ignored() -> None:
+    base = {"data": {"source": "builtin:digits"}}
+    old = config_from_dict({**base, "verify": {"batch": 4, "attack_steps": 9, "vnnlib": False}})
+    assert old.ignored == ("verify.batch", "verify.attack_steps", "verify.vnnlib")
+    assert old.fingerprint() == config_from_dict(base).fingerprint()
+    assert (old.verify.backend, old.verify.options) == ("portfolio",
+                                                        {"backends": "lirpa,attack,bab"})

@@ -85,30 +85,35 @@ def test_selected_images_are_classified_correctly_by_every_model(study) -> None:
 
 def test_not_robust_verdicts_carry_onnxruntime_confirmed_counterexamples(study) -> None:
     from autospec_cli.campaign.store import CampaignStore
-    from autospec_cli.study.model_jobs import VERIFY_KIND
+    from autospec_cli.study.verify import study_verdict
     from autospec_cli.verify.cex import check_counterexample
+    from autospec_cli.verifyrun.jobs import KINDS, instance_params, results_of
+    from autospec_cli.verifyrun.results import read_results_csv
     from autospec_cli.vnnlib.reader import read_vnnlib
 
     _, out, _ = study
     with CampaignStore(out, create=False, writable=False) as store:
-        results = [r.result for r in store.results(kind=VERIFY_KIND, status="done")]
+        records = [r for kind in KINDS for r in store.results(kind=kind, status="done")]
+    pairs = [(p, r) for rec in records
+             for p, r in zip(instance_params(rec), results_of(rec), strict=True)]
+    assert len(pairs) == 40
     n_not_robust = 0
-    for res in results:
-        bad = {i["image"]: i for i in res["instances"] if i["verdict"] == "not_robust"}
-        n_not_robust += len(bad)
-        if not bad:
-            assert res["cex_file"] is None
+    for params, res in pairs:
+        if study_verdict(res) != "not_robust":
+            assert res.counterexample is None
             continue
-        with np.load(out / res["cex_file"]) as z:
-            images, X = list(z["image"]), z["x"]
-        assert sorted(images) == sorted(bad)
-        onnx = out / "onnx" / f"{res['model']}.onnx"
-        for img, x in zip(images, X, strict=True):
-            prop = read_vnnlib(out / "vnnlib" / f"img{img}.vnnlib", n_inputs=64, n_outputs=10)
-            assert check_counterexample(onnx, prop, x).ok
+        n_not_robust += 1
+        onnx, prop_path = Path(params["onnx"]), Path(params["vnnlib"])
+        assert onnx.parent == out / "onnx" and prop_path.parent == out / "vnnlib"
+        prop = read_vnnlib(prop_path, n_inputs=64, n_outputs=10)
+        assert check_counterexample(onnx, prop, res.counterexample.x).ok
     assert n_not_robust > 0  # eps = 0.1 is large enough for some
-    verdicts = {i["verdict"] for r in results for i in r["instances"]}
+    verdicts = {study_verdict(r) for _, r in pairs}
     assert "robust" in verdicts
+    # the VNN-COMP results folder holds the same verdicts and one file per counterexample
+    rows = read_results_csv(out / "results" / "results.csv")
+    assert sum(r["result"] == "sat" for r in rows) == n_not_robust
+    assert len(list((out / "results" / "counterexamples").glob("*"))) == n_not_robust
 
 
 def test_report_tables_and_plots(study) -> None:
@@ -141,3 +146,63 @@ def test_study_check_command(cli_runner) -> None:
     assert code == 0, err
     info = json.loads(out)
     assert info["models"] == 45 and info["input_shape"] == [1, 8, 8] and info["scale"] == 16
+
+
+def test_any_backend_verifies_the_study_benchmark(study, tmp_path: Path) -> None:
+    """A batching backend gets one verify.group job per model over the study's properties."""
+    from autospec_cli.campaign.engine import run_campaign
+    from autospec_cli.campaign.executors import make_executor
+    from autospec_cli.campaign.store import CampaignStore
+    from autospec_cli.study.config import load_config
+    from autospec_cli.study.run import verification_jobs
+    from autospec_cli.study.verify import study_verdict
+    from autospec_cli.verifyrun.jobs import GROUP_KIND, collect
+
+    cfg_path, out, _ = study
+    lirpa = tmp_path / "lirpa.toml"
+    lirpa.write_text(cfg_path.read_text().replace("[verify]", '[verify]\nbackend = "lirpa"'))
+    cfg = load_config(lirpa)
+    trained = {o.stem: {"onnx": f"onnx/{o.name}"} for o in sorted((out / "onnx").glob("*.onnx"))}
+    props = sorted(f"vnnlib/{v.name}" for v in (out / "vnnlib").glob("*.vnnlib"))
+    jobs, instances = verification_jobs(out, cfg, trained, props)
+    assert [j.kind for j, _ in jobs] == [GROUP_KIND] * 2 and len(instances) == 40
+    assert all(p["factors"]["regulariser"] == "l2" for j, _ in jobs for p in j.params["instances"])
+    run_campaign(tmp_path / "run", [j for j, _ in jobs], make_executor("inline"))
+    with CampaignStore(tmp_path / "run", create=False, writable=False) as store:
+        results = collect(store, jobs, len(instances))
+    verdicts = [study_verdict(r) for r in results]
+    assert "not_robust" not in verdicts and "robust" in verdicts  # bounds never say sat
+
+
+def test_report_reads_verdicts_from_the_verification_records(study) -> None:
+    """verdicts.csv: the backend's own word, the study's word, who decided, unstable ReLUs."""
+    import csv
+
+    _, out, s = study
+    with open(out / "report" / "verdicts.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 40
+    words = {"sat": "not_robust", "unsat": "robust"}
+    for r in rows:
+        assert r["verdict"] == words.get(r["result"], "unknown")
+        assert r["decided_by"] in (("lirpa", "attack", "bab") if r["result"] in words else ("",))
+        assert int(r["unstable"]) >= 0
+    assert s["verdicts"] == {v: sum(r["verdict"] == v for r in rows)
+                             for v in ("robust", "unknown", "not_robust")}
+    models = [r["model"] for r in rows]
+    assert models == sorted(models, key=models.index)  # grouped per model, selection order
+
+
+def test_workers_get_the_configured_torch_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from autospec_cli.study.run import _worker_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with _worker_threads(3):
+        assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert "OMP_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")  # the user's choice wins
+    with _worker_threads(1):
+        assert os.environ["OMP_NUM_THREADS"] == "5"
+    assert os.environ["OMP_NUM_THREADS"] == "5"
