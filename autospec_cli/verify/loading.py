@@ -75,7 +75,7 @@ class FileCache:
         self.size = size
         self._data: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self.builds = 0  # how many times a value was built (not found)
+        self.builds = 0  # values built (not found) since the last clear()
 
     def get(self, path: PathLike, options: tuple[Hashable, ...], build: Callable[[], T]) -> T:
         """The cached value for ``path`` and ``options``, or ``build()`` (then cached)."""
@@ -122,6 +122,7 @@ class FileCache:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self.builds = 0
 
 
 _properties = FileCache(MAX_PROPERTIES)
