@@ -126,7 +126,7 @@ class FileCache:
 
 
 _properties = FileCache(MAX_PROPERTIES)
-_runners = FileCache(MAX_MODELS)
+_runners = FileCache(2 * MAX_MODELS)  # a model often has two: a backend's and a one-thread one
 _torch_models = FileCache(MAX_MODELS)
 _derived = FileCache(MAX_MODELS)
 
