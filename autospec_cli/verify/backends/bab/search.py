@@ -238,7 +238,7 @@ class CaseSearch:
         """Projected gradient descent on the margin from the centre of the case's box, random
         starts and its corners when there are at most 64 (:data:`ATTACK`)."""
         R, steps = self.cfg.attack_restarts, self.cfg.attack_steps
-        if R <= 0:
+        if R <= 0 or steps < 0:
             return None
         lo, hi = self.lo0.to(self.bd.dtype), self.hi0.to(self.bd.dtype)
         x = box_starts(lo, hi, R, generator=self.gen, corners_up_to=6)
