@@ -10,7 +10,9 @@ A ``sat`` answer is only as good as its counterexample. :func:`check_counterexam
   satisfy one unsafe disjunct of *that* case, both within an absolute ``1e-4``.
 
 VNN-COMP checks the output constraint on the reported ``y``; we check it on the model's output,
-which is stricter and is what "the network violates its specification" means.
+which is stricter and is what "the network violates its specification" means. Models and
+properties given as paths come from the process-wide caches of :mod:`autospec_cli.verify.loading`
+(the backend that found the counterexample has usually loaded them already).
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from autospec_cli.errors import VerifierError
 from autospec_cli.verify.base import Counterexample
+from autospec_cli.verify.loading import load_property, onnx_runner
 from autospec_cli.vnnlib.property import Property
 
 ATOL = 1e-4  # box membership and output constraint
@@ -57,18 +59,16 @@ class CexCheck:
 
 def _runner(model: ModelRunner | str | os.PathLike[str]) -> ModelRunner:
     if isinstance(model, (str, os.PathLike)):
-        from autospec_cli.models.runtime import OnnxRunner
-
-        return OnnxRunner(Path(model))
+        # one thread: a check runs a single point, and a cached session with a thread pool of
+        # its own slows down everything else; ``bab`` holds this very session already
+        return onnx_runner(model, threads=1)
     return model
 
 
 def _property(prop: Property | str | os.PathLike[str], runner: ModelRunner) -> Property:
     if isinstance(prop, Property):
         return prop
-    from autospec_cli.vnnlib.reader import read_vnnlib
-
-    return read_vnnlib(Path(prop), n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+    return load_property(prop, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
 
 
 def relative_error(y_model: np.ndarray, y_reported: np.ndarray) -> float:

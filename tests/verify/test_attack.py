@@ -7,13 +7,9 @@ import pytest
 from conformance import BackendConformance, save_model, vnnlib_text
 
 from autospec_cli.errors import VerifierError
-from autospec_cli.verify.backends.attack import (
-    AttackVerifier,
-    case_margins,
-    cuda_status,
-    snap_float32,
-)
+from autospec_cli.verify.backends.attack import AttackVerifier, cuda_status
 from autospec_cli.verify.base import Instance, Verdict
+from autospec_cli.verify.falsify import case_margins, snap_float32
 from autospec_cli.verify.runner import run_instances
 from autospec_cli.vnnlib.property import Case, Polytope
 

@@ -6,12 +6,13 @@ For every case of the property (an input box and a disjunction of unsafe polytop
 1. the centre, the corners of the box (all ``2^n`` for ``n <= 10`` inputs, random corners
    otherwise) and ``samples`` uniform random points, evaluated in onnxruntime;
 2. projected gradient descent with restarts through the torch conversion of the model
-   (:func:`autospec_cli.models.onnx_to_torch.load_onnx_as_torch`), minimising the margin
+   (:func:`autospec_cli.verify.loading.load_torch_model`), minimising the margin
    ``min_k max_rows (A_k y - b_k)`` -- a point is a counterexample iff its margin is <= 0.
    Restarts (one batch) start from the best sampled points and from random points; the
    signed-gradient step is a fraction of each input's range -- ``step_size`` times
    ``2^-(r mod 5)`` for restart ``r``, so coarse and fine searches run side by side --
-   decaying over the ``steps`` on a cosine schedule.
+   decaying over the ``steps`` on a cosine schedule (:data:`PGD`, run by
+   :func:`autospec_cli.verify.falsify.descend`).
 
 Every candidate is confirmed in onnxruntime before ``sat`` is returned; the counterexample's
 ``x`` is the float32 point actually run (nudged by one ulp where rounding left the box) and
@@ -23,60 +24,30 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from autospec_cli.errors import VerifierError
 from autospec_cli.verify.base import Counterexample, Instance, Parameter, Result, Verdict, Verifier
+from autospec_cli.verify.falsify import (
+    PGDConfig,
+    case_margins,
+    descend,
+    snap_float32,
+    torch_case_margin,
+)
+from autospec_cli.verify.loading import load_property, load_torch_model, onnx_runner
 from autospec_cli.vnnlib.property import Case, Property
+
+__all__ = ["PGD", "AttackVerifier", "case_margins", "cuda_status", "snap_float32"]
 
 EXHAUSTIVE_CORNERS = 10  # all 2^n corners up to this many inputs
 CHUNK = 4096  # rows per onnxruntime call
-
-
-def case_margins(case: Case, Y: np.ndarray) -> np.ndarray:
-    """``min_k max_rows (A_k y - b_k)`` per row of ``Y``: <= 0 iff ``y`` is unsafe for ``case``."""
-    Y = np.atleast_2d(Y)
-    best = np.full(Y.shape[0], np.inf)
-    for p in case.disjuncts:
-        m = np.full(Y.shape[0], -np.inf) if p.A.shape[0] == 0 else np.max(Y @ p.A.T - p.b, axis=1)
-        best = np.minimum(best, m)
-    return best
-
-
-def snap_float32(X: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Round to float32 and nudge entries that rounding pushed out of ``[lo, hi]`` back in."""
-    X32 = np.clip(X, lo, hi).astype(np.float32)
-    for _ in range(2):
-        below = X32.astype(np.float64) < lo
-        above = X32.astype(np.float64) > hi
-        if not (below.any() or above.any()):
-            break
-        X32 = np.where(below, np.nextafter(X32, np.float32(np.inf)), X32)
-        X32 = np.where(above, np.nextafter(X32, np.float32(-np.inf)), X32)
-    return X32.astype(np.float64)
-
-
-@lru_cache(maxsize=4)
-def _onnx_runner(path: str, mtime: int, device: str) -> Any:
-    from autospec_cli.models.runtime import OnnxRunner
-
-    return OnnxRunner(Path(path), device=device)
-
-
-@lru_cache(maxsize=4)
-def _torch_model(path: str, mtime: int, device: str) -> Any:
-    from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
-
-    model = load_onnx_as_torch(Path(path), check=True)
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.to(device)
+#: the gradient search's schedule; ``steps`` and ``step`` (and ``floor``, 1 % of it) come
+#: from the options ``steps`` and ``step_size``
+PGD = PGDConfig(schedule="cosine", scale_cycle=5, early_exit=True)
 
 
 def cuda_status() -> tuple[bool, str]:
@@ -146,13 +117,11 @@ class AttackVerifier(Verifier):
                 )
 
     def verify_instance(self, instance: Instance) -> Result:
-        from autospec_cli.vnnlib.reader import read_vnnlib
-
         start = time.monotonic()
-        device = self.options["device"]
-        mtime = Path(instance.onnx).stat().st_mtime_ns
-        runner = _onnx_runner(str(instance.onnx), mtime, device)
-        prop = read_vnnlib(instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+        runner = onnx_runner(instance.onnx, device=self.options["device"])
+        prop = load_property(
+            instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs
+        )
         search = _Search(
             runner, np.random.default_rng(self.options["seed"]), start + instance.timeout
         )
@@ -160,7 +129,7 @@ class AttackVerifier(Verifier):
         try:
             found, starts = self._sample_all(prop, search)
             if found is None and self.options["restarts"] > 0 and self.options["steps"] > 0:
-                found = self._pgd_all(instance, prop, starts, search, mtime, notes)
+                found = self._pgd_all(instance, prop, starts, search, notes)
         except _OutOfTime:
             return Result(
                 Verdict.TIMEOUT,
@@ -186,12 +155,11 @@ class AttackVerifier(Verifier):
         is not a violation, gradient search starts from it (plus ``restarts - 1`` random
         points). Returns a confirmed counterexample or None within ``budget`` seconds.
         """
-        from autospec_cli.vnnlib.reader import read_vnnlib
-
         device = self.options["device"]
-        mtime = Path(instance.onnx).stat().st_mtime_ns
-        runner = _onnx_runner(str(instance.onnx), mtime, device)
-        prop = read_vnnlib(instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+        runner = onnx_runner(instance.onnx, device=device)
+        prop = load_property(
+            instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs
+        )
         search = _Search(
             runner, np.random.default_rng(self.options["seed"]), time.monotonic() + budget
         )
@@ -204,7 +172,7 @@ class AttackVerifier(Verifier):
                 Y = search.evaluate(X)
                 if case_margins(case, Y)[0] <= 0:
                     return Counterexample(x=X[0].copy(), y=Y[0].copy())
-                model = _torch_model(str(instance.onnx), mtime, device)
+                model = load_torch_model(instance.onnx, device=device)
                 found = self._pgd_case(model, case, X, search)
                 if found is not None:
                     return found
@@ -252,11 +220,10 @@ class AttackVerifier(Verifier):
         prop: Property,
         starts: list[np.ndarray],
         search: _Search,
-        mtime: int,
         notes: list[str],
     ) -> tuple[Counterexample, str] | None:
         try:
-            model = _torch_model(str(instance.onnx), mtime, self.options["device"])
+            model = load_torch_model(instance.onnx, device=self.options["device"])
         except Exception as e:  # unsupported operator: sampling only
             notes.append(
                 f"gradient search skipped ({type(e).__name__}: {' '.join(str(e).split())[:120]})"
@@ -280,38 +247,20 @@ class AttackVerifier(Verifier):
         X0 = np.concatenate([best, rand], axis=0)[:R]
         tlo = torch.as_tensor(lo, dtype=torch.float32, device=device)
         thi = torch.as_tensor(hi, dtype=torch.float32, device=device)
-        width = thi - tlo
-        polys = [
-            (
-                torch.as_tensor(p.A, dtype=torch.float32, device=device),
-                torch.as_tensor(p.b, dtype=torch.float32, device=device),
-            )
-            for p in case.disjuncts
-        ]
+        out_margin = torch_case_margin(case, torch.float32, device)
         x = torch.as_tensor(X0, dtype=torch.float32, device=device)
-        # restarts use step sizes step_size * 2^-(r mod 5): coarse ones jump, fine ones creep
-        scale = (
-            torch.as_tensor(
-                [0.5 ** (r % 5) for r in range(x.shape[0])], dtype=torch.float32, device=device
-            )[:, None]
-            * width
+        step = self.options["step_size"]
+        cfg = replace(PGD, steps=self.options["steps"], step=step, floor=0.01 * step)
+        run = descend(
+            lambda z: out_margin(model(z)),
+            x,
+            tlo,
+            thi,
+            cfg,
+            check=lambda z, m: self._confirm(z, m, case, search),
+            tick=search.tick,
         )
-        steps = self.options["steps"]
-        for t in range(steps):
-            search.tick()
-            x = x.detach().requires_grad_(True)
-            margin = _torch_margin(model(x), polys)
-            if bool((margin <= 0).any()):
-                found = self._confirm(x.detach(), margin.detach(), case, search)
-                if found is not None:
-                    return found
-            (grad,) = torch.autograd.grad(margin.sum(), x)
-            alpha = self.options["step_size"] * (0.5 * (1 + math.cos(math.pi * t / steps)) + 0.01)
-            with torch.no_grad():
-                x = torch.minimum(torch.maximum(x - alpha * scale * grad.sign(), tlo), thi)
-        with torch.no_grad():
-            margin = _torch_margin(model(x), polys)
-        return self._confirm(x, margin, case, search)
+        return run.found
 
     def _confirm(self, x: Any, margin: Any, case: Case, search: _Search) -> Counterexample | None:
         """Replay the most promising rows in onnxruntime; return the first real violation."""
@@ -324,15 +273,3 @@ class AttackVerifier(Verifier):
             return None
         return Counterexample(x=X[hit[0]].copy(), y=Y[hit[0]].copy())
 
-
-def _torch_margin(Y: Any, polys: list[tuple[Any, Any]]) -> Any:
-    import torch
-
-    best = None
-    for A, b in polys:
-        if A.shape[0] == 0:
-            m = torch.full((Y.shape[0],), -float("inf"), device=Y.device)
-        else:
-            m = (Y.reshape(Y.shape[0], -1) @ A.T - b).max(dim=1).values
-        best = m if best is None else torch.minimum(best, m)
-    return best

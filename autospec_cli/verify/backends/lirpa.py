@@ -22,7 +22,8 @@ bound exceeds ``b_i`` by ``tolerance * (1 + |b_i|)`` (float32 arithmetic inside 
 
 Time: the bounding time of each batch is shared among its boxes' instances; an instance whose
 share exceeds its time limit before all its cases are bounded is a ``timeout``. Model loading
-is shared equally (``prepare_time``).
+is shared equally (``prepare_time``). Models and properties come from the process-wide caches of
+:mod:`autospec_cli.verify.loading`.
 
 Library use: :func:`bound_property_batch` (verdicts for properties of an in-memory model),
 :func:`decide_properties` (with margins, budgets and errors) and :func:`unstable_relus`.
@@ -33,7 +34,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +42,7 @@ import numpy as np
 from autospec_cli.errors import VerifierError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.verify.base import Instance, Parameter, Result, Verdict, Verifier
+from autospec_cli.verify.loading import load_property, load_torch_model
 from autospec_cli.verify.runner import one_line
 from autospec_cli.vnnlib.property import Case, Property
 
@@ -326,16 +327,6 @@ def unstable_relus(model: Any, lo: Any, hi: Any, method: str = "crown", *,
 # --- the backend -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _load_model(path: str, mtime: int) -> Any:
-    from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
-
-    model = load_onnx_as_torch(Path(path), check=True)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.eval()
-
-
 class LirpaVerifier(Verifier):
     """auto_LiRPA IBP / CROWN / alpha-CROWN bounds, a model's properties batched; never sat."""
 
@@ -388,11 +379,9 @@ class LirpaVerifier(Verifier):
 
     def _verify_group(self, path: str, insts: list[Instance],
                       progress: ProgressFn | None) -> list[Result]:
-        from autospec_cli.vnnlib.reader import read_vnnlib
-
         t0 = time.perf_counter()
         try:
-            model = _load_model(path, Path(path).stat().st_mtime_ns)
+            model = load_torch_model(path)
         except Exception as e:  # unreadable or unsupported model: every instance fails alike
             msg = f"cannot load the model for bounding: {one_line(e)}"
             return [Result(Verdict.ERROR, message=msg) for _ in insts]
@@ -403,8 +392,8 @@ class LirpaVerifier(Verifier):
         for k, inst in enumerate(insts):
             t1 = time.perf_counter()
             try:
-                props.append(read_vnnlib(inst.vnnlib, n_inputs=model.n_inputs,
-                                         n_outputs=model.n_outputs))
+                props.append(load_property(inst.vnnlib, n_inputs=model.n_inputs,
+                                           n_outputs=model.n_outputs))
             except Exception as e:
                 props.append(None)
                 errors[k] = one_line(e)

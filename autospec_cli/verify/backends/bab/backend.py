@@ -18,14 +18,14 @@ coefficients. It answers
 
 Input splitting scales with the input dimension: it is meant for up to ~10 inputs (ACAS Xu 5,
 throughput windows 4). Models are converted with
-:func:`autospec_cli.models.onnx_to_torch.load_onnx_as_torch` (checked against onnxruntime).
+:func:`autospec_cli.models.onnx_to_torch.load_onnx_as_torch` (checked against onnxruntime);
+models and properties come from the process-wide caches of :mod:`autospec_cli.verify.loading`.
 """
 
 from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,22 +33,21 @@ import numpy as np
 
 from autospec_cli.errors import VerifierError
 from autospec_cli.verify.base import Counterexample, Instance, Parameter, Result, Verdict, Verifier
+from autospec_cli.verify.falsify import snap_float32
+from autospec_cli.verify.loading import derived, load_property, load_torch_model, onnx_runner
 from autospec_cli.vnnlib.property import Case
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, mtime: int, device: str) -> tuple[Any, Any]:
+def _load(path: Path, device: str) -> tuple[Any, Any]:
     """The onnxruntime runner and the search's bounder of one ONNX file (cached)."""
-    from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
-    from autospec_cli.models.runtime import OnnxRunner
-    from autospec_cli.verify.backends.bab.search import Bounder
 
-    runner = OnnxRunner(Path(path), threads=1)
-    model = load_onnx_as_torch(Path(path), check=True)
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return runner, Bounder(model.to(device), runner.n_inputs, device)
+    def bounder() -> Any:
+        from autospec_cli.verify.backends.bab.search import Bounder
+
+        return Bounder(load_torch_model(path, device=device), runner.n_inputs, device)
+
+    runner = onnx_runner(path, threads=1)
+    return runner, derived(path, "bab.Bounder", bounder, device)
 
 
 @contextmanager
@@ -69,8 +68,6 @@ def confirm_in_onnxruntime(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(x32, y)`` if ``x`` rounded to float32 inside ``case``'s box is an exact counterexample
     in onnxruntime (output in an unsafe polytope with zero tolerance), else None."""
-    from autospec_cli.verify.backends.attack import snap_float32
-
     x32 = snap_float32(np.asarray(x, dtype=np.float64).reshape(1, -1), case.lo, case.hi)
     if not case.contains(x32)[0]:
         return None
@@ -149,13 +146,13 @@ class BabVerifier(Verifier):
 
     def _verify(self, instance: Instance) -> Result:
         from autospec_cli.verify.backends.bab.search import CaseSearch, OutOfTime
-        from autospec_cli.vnnlib.reader import read_vnnlib
 
         start = time.monotonic()
         deadline = start + float(instance.timeout)
-        mtime = Path(instance.onnx).stat().st_mtime_ns
-        runner, bounder = _load(str(instance.onnx), mtime, self.options["device"])
-        prop = read_vnnlib(instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+        runner, bounder = _load(Path(instance.onnx), self.options["device"])
+        prop = load_property(
+            instance.vnnlib, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs
+        )
         prepare = time.monotonic() - start
         extra: dict[str, Any] = {"native_bounds": bounder.native, "cases": len(prop.cases)}
         undecided: list[str] = []

@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from autospec_cli.verify.backends.bab import crown
+from autospec_cli.verify.falsify import PGDConfig, box_starts, descend
 from autospec_cli.vnnlib.property import Case
 
 #: ``confirm(x)`` -> the model output if ``x`` is a real counterexample of the case, else None.
@@ -69,6 +70,13 @@ class SearchConfig:
     polish_steps: int = 8  # gradient steps from each box's candidate points (0: none)
     trial_share: float = 0.5  # with "mixed": the share of boxes split by trial
     branching: str = "mixed"  # see CaseSearch._step: "trial", "coef" or "mixed" (half each)
+
+
+#: the attack before branching (``steps`` from ``SearchConfig.attack_steps``): checks every
+#: iterate, restarts at step scales 2^-(r mod 5)
+ATTACK = PGDConfig(step=0.1, floor=0.005, schedule="linear", scale_cycle=5, early_exit=True)
+#: the polishing of candidate points inside their boxes (``steps``: ``polish_steps``)
+POLISH = PGDConfig(step=0.25, floor=0.01, schedule="linear", scale_cycle=1, early_exit=False)
 
 
 @dataclass
@@ -227,53 +235,30 @@ class CaseSearch:
         return None
 
     def attack(self) -> Outcome | None:
-        """Projected gradient descent on the margin from random starts in the case's box (and
-        from its corners when there are at most 64)."""
+        """Projected gradient descent on the margin from the centre of the case's box, random
+        starts and its corners when there are at most 64 (:data:`ATTACK`)."""
         R, steps = self.cfg.attack_restarts, self.cfg.attack_steps
-        if R <= 0:
+        if R <= 0 or steps < 0:
             return None
         lo, hi = self.lo0.to(self.bd.dtype), self.hi0.to(self.bd.dtype)
-        width = hi - lo
-        u = torch.rand(R, lo.numel(), generator=self.gen, device=lo.device, dtype=lo.dtype)
-        d = lo.numel()
-        if d <= 6:
-            shift = torch.arange(d, device=lo.device)
-            bits = torch.arange(2**d, device=lo.device)[:, None] >> shift
-            u = torch.cat([u, (bits & 1).to(lo.dtype)])
-        x = torch.cat([((lo + hi) / 2)[None], lo + width * u])
-        scale = (
-            torch.tensor(
-                [0.5 ** (r % 5) for r in range(x.shape[0])], dtype=lo.dtype, device=lo.device
-            )[:, None]
-            * width
+        x = box_starts(lo, hi, R, generator=self.gen, corners_up_to=6)
+        run = descend(
+            self._margin_grad,
+            x,
+            lo,
+            hi,
+            replace(ATTACK, steps=steps),
+            check=lambda z, m: self._try_points(z, "gradient search"),
+            tick=self.tick,
         )
-        for t in range(steps + 1):
-            self.tick()
-            x = x.detach().requires_grad_(True)
-            with torch.enable_grad():
-                m = self._margin_grad(x)
-            if bool((m <= 0).any()) or t == steps:
-                found = self._try_points(x.detach(), "gradient search")
-                if found is not None or t == steps:
-                    return found
-            (grad,) = torch.autograd.grad(m.sum(), x)
-            step = 0.1 * (1 - t / steps) + 0.005
-            x = torch.minimum(torch.maximum(x.detach() - step * scale * grad.sign(), lo), hi)
-        return None
+        return run.found
 
     def _polish(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
-        """A few signed-gradient steps on the margin from ``x``, each row kept in its box."""
+        """A few signed-gradient steps on the margin from ``x``, each row kept in its box
+        (:data:`POLISH`)."""
         lo, hi = lo.to(self.bd.dtype), hi.to(self.bd.dtype)
-        x, width = x.to(self.bd.dtype), hi - lo
-        steps = self.cfg.polish_steps
-        for t in range(steps):
-            x = x.detach().requires_grad_(True)
-            with torch.enable_grad():
-                m = self._margin_grad(x)
-            (grad,) = torch.autograd.grad(m.sum(), x)
-            step = 0.25 * (1 - t / steps) + 0.01
-            x = torch.minimum(torch.maximum(x.detach() - step * width * grad.sign(), lo), hi)
-        return x.detach()
+        cfg = replace(POLISH, steps=self.cfg.polish_steps)
+        return descend(self._margin_grad, x.to(self.bd.dtype), lo, hi, cfg).x
 
     def _margin_grad(self, x: torch.Tensor) -> torch.Tensor:
         if self.bd.native:
