@@ -20,8 +20,8 @@ the repository root). ``--data`` on the command line replaces it; so does the en
 variable ``AUTOSPEC_STUDY_DATA``, for configs whose source is a path (not ``builtin:``).
 
 Without ``backend`` the study uses :data:`DEFAULT_BACKEND` with :data:`DEFAULT_OPTIONS`:
-CROWN bounds, then the attack, then branch and bound on what is left -- the closest the
-registered backends come to the study's former CROWN / attack / alpha-CROWN pipeline. The
+CROWN bounds (alpha-CROWN on what CROWN leaves), then the attack, then branch and bound on
+what is left -- the stages of the study's former CROWN / attack / alpha-CROWN pipeline. The
 keys of that pipeline (``batch``, ``attack_*``, ``vnnlib``) are still accepted so old configs
 load, but no longer used (:attr:`StudyConfig.ignored` lists them): a backend's own options
 say how hard it tries.
@@ -47,7 +47,7 @@ from autospec_cli.study.training import TrainingConfig
 DATA_ENV = "AUTOSPEC_STUDY_DATA"
 TABLES = ("data", "design", "training", "verify", "run")
 DEFAULT_BACKEND = "portfolio"
-DEFAULT_OPTIONS: dict[str, Any] = {"backends": "lirpa,attack,bab"}
+DEFAULT_OPTIONS: dict[str, Any] = {"backends": "lirpa[method=alpha-crown],attack,bab"}
 #: [verify] keys of the study's former own pipeline: accepted, not used.
 LEGACY_VERIFY_KEYS = ("batch", "attack_samples", "attack_restarts", "attack_steps",
                       "attack_seed", "vnnlib")

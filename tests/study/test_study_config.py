@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autospec_cli.errors import ConfigError, InputError
-from autospec_cli.study.config import config_from_dict, load_config, parse_eps
+from autospec_cli.study.config import DEFAULT_OPTIONS, config_from_dict, load_config, parse_eps
 from autospec_cli.study.run import design_runs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def test_verifier_is_any_backend_with_checked_options() -> None:
     base = {"data": {"source": "builtin:digits"}}
     default = config_from_dict(base)
     assert (default.verify.backend, default.verify.options) == ("portfolio",
-                                                                {"backends": "lirpa,attack,bab"})
+                                                                {"backends": DEFAULT_OPTIONS["backends"]})
     cfg = config_from_dict({**base, "verify": {"backend": "lirpa", "timeout": 5,
                                                "options": {"method": "alpha-crown",
                                                            "tolerance": 0}}})
@@ -104,4 +104,4 @@ def test_keys_of_the_former_pipeline_are_read_and_ignored() -> None:
     assert old.ignored == ("verify.batch", "verify.attack_steps", "verify.vnnlib")
     assert old.fingerprint() == config_from_dict(base).fingerprint()
     assert (old.verify.backend, old.verify.options) == ("portfolio",
-                                                        {"backends": "lirpa,attack,bab"})
+                                                        {"backends": DEFAULT_OPTIONS["backends"]})
