@@ -33,7 +33,8 @@ def usable_members(spec: str) -> tuple[list[str], list[str]]:
     """``(usable, skipped-with-reason)`` for a comma-separated member list."""
     from autospec_cli.verify.registry import get_backend_class
 
-    usable, skipped = [], []
+    usable: list[str] = []
+    skipped: list[str] = []
     for name in _member_names(spec):
         try:
             ok, why = get_backend_class(name).available()
