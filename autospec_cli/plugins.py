@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -91,11 +92,11 @@ class _SourceTree:
 
     @staticmethod
     def _read() -> tuple[str, dict[str, dict[str, str]]] | None:
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ModuleNotFoundError:  # Python 3.10
+        else:  # Python 3.10
             try:
-                import tomli as tomllib  # type: ignore[no-redef]
+                import tomli as tomllib
             except ModuleNotFoundError:
                 return None
         path = Path(__file__).resolve().parent.parent / "pyproject.toml"
@@ -234,13 +235,13 @@ class Registry(Generic[T]):
         kind of object."""
         plugin = self.get(name)
         if plugin.origin == IN_PROCESS and name in self._objects:
-            return self._objects[name]  # type: ignore[no-any-return]
+            return self._objects[name]
         obj = self._loaded.get(plugin.target)
         if obj is None:
             obj = import_target(plugin.target, f"{self.kind} {name!r}")
             self._check_object(name, obj, plugin.target)
             self._loaded[plugin.target] = obj
-        return obj  # type: ignore[no-any-return]
+        return obj
 
     def _check_object(self, name: str, obj: Any, where: str) -> None:
         if self.base is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -36,7 +35,9 @@ EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 class _DefaultRun(TyperGroup):
     """A group whose first argument, when not a sub-command, goes to ``run``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    # ctx: click's Context, or the copy of click that newer typer vendors (typer._click);
+    # which one depends on the typer version, and this override only passes it on.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)

@@ -144,7 +144,7 @@ def build_report(campaign_dir: Path, out_dir: Path, *,
     if progress:
         progress("report", 1, 2)
     plots = _plots(out, records, board, levels)
-    doc = {"kind": "gdvb", "campaign": str(campaign_dir), "instances": len(levels),
+    doc: dict[str, Any] = {"kind": "gdvb", "campaign": str(campaign_dir), "instances": len(levels),
            "excluded": len(desc.get("excluded", [])), "scores": rows, "by_factor": by_factor,
            "conflicts": [c.instance for c in board.conflicts],
            "files": {**{k: str(v) for k, v in files.items()}, **plots}}

@@ -184,7 +184,9 @@ def _line_colours(fig: Any, ax: Any, rows: Sequence[Mapping[str, Any]],
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
 
-        norm = Normalize(min(values), max(values) if max(values) > min(values) else min(values) + 1)
+        nums = [v for v in values if isinstance(v, (int, float))]  # all of them (numeric)
+        lo, hi = min(nums), max(nums)
+        norm = Normalize(lo, hi if hi > lo else lo + 1)
         cmap = colormaps["viridis"]
         fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=color_by)
         return lambda r: cmap(norm(r[color_by]))

@@ -90,8 +90,9 @@ def _tables(records: Sequence[VerifyRecord], sb: Scoreboard) -> list[ReportTable
     if sb.conflicts:
         con = ReportTable("conflicts", "Conflicts (sat vs unsat; not credited)",
                           ["instance", "sat", "unsat", "expected"])
-        for c in sb.conflicts:
-            con.add(c.instance, ", ".join(c.sat), ", ".join(c.unsat), c.expected)
+        for conflict in sb.conflicts:
+            con.add(conflict.instance, ", ".join(conflict.sat), ", ".join(conflict.unsat),
+                    conflict.expected)
         tables.append(con)
     return tables
 

@@ -32,17 +32,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+import sys
+from dataclasses import asdict, dataclass, field, fields, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
-
-import tomllib
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.study.initialisers import canonical_initialiser
 from autospec_cli.study.regularisers import regularisation
 from autospec_cli.study.training import TrainingConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: tomllib is new in 3.11 (pyproject declares tomli for 3.10)
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
 
 DATA_ENV = "AUTOSPEC_STUDY_DATA"
 TABLES = ("data", "design", "training", "verify", "run")
@@ -143,8 +152,8 @@ def parse_eps(value: Any) -> float:
     return eps
 
 
-def _build(cls: type, table: dict[str, Any], where: str) -> Any:
-    known = set(cls.__dataclass_fields__)
+def _build(cls: type[D], table: dict[str, Any], where: str) -> D:
+    known = {f.name for f in fields(cls)}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"[{where}]: unknown key(s) {', '.join(unknown)}; known: "

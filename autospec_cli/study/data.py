@@ -70,7 +70,10 @@ class StudyData:
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {s: (z[f"X_{s}"], z[f"y_{s}"]) for s in SPLITS}
-                return cls(arrays, z["pool_index"], tuple(int(v) for v in z["input_shape"]),
+                shape = tuple(int(v) for v in z["input_shape"])
+                if len(shape) != 3:  # save() writes C,H,W
+                    raise ValueError(f"input_shape {shape} is not C,H,W")
+                return cls(arrays, z["pool_index"], shape,
                            int(z["n_classes"]), float(z["scale"]), str(z["pool_source"]))
         except (OSError, KeyError, ValueError) as e:
             raise InputError(f"{path}: not a study data file ({e}); run `autospec study run` "
@@ -117,7 +120,7 @@ def _shape3(shape: Any, source: str) -> tuple[int, int, int]:
         s = (1, *s)
     if len(s) != 3:
         raise ConfigError(f"{source}: images must be C,H,W (got shape {s}); set data.input_shape")
-    return s  # type: ignore[return-value]
+    return s
 
 
 def _take(count: float | int, n: int, what: str) -> int:

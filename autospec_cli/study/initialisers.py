@@ -25,6 +25,8 @@ from autospec_cli.errors import ConfigError
 
 NARROW_STD = 0.01
 INITIALISERS: tuple[str, ...] = ("he", "glorot", "narrow-normal")
+#: The layers an initialiser touches (see the module docstring).
+WeightLayer = nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d
 _ALIASES = {"kaiming": "he", "xavier": "glorot", "narrow": "narrow-normal",
             "narrow_normal": "narrow-normal", "narrownormal": "narrow-normal"}
 
@@ -46,7 +48,7 @@ def fans(weight: torch.Tensor) -> tuple[int, int]:
     return int(weight.shape[1] * receptive), int(weight.shape[0] * receptive)
 
 
-def _he(layer: nn.Module, gen: torch.Generator) -> None:
+def _he(layer: WeightLayer, gen: torch.Generator) -> None:
     fan_in, _ = fans(layer.weight)
     with torch.no_grad():
         layer.weight.normal_(0.0, math.sqrt(2.0 / fan_in), generator=gen)
@@ -54,7 +56,7 @@ def _he(layer: nn.Module, gen: torch.Generator) -> None:
             layer.bias.zero_()
 
 
-def _glorot(layer: nn.Module, gen: torch.Generator) -> None:
+def _glorot(layer: WeightLayer, gen: torch.Generator) -> None:
     fan_in, fan_out = fans(layer.weight)
     a = math.sqrt(6.0 / (fan_in + fan_out))
     with torch.no_grad():
@@ -63,14 +65,14 @@ def _glorot(layer: nn.Module, gen: torch.Generator) -> None:
             layer.bias.zero_()
 
 
-def _narrow(layer: nn.Module, gen: torch.Generator) -> None:
+def _narrow(layer: WeightLayer, gen: torch.Generator) -> None:
     with torch.no_grad():
         layer.weight.normal_(0.0, NARROW_STD, generator=gen)
         if layer.bias is not None:
             layer.bias.normal_(0.0, NARROW_STD, generator=gen)
 
 
-_FUNCS: dict[str, Callable[[nn.Module, torch.Generator], None]] = {
+_FUNCS: dict[str, Callable[[WeightLayer, torch.Generator], None]] = {
     "he": _he, "glorot": _glorot, "narrow-normal": _narrow,
 }
 
@@ -81,7 +83,7 @@ def initialise(model: nn.Module, name: str, seed: int) -> nn.Module:
     fn = _FUNCS[canonical_initialiser(name)]
     gen = torch.Generator().manual_seed(int(seed))
     for layer in model.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        if isinstance(layer, WeightLayer):
             fn(layer, gen)
         elif isinstance(layer, nn.modules.batchnorm._BatchNorm) and layer.affine:
             with torch.no_grad():

@@ -136,8 +136,9 @@ def train_study_model(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray
                       progress: ProgressFn | None = None) -> StudyTrainResult:
     """Train in place with SGD+momentum for ``cfg.epochs`` and keep the best validation loss."""
     t0 = time.perf_counter()
+    stats: Any = model  # the optional statistics hook of our architectures (hasattr-checked)
     if hasattr(model, "set_input_stats"):
-        model.set_input_stats(X_train.reshape(len(X_train), -1))
+        stats.set_input_stats(X_train.reshape(len(X_train), -1))
     Xt, yt = torch.as_tensor(X_train, dtype=torch.float32), torch.as_tensor(y_train)
     Xv, yv = torch.as_tensor(X_val, dtype=torch.float32), torch.as_tensor(y_val)
     history: list[dict[str, float]] = []

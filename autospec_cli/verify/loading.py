@@ -91,7 +91,7 @@ class FileCache:
             if entry is not None:
                 self._data.move_to_end(key)
         if entry is not None and entry.stamp == stamp and self._unchanged(real, entry, st):
-            return entry.value  # type: ignore[no-any-return]
+            return entry.value
         try:
             young = time.time_ns() - st.st_mtime_ns < RACY_SECONDS * 1e9
             digest = _digest(real) if young else None

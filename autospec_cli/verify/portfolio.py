@@ -62,7 +62,8 @@ def parse_members(spec: str) -> list[tuple[str, list[str]]]:
 
 def usable_members(spec: str) -> tuple[list[str], list[str]]:
     """``(usable, skipped-with-reason)`` member names for a ``backends`` value."""
-    usable, skipped = [], []
+    usable: list[str] = []
+    skipped: list[str] = []
     for name, _ in parse_members(spec):
         try:
             ok, why = get_backend_class(name).available()

@@ -31,6 +31,7 @@ command line (``--opt key=value``) override the file.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,10 +79,10 @@ def default_tools_path() -> Path:
 
 def load_tools(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
     """Read ``[tools.NAME]`` tables from a TOML file (``{}`` when the default file is absent)."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
 
     p = Path(path) if path is not None else default_tools_path()
     if not p.is_file():

@@ -65,6 +65,7 @@ def validate_result(instance: Instance, result: Result) -> Result:
         )
     extra = {**result.extra, "cex_check": check.reason, "cex_exact": check.exact}
     if cex.y is None or len(cex.y) == 0:
+        assert check.y_model is not None  # a check that passed ran the model
         cex = Counterexample(x=cex.x, y=check.y_model)
     return replace(result, counterexample=cex, extra=extra)
 

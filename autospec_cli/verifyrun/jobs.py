@@ -195,7 +195,8 @@ def describe_instances(instances: Sequence[Instance], root: Path | None,
         onnx, prop = _rel(inst.onnx, root), _rel(inst.vnnlib, root)
         meta = (by_pair.get((os.path.normpath(onnx), os.path.normpath(prop))) or {}).get("meta")
         meta = meta if isinstance(meta, Mapping) else {}
-        gdvb = meta.get("gdvb") if isinstance(meta.get("gdvb"), Mapping) else {}
+        gdvb = meta.get("gdvb")
+        gdvb = gdvb if isinstance(gdvb, Mapping) else {}
         factors = meta.get("factors", meta.get("levels", gdvb.get("levels")))
         known = meta.get("expected") or (expected or {}).get(
             (os.path.normpath(onnx), os.path.normpath(prop)))

@@ -201,15 +201,15 @@ def score(records: Iterable[VerifyRecord], *, points: Points | None = None,
     per_level: dict[tuple[str, str, str], LevelScore] = {}
     for v in verifiers:
         for inst in sorted(timeout):
-            r = have.get((v, inst))
-            outcome = classify(r, inst in conflicted, trust_sat) if r else UNSOLVED
-            t, lim = (r.time, r.timeout) if r else (0.0, timeout[inst])
-            per_verifier[v].add(outcome, t, lim, points, missing=r is None)
+            got = have.get((v, inst))
+            outcome = classify(got, inst in conflicted, trust_sat) if got else UNSOLVED
+            t, lim = (got.time, got.timeout) if got else (0.0, timeout[inst])
+            per_verifier[v].add(outcome, t, lim, points, missing=got is None)
             for name, level in (factors.get(inst) or {}).items():
                 key = (name, json.dumps(level, sort_keys=True, default=str), v)
                 if key not in per_level:
                     per_level[key] = LevelScore(factor=name, level=level, verifier=v)
-                per_level[key].add(outcome, t, lim, points, missing=r is None)
+                per_level[key].add(outcome, t, lim, points, missing=got is None)
     ranked = sorted(per_verifier.values(), key=lambda s: (-s.solved, s.solved_time, s.verifier))
     for i, s in enumerate(ranked, start=1):
         s.rank = i

@@ -82,8 +82,9 @@ def test_missing_source_says_what_to_do(tmp_path: Path) -> None:
 def test_verifier_is_any_backend_with_checked_options() -> None:
     base = {"data": {"source": "builtin:digits"}}
     default = config_from_dict(base)
-    assert (default.verify.backend, default.verify.options) == ("portfolio",
-                                                                {"backends": DEFAULT_OPTIONS["backends"]})
+    assert (default.verify.backend, default.verify.options) == (
+        "portfolio", {"backends": "lirpa[method=alpha-crown],attack,bab"})
+    assert DEFAULT_OPTIONS == default.verify.options
     cfg = config_from_dict({**base, "verify": {"backend": "lirpa", "timeout": 5,
                                                "options": {"method": "alpha-crown",
                                                            "tolerance": 0}}})
@@ -105,3 +106,29 @@ def test_keys_of_the_former_pipeline_are_read_and_ignored() -> None:
     assert old.fingerprint() == config_from_dict(base).fingerprint()
     assert (old.verify.backend, old.verify.options) == ("portfolio",
                                                         {"backends": DEFAULT_OPTIONS["backends"]})
+
+
+def test_config_loads_on_python_310_without_tomllib(tmp_path) -> None:
+    """``tomllib`` is new in Python 3.11; on 3.10 (which pyproject supports) the study config
+    reads TOML with ``tomli``. The module once imported ``tomllib`` unconditionally, so
+    ``autospec study`` could not even be imported on 3.10. Simulated here in a subprocess:
+    ``sys.version_info`` says 3.10, ``tomllib`` is missing and ``tomli`` is available."""
+    import subprocess
+    import sys
+    import textwrap
+
+    (tmp_path / "s.toml").write_text('[data]\nsource = "builtin:digits"\n', encoding="utf-8")
+    script = textwrap.dedent(f"""
+        import sys, tomllib
+        import autospec_cli.study.training  # its dependencies, imported as on 3.11
+        sys.modules["tomli"] = tomllib  # the same API under its 3.10 name
+        sys.modules["tomllib"] = None
+        sys.version_info = (3, 10, 14, "final", 0)
+        sys.modules.pop("autospec_cli.study.config", None)
+        from autospec_cli.study.config import load_config
+        print(load_config({str(tmp_path / "s.toml")!r}).data.source)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["builtin:digits"]

@@ -239,19 +239,21 @@ def check_int(name: str, value: Any, lo: int, hi: int | None = None, why: str = 
     """An integer hyperparameter in ``[lo, hi]``; :class:`ConfigError` otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if value < lo or (hi is not None and value > hi):
+    n = int(value)  # exact for any Integral (numpy integers too)
+    if n < lo or (hi is not None and n > hi):
         rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
         raise ConfigError(f"{name} must be {rng}{why}, got {value}")
-    return int(value)
+    return n
 
 
 def check_float(name: str, value: Any, lo: float, hi: float = math.inf) -> float:
     """A finite real hyperparameter in ``[lo, hi]``; :class:`ConfigError` otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    if not lo <= value <= hi:
+    x = float(value)  # the value returned is the one range-checked
+    if not lo <= x <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
-    return float(value)
+    return x
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:

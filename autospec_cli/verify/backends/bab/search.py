@@ -100,7 +100,7 @@ class Bounder:
         if layers is not None and not self._matches(layers, n_inputs):
             layers = None
         self.layers = None if layers is None else [(W.to(device), b.to(device)) for W, b in layers]
-        self.native = self.layers is not None
+        self.native = self.layers is not None  # the branches below test self.layers itself
         self.dtype = torch.float64 if self.native else torch.float32
 
     def _matches(self, layers: crown.Layers, n_inputs: int) -> bool:
@@ -115,7 +115,7 @@ class Bounder:
     def outputs(self, X: torch.Tensor) -> torch.Tensor:
         """Model outputs (N, n_out) for rows of X (float64 natively, float32 otherwise)."""
         with torch.no_grad():
-            if self.native:
+            if self.layers is not None:  # native
                 return crown.forward(self.layers, X.to(torch.float64))
             return self.model(X.to(torch.float32)).reshape(X.shape[0], -1).to(self.dtype)
 
@@ -137,7 +137,7 @@ class Bounder:
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
         """:meth:`lower` plus the packed hidden bounds used ((N, 2, H); H = 0 for the
         fallback). ``prior``: hidden bounds valid on boxes containing these (a parent's)."""
-        if self.native:
+        if self.layers is not None:  # native
             if prior is not None and prior.shape[2] == 0:
                 prior = None
             with torch.no_grad():
@@ -261,7 +261,7 @@ class CaseSearch:
         return descend(self._margin_grad, x.to(self.bd.dtype), lo, hi, cfg).x
 
     def _margin_grad(self, x: torch.Tensor) -> torch.Tensor:
-        if self.bd.native:
+        if self.bd.layers is not None:  # native
             Y = crown.forward(self.bd.layers, x)
         else:
             Y = self.bd.model(x.float()).reshape(x.shape[0], -1).to(x.dtype)
