@@ -54,6 +54,7 @@ from autospec_cli.bench.constraints import compile_constraints
 from autospec_cli.bench.covering import CoveringArray, covering_array
 from autospec_cli.errors import ConfigError
 from autospec_cli.progress import ProgressFn
+from autospec_cli.verify.registry import backend_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -265,7 +266,6 @@ def _verify(tab: Mapping[str, Any]) -> VerifyConfig:
         raise ConfigError("verify.verifiers: expected a non-empty list of backend names")
     if len(set(names)) != len(names):
         raise ConfigError(f"verify.verifiers: {names!r} names a backend twice")
-    from autospec_cli.verify.registry import backend_names
 
     known = backend_names()
     for n in names:

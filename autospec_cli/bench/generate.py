@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autospec_cli.bench.distill import BUILTIN_SEEDS
 from autospec_cli.bench.distill_jobs import TRAIN_KIND
 from autospec_cli.bench.problems import SeedData, load_seed_data, make_property
+from autospec_cli.bench.seeds import resolve_seed
 from autospec_cli.bench.transform import (
     ALL_FACTORS,
     NETWORK_FACTORS,
@@ -38,8 +40,17 @@ from autospec_cli.bench.transform import (
     Transformed,
     transform,
 )
+from autospec_cli.campaign.engine import (
+    open_campaign,
+    read_description,
+    run_campaign,
+    write_description,
+)
+from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.errors import ConfigError, OutputExistsError
+from autospec_cli.io import atomic_write_text
 from autospec_cli.progress import ProgressFn
+from autospec_cli.vnnlib.benchmark import BenchmarkItem, write_benchmark
 
 GDVB_KIND = "gdvb"
 BENCH_DIR = "benchmark"
@@ -88,8 +99,6 @@ def config_digest(cfg: Any) -> str:
 
 def prepare_dir(out: Path, digest: str, force: bool) -> None:
     """Create ``out`` or check it holds this config's (unfinished) GDVB campaign."""
-    from autospec_cli.campaign.engine import read_description
-
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         out.mkdir(parents=True, exist_ok=True)
         return
@@ -113,8 +122,6 @@ def _data_params(cfg: Any, shape: tuple[int, ...]) -> dict[str, Any]:
 
 def training_jobs(cfg: Any, plan: Plan, out: Path, teacher: Path) -> list[Any]:
     """One training job per network and training seed."""
-    from autospec_cli.campaign.jobs import JobSpec
-
     data = _data_params(cfg, plan.seed_spec.input_shape)
     jobs = []
     for nid, tr in plan.networks.items():
@@ -130,8 +137,6 @@ def training_jobs(cfg: Any, plan: Plan, out: Path, teacher: Path) -> list[Any]:
 
 def trained_results(out: Path) -> tuple[dict[tuple[str, int], dict], dict[tuple[str, int], str]]:
     """``(net_id, seed) -> result`` of finished training jobs, and the errors of failed ones."""
-    from autospec_cli.campaign.engine import open_campaign
-
     done, failed = {}, {}
     with open_campaign(out, create=False) as store:
         for rec in store.results(kind=TRAIN_KIND):
@@ -146,8 +151,6 @@ def trained_results(out: Path) -> tuple[dict[tuple[str, int], dict], dict[tuple[
 def build_items(cfg: Any, plan: Plan, data: SeedData, done: dict, failed: dict
                 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """Benchmark items (one per valid row and training seed) and factor-table rows."""
-    from autospec_cli.vnnlib.benchmark import BenchmarkItem
-
     items, table = [], []
     for i, row in enumerate(plan.rows):
         nid = plan.row_net.get(i)
@@ -198,11 +201,6 @@ def generate(cfg: Any, out_dir: str | os.PathLike[str], *, executor: Any = None,
              force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Build the GDVB benchmark of ``cfg`` (a :class:`~autospec_cli.bench.config.GdvbConfig`)
     in ``out_dir``; returns the summary also written to ``campaign.json``."""
-    from autospec_cli.bench.seeds import resolve_seed
-    from autospec_cli.campaign.engine import run_campaign, write_description
-    from autospec_cli.io import atomic_write_text
-    from autospec_cli.vnnlib.benchmark import write_benchmark
-
     out = Path(out_dir).resolve()
     digest = config_digest(cfg)
     prepare_dir(out, digest, force)
@@ -250,8 +248,6 @@ def _description(cfg: Any, ca: Any, plan: Plan, seed: Any, summary: Any,
 
 def check_config_seed(network: str) -> None:
     """Fail early on an unknown built-in seed network."""
-    from autospec_cli.bench.distill import BUILTIN_SEEDS
-
     if network.startswith("builtin:") and network not in BUILTIN_SEEDS:
         raise ConfigError(f"unknown built-in seed network {network!r}; known: "
                           + ", ".join(BUILTIN_SEEDS))

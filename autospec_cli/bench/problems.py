@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autospec_cli.data.loaders import load_dataset
 from autospec_cli.errors import ConfigError
 from autospec_cli.vnnlib.builders import robustness_property
 from autospec_cli.vnnlib.property import Property
@@ -106,8 +107,6 @@ def load_seed_data(source: str, input_shape: Sequence[int], *, split_seed: int =
     process, so the jobs of one worker load it once)."""
     key = (source, tuple(int(v) for v in input_shape), int(split_seed), float(test_fraction))
     if key not in _DATA_CACHE:
-        from autospec_cli.data.loaders import load_dataset
-
         ds = load_dataset(source)
         if ds.task != "classification":
             raise ConfigError(f"GDVB seed data {source!r} must be a classification data set")

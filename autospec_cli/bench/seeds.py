@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autospec_cli.bench.distill import BUILTIN_SEEDS, accuracy, export_net, load_teacher, train_seed
+from autospec_cli.bench.problems import load_seed_data
 from autospec_cli.bench.transform import NetSpec
 from autospec_cli.errors import ConfigError
+from autospec_cli.io import atomic_write_json
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,6 @@ def netspec_from_torch(model: Any, input_shape: tuple[int, ...]) -> NetSpec:
 def resolve_seed(network: str, data_source: str, seed_dir: str | os.PathLike[str], *,
                  split_seed: int = 0, test_fraction: float = 0.2) -> SeedNet:
     """The seed of a config: a built-in trained (or reused from ``seed_dir``), or an ONNX file."""
-    from autospec_cli.bench.distill import BUILTIN_SEEDS, accuracy, load_teacher
-    from autospec_cli.bench.problems import load_seed_data
-
     if network.startswith("builtin:"):
         if network not in BUILTIN_SEEDS:
             raise ConfigError(f"unknown built-in seed network {network!r}; known: "
@@ -89,10 +89,6 @@ def resolve_seed(network: str, data_source: str, seed_dir: str | os.PathLike[str
 
 def _builtin(network: str, data_source: str, seed_dir: Path, split_seed: int,
              test_fraction: float) -> SeedNet:
-    from autospec_cli.bench.distill import BUILTIN_SEEDS, export_net, train_seed
-    from autospec_cli.bench.problems import load_seed_data
-    from autospec_cli.io import atomic_write_json
-
     info = BUILTIN_SEEDS[network]
     spec = NetSpec.from_dict(info["arch"])
     key = {"network": network, "data": data_source, "arch": spec.to_dict(),

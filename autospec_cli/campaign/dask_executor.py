@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from autospec_cli.campaign.executors import Executor
+from autospec_cli.campaign.local import LocalExecutor
 from autospec_cli.campaign.runner import FAILED, HOST, Outcome, Task, execute, run_isolated
 from autospec_cli.errors import ConfigError
 
@@ -34,8 +35,6 @@ def _isolated(task: Task) -> Outcome:
     """Run ``task`` in this Dask worker thread's own long-lived job process (a one-slot
     :class:`~autospec_cli.campaign.local.LocalExecutor`): a process group killed at the
     timeout like a fresh process, without paying a Python start and imports per job."""
-    from autospec_cli.campaign.local import LocalExecutor
-
     pool = getattr(_pools, "pool", None)
     if pool is None:
         pool = _pools.pool = LocalExecutor(jobs=1)

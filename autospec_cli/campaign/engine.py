@@ -21,9 +21,11 @@ from typing import Any
 
 from autospec_cli.campaign.executors import Executor
 from autospec_cli.campaign.jobs import JobSpec, resolve_kind
+from autospec_cli.campaign.local import LocalExecutor
 from autospec_cli.campaign.runner import DONE, FAILED, TIMEOUT, Task
 from autospec_cli.campaign.store import CampaignStore, StoreStats
 from autospec_cli.errors import InputError, StoreError
+from autospec_cli.io import atomic_write_json
 from autospec_cli.progress import ProgressFn
 
 DESCRIPTION_FILE = "campaign.json"
@@ -62,8 +64,6 @@ def open_campaign(path: str | os.PathLike[str], *, create: bool = True,
 
 def write_description(folder: str | os.PathLike[str], description: dict[str, Any]) -> Path:
     """Write ``campaign.json`` (atomically, replacing an older one) into the campaign folder."""
-    from autospec_cli.io import atomic_write_json
-
     return atomic_write_json(Path(folder) / DESCRIPTION_FILE, description, force=True)
 
 
@@ -126,8 +126,6 @@ def run_campaign(store_or_dir: CampaignStore | str | os.PathLike[str],
         runnable = {"pending", FAILED, TIMEOUT} if retry_failed else {"pending"}
         to_run = [s for s in specs if statuses.get(s.id) in runnable]
         if executor is None:
-            from autospec_cli.campaign.local import LocalExecutor
-
             executor = LocalExecutor()
         counts = _execute(store, to_run, targets, executor, progress, description)
         return CampaignSummary(str(store.path), executor.describe(), len(specs), new,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autospec_cli.errors import ConfigError
+from autospec_cli.io import sha256_file
 from autospec_cli.plugins import Registry
 
 JobFn = Callable[[dict[str, Any]], dict[str, Any]]
@@ -91,8 +92,6 @@ class JobSpec:
 
 def file_inputs(paths: Mapping[str, str | os.PathLike[str]]) -> dict[str, str]:
     """``{name: sha256 of the file}`` for :attr:`JobSpec.inputs`, so edited inputs re-run."""
-    from autospec_cli.io import sha256_file
-
     return {name: sha256_file(p) for name, p in paths.items()}
 
 

@@ -13,6 +13,8 @@ import os
 import sys
 from multiprocessing.connection import Connection
 
+from autospec_cli.campaign.runner import execute, watch_parent
+
 
 def main(argv: list[str]) -> None:
     fd = int(argv[1])
@@ -22,7 +24,6 @@ def main(argv: list[str]) -> None:
         sys.path[:] = conn.recv()
     except (EOFError, OSError):
         return
-    from autospec_cli.campaign.runner import execute, watch_parent
 
     watch_parent()
     name = f"local:{argv[2] if len(argv) > 2 else '?'}:{os.getpid()}"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from autospec_cli.cli import bench_gdvb
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
 
 if TYPE_CHECKING:
@@ -113,7 +114,5 @@ def _capped(stats: dict[str, Any]) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the `bench` group (array, plus generate/run from bench_gdvb) to the root app."""
-    from autospec_cli.cli import bench_gdvb
-
     bench_gdvb.register(bench_app)
     app.add_typer(bench_app, name="bench", rich_help_panel="Benchmarks")

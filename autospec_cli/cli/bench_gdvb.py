@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
 
 EXECUTOR_HELP = "Where jobs run: local (worker processes), inline, dask-local, dask (--scheduler)."
@@ -15,8 +16,6 @@ EXECUTOR_HELP = "Where jobs run: local (worker processes), inline, dask-local, d
 
 def _executor(name: str, jobs: int | None, scheduler: str | None,
               timeout: float | None = None) -> Any:
-    from autospec_cli.campaign.executors import make_executor
-
     return make_executor(name, jobs=jobs, timeout=timeout, scheduler=scheduler)
 
 

@@ -7,6 +7,9 @@ from typing import Any
 
 import typer
 
+from autospec_cli.campaign.engine import read_description, run_campaign
+from autospec_cli.campaign.executors import make_executor
+from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.cli.common import (
     console,
     emit_json,
@@ -47,9 +50,6 @@ def status(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Show job counts per status and kind, time used and runs of a campaign."""
-    from autospec_cli.campaign.engine import read_description
-    from autospec_cli.campaign.store import CampaignStore
-
     with CampaignStore(folder, create=False, writable=False) as store:
         if check:
             store.check(full=True)
@@ -96,8 +96,6 @@ def reset(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Mark finished jobs pending again, so the next run executes them."""
-    from autospec_cli.campaign.store import CampaignStore
-
     wanted = [s.strip() for s in statuses.split(",") if s.strip()]
     with CampaignStore(folder, create=False) as store:
         store.acquire_lock()  # not while a coordinator is running the campaign
@@ -125,10 +123,6 @@ def run(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Resume a campaign: run the jobs of its store that have not finished."""
-    from autospec_cli.campaign.engine import run_campaign
-    from autospec_cli.campaign.executors import make_executor
-    from autospec_cli.campaign.store import CampaignStore
-
     ex = make_executor(executor, jobs=jobs, timeout=timeout, scheduler=scheduler)
     with CampaignStore(folder, create=False) as store, \
             progress_bars(show_progress(ctx, json_out)) as progress:

@@ -15,6 +15,7 @@ from autospec_cli.cli.common import (
     show_progress,
     want_json,
 )
+from autospec_cli.errors import InputError
 
 _VERSIONS = {"1": "1.0", "1.0": "1.0", "2": "2.0", "2.0": "2.0"}
 
@@ -57,7 +58,6 @@ def export(
 
     Example: autospec export specs.json --model net.onnx -o bench/ --domain-from train.csv
     """
-    from autospec_cli.errors import InputError
     from autospec_cli.specs.model import SpecSet
     from autospec_cli.vnnlib.benchmark_export import dataset_domain, export_specset
 

@@ -23,7 +23,11 @@ from typing import Any
 
 import typer
 
+from autospec_cli.campaign.engine import read_description
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.errors import InputError, OutputExistsError
+from autospec_cli.report.builders import builder_for
+from autospec_cli.report.tables import ReportTable
 
 
 def register(app: typer.Typer) -> None:
@@ -32,8 +36,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    from autospec_cli.errors import OutputExistsError
-
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder; choose another -o")
     if out.is_dir() and any(out.iterdir()) and not force:
@@ -52,10 +54,6 @@ def report(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
     """Build a report: tables (terminal, CSV, Markdown) and PNG figures of a campaign."""
-    from autospec_cli.campaign.engine import read_description
-    from autospec_cli.errors import InputError
-    from autospec_cli.report.builders import builder_for
-
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; give a campaign or results folder")
     desc = read_description(folder) or {}
@@ -72,8 +70,6 @@ def report(
 
 
 def _render(doc: dict[str, Any], out: Path) -> None:
-    from autospec_cli.report.tables import ReportTable
-
     for t in doc.get("tables") or []:
         try:
             console.print(ReportTable.from_dict(t).to_rich())

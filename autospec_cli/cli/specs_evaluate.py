@@ -23,6 +23,7 @@ from autospec_cli.cli.common import (
     want_json,
 )
 from autospec_cli.errors import ConfigError, SpecError
+from autospec_cli.io import check_writable
 
 if TYPE_CHECKING:
     from autospec_cli.data.dataset import Dataset
@@ -116,7 +117,6 @@ def plot_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Draw the specs as rectangles over the data points (2-D data, or two chosen features)."""
-    from autospec_cli.io import check_writable
     from autospec_cli.specs.model import SpecSet
     from autospec_cli.specs.plot import plot_specs_2d
 

@@ -22,6 +22,7 @@ from autospec_cli.cli.common import (
     want_json,
 )
 from autospec_cli.errors import ConfigError, PluginError
+from autospec_cli.io import check_writable
 
 #: CLI flag -> generator hyperparameter (checked against the chosen generator). Their help
 #: text, defaults and bounds come from the generators' declarations (filled in at --help).
@@ -120,7 +121,6 @@ def generate(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Mine hyperrectangle specifications from DATA and write them as a spec set (JSON)."""
-    from autospec_cli.io import check_writable
     from autospec_cli.specs.generators.registry import generate_specs, generator_class
 
     as_json = want_json(ctx, json_out)

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
 
 study_app = typer.Typer(
@@ -51,7 +52,6 @@ def run(
     every counterexample confirmed in onnxruntime)."""
     from dataclasses import replace
 
-    from autospec_cli.campaign.executors import make_executor
     from autospec_cli.study.config import load_config
     from autospec_cli.study.run import run_study
 

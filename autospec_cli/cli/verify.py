@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
+from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import (
     console,
     emit_json,
@@ -23,6 +24,8 @@ from autospec_cli.cli.common import (
     show_progress,
     want_json,
 )
+from autospec_cli.errors import InputError
+from autospec_cli.io import check_writable
 
 if TYPE_CHECKING:
     from autospec_cli.verify.base import Instance, Result
@@ -196,8 +199,6 @@ def run(
     """
     from dataclasses import replace
 
-    from autospec_cli.campaign.executors import make_executor
-    from autospec_cli.errors import InputError
     from autospec_cli.verifyrun.run import run_verification
     from autospec_cli.vnnlib.benchmark import read_benchmark, read_manifest
 
@@ -243,8 +244,6 @@ def instance(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Verify one model against one property; print the verdict (and counterexample)."""
-    from autospec_cli.errors import InputError
-    from autospec_cli.io import check_writable
     from autospec_cli.verify.base import Instance
 
     for p in (model, prop):

@@ -19,10 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.data.loaders import load_dataset
+from autospec_cli.data.split import split_dataset
 from autospec_cli.demo.params import DEMO_PARAMS
+from autospec_cli.demo.verification import check_backend, verify_throughput
 from autospec_cli.errors import OutputExistsError
 from autospec_cli.io import atomic_write_json, atomic_write_text
 from autospec_cli.progress import ProgressFn, null_progress
+from autospec_cli.specs.generators.registry import generate_specs
+from autospec_cli.specs.metrics import evaluate_specs
+from autospec_cli.specs.plot import plot_specs_2d
 
 #: Output-range filters at which regression spec sets are also scored (the paper fixes one
 #: alpha; the sweep shows how much the ranking depends on it).
@@ -60,8 +66,6 @@ def prepare_out_dir(out: Path, force: bool) -> None:
 
 
 def load_demo_datasets(cfg: DemoConfig) -> dict[str, Any]:
-    from autospec_cli.data.loaders import load_dataset
-
     spiral = load_dataset("builtin:spiral", seed=cfg.seed)
     source = str(cfg.traces) if cfg.traces is not None else "builtin:throughput"
     throughput = load_dataset(source, seed=cfg.seed)
@@ -72,11 +76,6 @@ def load_demo_datasets(cfg: DemoConfig) -> dict[str, Any]:
 
 def mine_and_score(cfg: DemoConfig, datasets: dict[str, Any], progress: ProgressFn) -> list[dict]:
     """Split, generate with every algorithm, evaluate; write spec sets and plots."""
-    from autospec_cli.data.split import split_dataset
-    from autospec_cli.specs.generators.registry import generate_specs
-    from autospec_cli.specs.metrics import evaluate_specs
-    from autospec_cli.specs.plot import plot_specs_2d
-
     rows: list[dict] = []
     total = sum(len(DEMO_PARAMS[n]) for n in datasets)
     done = 0
@@ -168,8 +167,6 @@ def run_demo(cfg: DemoConfig, progress: ProgressFn | None = None) -> dict[str, A
     progress = progress or null_progress
     t0 = time.perf_counter()
     if cfg.verify:
-        from autospec_cli.demo.verification import check_backend
-
         check_backend(cfg.backend)
     prepare_out_dir(cfg.out_dir, cfg.force)
     datasets = load_demo_datasets(cfg)
@@ -184,8 +181,6 @@ def run_demo(cfg: DemoConfig, progress: ProgressFn | None = None) -> dict[str, A
     }
     extra = ""
     if cfg.verify:
-        from autospec_cli.demo.verification import verify_throughput
-
         ver = verify_throughput(cfg, datasets["throughput"], progress)
         summary["verification"] = ver
         extra = "\n" + ver.get("markdown", "")

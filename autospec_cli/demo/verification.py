@@ -22,9 +22,19 @@ from typing import Any
 import numpy as np
 
 from autospec_cli.data.dataset import Dataset
+from autospec_cli.data.split import split_dataset
+from autospec_cli.demo.params import DEMO_PARAMS
 from autospec_cli.errors import ConfigError, VerifierError
+from autospec_cli.models.runtime import OnnxRunner
+from autospec_cli.models.train_export import THROUGHPUT_ARCH, TrainConfig, train_to_onnx
 from autospec_cli.progress import ProgressFn, null_progress
+from autospec_cli.specs.generators.registry import generate_specs
 from autospec_cli.specs.model import Spec, SpecSet
+from autospec_cli.verify.registry import backend_names, get_backend_class, make_backend
+from autospec_cli.verify.runner import run_instances
+from autospec_cli.verifyrun.results import summarize, write_results
+from autospec_cli.vnnlib.benchmark import read_benchmark
+from autospec_cli.vnnlib.benchmark_export import export_specset
 
 EPOCH_CAP = 60  # the stop rule usually fires first (~15 epochs on the built-in series)
 VERIFY_BUDGET = 45.0  # seconds for all instances; the rest are reported as not run
@@ -34,8 +44,6 @@ PLOT_PANELS = 8
 
 def check_backend(name: str) -> Any:
     """The verifier for ``name``, or a ConfigError saying which backends can be used."""
-    from autospec_cli.verify.registry import backend_names, get_backend_class, make_backend
-
     try:
         cls = get_backend_class(name)
         ok, reason = cls.available()
@@ -60,16 +68,12 @@ def select_specs(specs: SpecSet, k: int) -> SpecSet:
 
 def _tree_params() -> dict[str, Any]:
     """The demo's decision-tree hyperparameters (the same specs the demo scores)."""
-    from autospec_cli.demo.params import DEMO_PARAMS
-
     return dict(DEMO_PARAMS["throughput"]["tree"])
 
 
 def _run_within_budget(verifier: Any, instances: list, budget: float,
                        progress: ProgressFn) -> list:
     """Results for a prefix of ``instances``, in chunks, until ``budget`` seconds are spent."""
-    from autospec_cli.verify.runner import run_instances
-
     results: list = []
     t0 = time.perf_counter()
     for i in range(0, len(instances), CHUNK):
@@ -172,7 +176,6 @@ def _check_cexs_are_real(model_path: Path, cexs: list[dict[str, Any]]) -> None:
     records built here from the spec ranges)."""
     if not cexs:
         return
-    from autospec_cli.models.runtime import OnnxRunner
 
     y = OnnxRunner(model_path).run(np.array([c["x"] for c in cexs]))[:, 0]
     for c, yi in zip(cexs, y, strict=True):
@@ -182,13 +185,6 @@ def _check_cexs_are_real(model_path: Path, cexs: list[dict[str, Any]]) -> None:
 def verify_throughput(cfg: Any, ds: Dataset, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Train, export and verify the throughput model (see the module doc); return a JSON-able
     summary with ``counts``, ``times``, ``counterexamples``, ``paths``, ``markdown``, ``text``."""
-    from autospec_cli.data.split import split_dataset
-    from autospec_cli.models.train_export import THROUGHPUT_ARCH, TrainConfig, train_to_onnx
-    from autospec_cli.specs.generators.registry import generate_specs
-    from autospec_cli.verifyrun.results import summarize, write_results
-    from autospec_cli.vnnlib.benchmark import read_benchmark
-    from autospec_cli.vnnlib.benchmark_export import export_specset
-
     progress = progress or null_progress
     out = Path(cfg.out_dir)
     verifier = check_backend(cfg.backend)  # fail before spending time on training

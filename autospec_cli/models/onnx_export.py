@@ -22,6 +22,7 @@ from torch import nn
 
 from autospec_cli.errors import ModelError
 from autospec_cli.io import atomic_path
+from autospec_cli.models.runtime import OnnxRunner
 
 
 def export_module(model: nn.Module) -> nn.Module:
@@ -102,8 +103,6 @@ def check_onnx_file(path: str | os.PathLike[str], x: np.ndarray, expected: np.nd
                     rtol: float = 1e-4, atol: float = 1e-4) -> Any:
     """``onnx.checker`` plus an onnxruntime run of ``x`` against ``expected`` outputs."""
     import onnx
-
-    from autospec_cli.models.runtime import OnnxRunner
 
     try:
         onnx.checker.check_model(str(path), full_check=True)

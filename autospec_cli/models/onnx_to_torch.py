@@ -26,7 +26,15 @@ from torch import nn
 from autospec_cli.errors import ModelError
 from autospec_cli.models import onnx_const as oc
 from autospec_cli.models import onnx_ir as st
+from autospec_cli.models.onnx_export import compare_outputs
 from autospec_cli.models.onnx_ir import Dyn, Step
+from autospec_cli.models.runtime import (
+    OnnxRunner,
+    declared_dims,
+    model_bytes,
+    real_inputs,
+    split_batch,
+)
 
 #: Operators accepted on tensors computed from the input.
 COMPUTED_OPS: tuple[str, ...] = (
@@ -78,8 +86,6 @@ class _Converter:
         self.steps: list[Step] = []
 
     def run(self) -> tuple[Dyn, Dyn]:
-        from autospec_cli.models.runtime import declared_dims, real_inputs
-
         g = self.proto.graph
         unsupported = sorted({n.op_type for n in g.node if n.op_type not in SUPPORTED_OPS
                               or n.domain not in ("", "ai.onnx")})
@@ -92,7 +98,6 @@ class _Converter:
         if len(inputs) != 1:
             raise ModelError(f"{self.name}: expected one input tensor, found {len(inputs)}")
         dims = declared_dims(inputs[0])
-        from autospec_cli.models.runtime import split_batch
 
         split_batch(dims)  # validates the symbolic dimensions
         x = Dyn(inputs[0].name, tuple(1 if d is None else int(d) for d in dims))
@@ -400,8 +405,6 @@ def load_onnx_as_torch(
     """
     import onnx
 
-    from autospec_cli.models.runtime import model_bytes
-
     data, name = model_bytes(source)
     try:
         proto = onnx.load_from_string(data)
@@ -418,9 +421,6 @@ def check_against_onnxruntime(model: OnnxTorchModel, source: Any, *,
                               bounds: tuple[np.ndarray, np.ndarray] | None = None, n: int = 64,
                               rtol: float = 1e-4, atol: float = 1e-4, seed: int = 0) -> float:
     """Compare ``model`` with onnxruntime on random inputs; returns the worst violation (<= 0)."""
-    from autospec_cli.models.onnx_export import compare_outputs
-    from autospec_cli.models.runtime import OnnxRunner
-
     runner = OnnxRunner(source)
     if runner.n_inputs != model.n_inputs or runner.n_outputs != model.n_outputs:
         raise ModelError(f"{model.source}: converted model has {model.n_inputs} inputs / "

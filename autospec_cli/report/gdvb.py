@@ -30,6 +30,7 @@ from autospec_cli.bench.run import gdvb_records, instance_levels, read_gdvb
 from autospec_cli.bench.transform import ALL_FACTORS
 from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
 from autospec_cli.progress import ProgressFn
+from autospec_cli.report.plots import parallel_coordinates, radar_chart
 from autospec_cli.verifyrun.records import VerifyRecord
 from autospec_cli.verifyrun.scoring import Scoreboard, classify, score
 
@@ -98,8 +99,6 @@ def verdict_rows(records: list[VerifyRecord],
 
 def _plots(out: Path, records: list[VerifyRecord], board: Scoreboard,
            levels: dict[str, dict[str, Any]]) -> dict[str, str]:
-    from autospec_cli.report.plots import parallel_coordinates, radar_chart
-
     files: dict[str, str] = {}
     factors = [f for f in ALL_FACTORS if any(f in lv for lv in levels.values())]
     if records:

@@ -33,11 +33,16 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.campaign.engine import read_description
+from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.errors import InputError
+from autospec_cli.io import atomic_write_text
 from autospec_cli.progress import ProgressFn
+from autospec_cli.report import study_plots as rp
 from autospec_cli.study.model_jobs import RELU_KIND, TRAIN_KIND
 from autospec_cli.study.verify import NOT_ROBUST, ROBUST, UNKNOWN, study_verdict
 from autospec_cli.verifyrun.jobs import KINDS, instance_params, results_of
+from autospec_cli.vnnlib.benchmark import read_manifest
 
 FACTORS: tuple[str, ...] = ("initialiser", "regulariser", "seed")
 COLUMNS: tuple[str, ...] = ("model", "regulariser", "initialiser", "seed", "accuracy", "robust",
@@ -47,9 +52,6 @@ COLUMNS: tuple[str, ...] = ("model", "regulariser", "initialiser", "seed", "accu
 def load_study(campaign_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]],
                                             list[dict[str, Any]]]:
     """``(description, model rows, instance rows)`` of a study folder (finished jobs only)."""
-    from autospec_cli.campaign.engine import read_description
-    from autospec_cli.campaign.store import CampaignStore
-
     desc = read_description(campaign_dir)
     if not desc or desc.get("kind") != "study":
         raise InputError(f"{campaign_dir} is not a study folder (campaign.json without "
@@ -88,8 +90,6 @@ def load_study(campaign_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 def _instance_meta(campaign_dir: Path) -> dict[str, dict[str, Any]]:
     """``onnx::vnnlib`` instance name -> model, image, label and property path."""
-    from autospec_cli.vnnlib.benchmark import read_manifest
-
     out = {}
     for k, e in enumerate((read_manifest(campaign_dir) or {}).get("instances", [])):
         meta = e.get("meta") or {}
@@ -220,9 +220,6 @@ def spearman(x: list[float], y: list[float]) -> float:
 def build_report(campaign_dir: Path, out_dir: Path, *,
                  progress: ProgressFn | None = None) -> dict[str, Any]:
     """Write the study's tables and plots into ``out_dir``; returns a summary with paths."""
-    from autospec_cli.io import atomic_write_text
-    from autospec_cli.report import study_plots as rp
-
     campaign_dir, out_dir = Path(campaign_dir), Path(out_dir)
     desc, rows, instances = load_study(campaign_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

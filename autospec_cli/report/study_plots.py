@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.io import atomic_path
+
 FACTORS: tuple[str, ...] = ("initialiser", "regulariser", "seed")
 VERDICT_COLOURS = {"robust": "tab:green", "unknown": "tab:orange", "not_robust": "tab:red"}
 
@@ -22,8 +24,6 @@ def _plt() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    from autospec_cli.io import atomic_path
-
     with atomic_path(path, force=True) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     _plt().close(fig)

@@ -38,6 +38,7 @@ from typing import Any
 from autospec_cli.errors import InputError
 from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
 from autospec_cli.progress import ProgressFn
+from autospec_cli.report import plots
 from autospec_cli.report.tables import ReportTable, markdown_document
 from autospec_cli.verify.base import Verdict
 from autospec_cli.verifyrun.records import VerifyRecord, find_verify_campaigns, load_records
@@ -141,8 +142,6 @@ def _level_orders(records: Sequence[VerifyRecord]) -> dict[str, list[Any]]:
 
 def _factor_figures(records: Sequence[VerifyRecord], solved: dict[str, set[str]],
                     out: Path) -> list[Path]:
-    from autospec_cli.report import plots
-
     orders = _level_orders(records)
     if not orders:
         return []
@@ -166,8 +165,6 @@ def _factor_figures(records: Sequence[VerifyRecord], solved: dict[str, set[str]]
 
 
 def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list[Path]:
-    from autospec_cli.report import plots
-
     solved = _solved_sets(records, sb)
     files = [plots.scr_boxplot(_scr_groups(records, solved), out / "scr_box.png",
                                ylabel="instances solved per group")]

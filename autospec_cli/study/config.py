@@ -38,10 +38,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.errors import ConfigError, InputError, VerifierError
+from autospec_cli.models.lirpa_compat import METHODS
 from autospec_cli.study.initialisers import canonical_initialiser
 from autospec_cli.study.regularisers import regularisation
 from autospec_cli.study.training import TrainingConfig
+from autospec_cli.verify.registry import get_backend_class
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -180,9 +182,6 @@ def _check_design(d: DesignConfig) -> DesignConfig:
 
 def _check_backend(backend: str, options: dict[str, Any]) -> dict[str, Any]:
     """Options parsed against the backend's declared parameters (unknown names refused)."""
-    from autospec_cli.errors import VerifierError
-    from autospec_cli.verify.registry import get_backend_class
-
     try:
         cls = get_backend_class(str(backend))
         known = cls.parameters
@@ -211,7 +210,6 @@ def _check_verify(v: VerifyConfig) -> VerifyConfig:
     if v.group not in (None, True, False):
         raise ConfigError("verify.group must be true or false (or left out)")
     options = _check_backend(v.backend, v.options)
-    from autospec_cli.models.lirpa_compat import METHODS
 
     methods = []
     for m in v.methods:

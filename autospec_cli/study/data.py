@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.data.idx import load_image_arrays
+from autospec_cli.data.loaders import detect_format, load_dataset
 from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.io import atomic_path
 
 VERIFY_FROM: tuple[str, ...] = ("auto", "test-file", "test-split")
 SPLITS: tuple[str, ...] = ("train", "val", "test", "pool")
@@ -52,8 +55,6 @@ class StudyData:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``data.npz`` atomically (replacing an older one)."""
-        from autospec_cli.io import atomic_path
-
         out: dict[str, Any] = {"input_shape": np.array(self.input_shape),
                                "n_classes": np.array(self.n_classes),
                                "scale": np.array(self.scale), "pool_index": self.pool_index,
@@ -95,15 +96,10 @@ def _images(X: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
 def load_source(source: str, input_shape: tuple[int, ...] | None = None
                 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], tuple[int, int, int]]:
     """``({"train": (X, y)[, "test": (X, y)]}, (C, H, W))`` for an image source."""
-    from autospec_cli.data.loaders import detect_format
-
     if detect_format(source) == "idx":
-        from autospec_cli.data.idx import load_image_arrays
-
         arrays = load_image_arrays(source)
         shape = _shape3(input_shape or arrays.input_shape, source)
         return {k: (_images(X, shape), y) for k, (X, y) in arrays.parts.items()}, shape
-    from autospec_cli.data.loaders import load_dataset
 
     ds = load_dataset(source)
     if ds.task != "classification":

@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.models.runtime import OnnxRunner
+from autospec_cli.study.data import StudyData
+from autospec_cli.study.verify import property_box, unstable_relus
+
 TRAIN_KIND = "autospec_cli.study.model_jobs:train_one"
 RELU_KIND = "autospec_cli.study.model_jobs:measure_relus"
 
@@ -29,8 +33,6 @@ def _threads(params: dict[str, Any]) -> None:
 
 
 def _pool_predictions(onnx_path: Path, X: np.ndarray) -> np.ndarray:
-    from autospec_cli.models.runtime import OnnxRunner
-
     runner = OnnxRunner(onnx_path, threads=1)
     return np.argmax(runner.run(X.reshape(len(X), -1)), axis=1)
 
@@ -38,7 +40,6 @@ def _pool_predictions(onnx_path: Path, X: np.ndarray) -> np.ndarray:
 def train_one(params: dict[str, Any]) -> dict[str, Any]:
     """Train, export and evaluate one model; see the module docstring."""
     from autospec_cli.models.onnx_export import export_onnx
-    from autospec_cli.study.data import StudyData
     from autospec_cli.study.regularisers import regularisation
     from autospec_cli.study.training import (
         TrainingConfig,
@@ -77,7 +78,6 @@ def train_one(params: dict[str, Any]) -> dict[str, Any]:
 def measure_relus(params: dict[str, Any]) -> dict[str, Any]:
     """Count one model's unstable ReLUs over the box of each property (see the module doc)."""
     from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
-    from autospec_cli.study.verify import property_box, unstable_relus
 
     _threads(params)
     folder = Path(params["dir"])

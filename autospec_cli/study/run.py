@@ -31,12 +31,17 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli import __version__
 from autospec_cli.campaign.engine import read_description, run_campaign, write_description
 from autospec_cli.campaign.executors import Executor, make_executor
 from autospec_cli.campaign.jobs import JobSpec
+from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.errors import ConfigError
+from autospec_cli.io import atomic_write_json, atomic_write_text, sha256_file
 from autospec_cli.progress import ProgressFn
 from autospec_cli.study.config import StudyConfig
+from autospec_cli.study.data import StudyData, prepare_data
+from autospec_cli.study.designs import Factor, make_design
 from autospec_cli.study.model_jobs import RELU_KIND, TRAIN_KIND
 from autospec_cli.study.select import Selection, select_images
 from autospec_cli.study.verify import (
@@ -47,7 +52,11 @@ from autospec_cli.study.verify import (
     study_verdict,
 )
 from autospec_cli.verify.base import Instance
+from autospec_cli.verify.registry import resolve_backend
 from autospec_cli.verifyrun.jobs import collect, describe_instances, make_jobs
+from autospec_cli.verifyrun.results import write_results
+from autospec_cli.vnnlib.benchmark import MANIFEST_FORMAT, MANIFEST_VERSION, read_manifest
+from autospec_cli.vnnlib.writer import write_vnnlib
 
 FACTORS = ("initialiser", "regulariser", "seed")
 
@@ -60,8 +69,6 @@ def model_id(regulariser: str, initialiser: str, seed: int) -> str:
 
 def design_runs(cfg: StudyConfig) -> list[dict[str, Any]]:
     """The design's runs (regulariser slowest, then initialiser, then seed for factorial)."""
-    from autospec_cli.study.designs import Factor, make_design
-
     d = cfg.design
     factors = [Factor.categorical("regulariser", d.regularisers),
                Factor.categorical("initialiser", d.initialisers),
@@ -87,9 +94,6 @@ def _check_folder(out: Path, cfg: StudyConfig) -> None:
 
 
 def _prepare_data(out: Path, cfg: StudyConfig) -> str:
-    from autospec_cli.io import sha256_file
-    from autospec_cli.study.data import prepare_data
-
     path = out / "data.npz"
     if not path.exists():
         d = cfg.data
@@ -110,8 +114,6 @@ def training_jobs(out: Path, cfg: StudyConfig, data_sha: str) -> list[JobSpec]:
 
 
 def _trained(out: Path, jobs: list[JobSpec]) -> dict[str, dict[str, Any]]:
-    from autospec_cli.campaign.store import CampaignStore
-
     ids = {j.id for j in jobs}
     with CampaignStore(out, create=False, writable=False) as store:
         recs = store.results(kind=TRAIN_KIND, status="done")
@@ -122,12 +124,6 @@ def write_properties(out: Path, cfg: StudyConfig, sel: Selection,
                      trained: dict[str, dict[str, Any]]) -> list[str]:
     """VNN-LIB files of the selected images, ``instances.csv`` (models x properties) and
     ``manifest.json``; returns the property paths relative to ``out`` in selection order."""
-    from autospec_cli import __version__
-    from autospec_cli.io import atomic_write_json, atomic_write_text
-    from autospec_cli.study.data import StudyData
-    from autospec_cli.vnnlib.benchmark import MANIFEST_FORMAT, MANIFEST_VERSION
-    from autospec_cli.vnnlib.writer import write_vnnlib
-
     data = StudyData.load(out / "data.npz")
     X = data.inputs("pool")
     names, images = [], []
@@ -154,8 +150,6 @@ def write_properties(out: Path, cfg: StudyConfig, sel: Selection,
 def relu_jobs(out: Path, cfg: StudyConfig, trained: dict[str, dict[str, Any]],
               properties: list[str]) -> list[JobSpec]:
     """One unstable-ReLU measurement per model over the boxes of ``properties``."""
-    from autospec_cli.io import sha256_file
-
     files = {v: sha256_file(out / v) for v in properties}
     return [JobSpec(RELU_KIND, {"dir": str(out), "model": m, "onnx": r["onnx"],
                                 "vnnlib": properties, "method": cfg.verify.methods[0],
@@ -168,9 +162,6 @@ def verification_jobs(out: Path, cfg: StudyConfig, trained: dict[str, dict[str, 
                       properties: list[str]
                       ) -> tuple[list[tuple[JobSpec, list[int]]], list[Instance]]:
     """The verification run's jobs for models x properties, and those instances in order."""
-    from autospec_cli.verify.registry import resolve_backend
-    from autospec_cli.vnnlib.benchmark import read_manifest
-
     v = cfg.verify
     spec = resolve_backend(v.backend, v.options)
     instances = study_instances(out, list(trained), properties, v.timeout)
@@ -201,8 +192,6 @@ def default_executor(cfg: StudyConfig) -> Executor:
 def run_study(cfg: StudyConfig, out: str | Path, *, executor: Executor | None = None,
               progress: ProgressFn | None = None) -> dict[str, Any]:
     """Run (or resume) the study into folder ``out``; returns a summary dict."""
-    from autospec_cli.io import atomic_write_json
-
     t0 = time.perf_counter()
     out = Path(out).resolve()
     _check_folder(out, cfg)
@@ -215,7 +204,6 @@ def run_study(cfg: StudyConfig, out: str | Path, *, executor: Executor | None = 
         tjobs = training_jobs(out, cfg, data_sha)
         s_train = run_campaign(out, tjobs, ex, progress=progress, description="train")
         trained = _trained(out, tjobs)
-        from autospec_cli.study.data import StudyData
 
         data = StudyData.load(out / "data.npz")
         sel = select_images(data.labels("pool"),
@@ -241,9 +229,6 @@ def run_study(cfg: StudyConfig, out: str | Path, *, executor: Executor | None = 
 def _write_results(out: Path, cfg: StudyConfig, jobs: list[tuple[JobSpec, list[int]]],
                    instances: list[Instance]) -> dict[str, int]:
     """Write ``results/`` (VNN-COMP results of every instance); count the study's verdicts."""
-    from autospec_cli.campaign.store import CampaignStore
-    from autospec_cli.verifyrun.results import write_results
-
     with CampaignStore(out, create=False, writable=False) as store:
         results = collect(store, jobs, len(instances))
     write_results(out / "results", instances, results, backend=cfg.verify.backend,

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from autospec_cli.errors import ConfigError
+from autospec_cli.models.arch import ConvNet
 from autospec_cli.progress import ProgressFn
 from autospec_cli.study.initialisers import initialise
 from autospec_cli.study.regularisers import Regularisation, jacobian_penalty
@@ -72,8 +73,6 @@ class TrainingConfig:
 def build_model(input_shape: tuple[int, int, int], n_classes: int, initialiser: str,
                 reg: Regularisation, seed: int, cfg: TrainingConfig) -> nn.Module:
     """The study's ConvNet with ``initialiser`` applied for ``seed``."""
-    from autospec_cli.models.arch import ConvNet
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = ConvNet(input_shape, filters=cfg.filters, kernel=cfg.kernel, n_classes=n_classes,

@@ -29,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.verify.backends.lirpa import unstable_relus as count
 from autospec_cli.verify.base import Instance, Result, Verdict
 from autospec_cli.vnnlib.builders import robustness_property
 from autospec_cli.vnnlib.property import Property
+from autospec_cli.vnnlib.reader import read_vnnlib
 
 ROBUST, UNKNOWN, NOT_ROBUST = "robust", "unknown", "not_robust"
 VERDICTS: tuple[str, ...] = (ROBUST, UNKNOWN, NOT_ROBUST)
@@ -53,8 +55,6 @@ def image_property(x0: np.ndarray, eps: float, label: int, n_classes: int,
 
 def property_box(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """The input box of a robustness property file (its only case)."""
-    from autospec_cli.vnnlib.reader import read_vnnlib
-
     case = read_vnnlib(Path(path)).cases[0]
     return case.lo, case.hi
 
@@ -64,8 +64,6 @@ def unstable_relus(model: Any, lo: np.ndarray, hi: np.ndarray, method: str = "CR
     """Per box (rows of ``lo``/``hi``): ReLUs whose pre-activation bounds have ``lower < 0 <
     upper``. ``method``: ``IBP`` or ``CROWN`` intermediate bounds (``alpha-CROWN`` counts as
     CROWN, which is what it optimises from)."""
-    from autospec_cli.verify.backends.lirpa import unstable_relus as count
-
     key = method.strip().lower().replace("_", "-")
     return np.asarray(count(model, lo, hi, "ibp" if key == "ibp" else "crown"), dtype=int)
 

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from autospec_cli.errors import VerifierError
 from autospec_cli.verify.base import Instance, Parameter, Result, Verdict, Verifier
 from autospec_cli.verify.registry import get_backend_class, parse_option_pairs
+from autospec_cli.verify.runner import verify_guarded
 
 DEFAULT_MEMBERS = "attack,bab,lirpa"
 
@@ -117,8 +118,6 @@ class PortfolioVerifier(Verifier):
         return (True, "") if usable else (False, "; ".join(skipped))
 
     def verify_instance(self, instance: Instance) -> Result:
-        from autospec_cli.verify.runner import verify_guarded
-
         deadline = time.monotonic() + instance.timeout
         notes: list[str] = []
         for k, (name, opts) in enumerate(self.member_specs):

@@ -25,6 +25,8 @@ from typing import Any
 
 from autospec_cli.progress import ProgressFn
 from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict, Verifier
+from autospec_cli.verify.cex import check_counterexample
+from autospec_cli.verify.registry import make_backend
 
 LATE_GRACE = 1.0  # seconds past the limit before an answer counts as a timeout
 
@@ -47,7 +49,6 @@ def validate_result(instance: Instance, result: Result) -> Result:
             verdict=Verdict.ERROR,
             message=_join("sat without a counterexample", result.message),
         )
-    from autospec_cli.verify.cex import check_counterexample
 
     try:
         check = check_counterexample(instance.onnx, instance.vnnlib, cex.x, cex.y)
@@ -107,8 +108,6 @@ def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
 
 def run_one(backend_name: str, options: Mapping[str, Any], instance: Instance) -> Result:
     """Build backend ``backend_name`` with ``options`` and decide one instance."""
-    from autospec_cli.verify.registry import make_backend
-
     t0 = time.perf_counter()
     try:
         verifier = make_backend(backend_name, **dict(options))

@@ -35,6 +35,7 @@ import numpy as np
 
 from autospec_cli.errors import VnnlibError
 from autospec_cli.vnnlib.property import Case, Polytope, Property
+from autospec_cli.vnnlib.reader_v2 import parse_vnnlib2
 
 MAX_CLAUSES = 1_000_000
 
@@ -80,8 +81,6 @@ def read_vnnlib(
     text = _COMMENT.sub(" ", raw)
     try:
         if is_vnnlib2(text):
-            from autospec_cli.vnnlib.reader_v2 import parse_vnnlib2
-
             prop = parse_vnnlib2(raw, n_inputs=n_inputs, n_outputs=n_outputs)
         else:
             prop = _Parser(text, n_inputs, n_outputs).parse()

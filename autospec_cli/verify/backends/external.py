@@ -52,7 +52,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autospec_cli.errors import InputError, VerifierError
+from autospec_cli.verify.backends.attack import AttackVerifier
 from autospec_cli.verify.base import Counterexample, Instance, Parameter, Result, Verdict, Verifier
+from autospec_cli.verify.cex import check_counterexample, parse_vnncomp_counterexample
 
 TERM_WAIT = 2.0  # seconds between SIGTERM and SIGKILL
 
@@ -203,8 +205,6 @@ def parse_assignment_listing(text: str) -> Counterexample | None:
 
 def parse_counterexample_text(text: str) -> Counterexample | None:
     """VNN-COMP form, else a Marabou-style listing; None when neither is found."""
-    from autospec_cli.verify.cex import parse_vnncomp_counterexample
-
     if re.search(r"\(\s*(?:=\s*)?X_\d+", text):
         try:
             return parse_vnncomp_counterexample(text)
@@ -422,9 +422,6 @@ class MarabouVerifier(ExternalVerifier):
 
     def _replay(self, result: Result, instance: Instance, spent: float) -> Result:
         """Report onnxruntime's outputs at Marabou's x; refine x when rounding broke it."""
-        from autospec_cli.verify.backends.attack import AttackVerifier
-        from autospec_cli.verify.cex import check_counterexample
-
         cex = result.counterexample
         assert cex is not None
         extra = {**result.extra, "marabou_x": cex.x.tolist(), "marabou_y": cex.y.tolist()}

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from autospec_cli.models.lirpa_compat import compute_bounds
 from autospec_cli.verify.backends.bab import crown
 from autospec_cli.verify.falsify import PGDConfig, box_starts, descend
 from autospec_cli.vnnlib.property import Case
@@ -144,7 +145,6 @@ class Bounder:
                 r = crown.crown_lower(self.layers, lo, hi, C, alpha_steps=alpha_steps, prior=prior)
             hidden = r.hidden if r.hidden is not None else lo.new_zeros(lo.shape[0], 2, 0)
             return r.lb, r.lA, r.lbias, r.lb.abs(), hidden
-        from autospec_cli.models.lirpa_compat import compute_bounds
 
         lb, ub = compute_bounds(  # rounds the float64 boxes outwards to float32 itself
             self.model,
