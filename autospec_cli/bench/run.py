@@ -68,7 +68,8 @@ def verify_jobs(campaign_dir: Path, manifest: dict[str, Any], verifiers: Sequenc
     can be compared with itself under several configurations.
     """
     if not verifiers:
-        raise ConfigError("no verifiers given; use --verifiers lirpa,bab,attack,external:NAME")
+        raise ConfigError("no verifiers given; name some, e.g. lirpa,bab,attack,external:NAME",
+                          param="verifiers")
     bench = campaign_dir / BENCH_DIR
     infos = [InstanceInfo(Instance((bench / i["onnx"]).resolve(), (bench / i["vnnlib"]).resolve(),
                                    float(timeout if timeout is not None else i["timeout"]),

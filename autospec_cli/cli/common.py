@@ -40,6 +40,7 @@ PARAM_FLAGS: dict[str, str] = {
     "arch": "--arch",
     "backend": "--backend",
     "by_group": "--by-group",
+    "data": "--data",
     "domain": "--domain-from",
     "features": "--features",
     "features_xy": "--features-xy",
@@ -47,7 +48,11 @@ PARAM_FLAGS: dict[str, str] = {
     "input_shape": "--input-shape",
     "label": "--label",
     "nan_policy": "--nan-policy",
+    "options": "--opt",
     "ratio": "--ratio",
+    "task": "--task",
+    "tools_file": "--tools",
+    "verifiers": "--verifiers",
     "window": "--window",
 }
 

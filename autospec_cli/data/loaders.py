@@ -120,13 +120,14 @@ def load_dataset(
     if task is not None and task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; use classification or regression")
     if features is not None and not features:
-        raise ConfigError("--features is empty; name at least one column")
+        raise ConfigError("features is empty; name at least one column", param="features")
     fmt, path = split_source(source)
     request = LoadRequest(task=task, features=features, label=label, window=window,
                           nan_policy=nan_policy, seed=seed, drop_leading_idle=drop_leading_idle)
     ds = LOADERS.load(fmt)(path, request)
     if task is not None and task != ds.task:
-        raise ConfigError(f"{source} is a {ds.task} dataset; --task {task} does not apply to it")
+        raise ConfigError(f"{source} is a {ds.task} dataset; task {task} does not apply to it",
+                          param="task")
     ds.meta.setdefault("format", fmt)
     ds.meta["source"] = source
     if fmt != "builtin" and Path(path).exists():
@@ -146,7 +147,8 @@ def split_source(source: str) -> tuple[str, str]:
 # -- the built-in loaders (entry points of this package) ---------------------------------------
 def _fixed_target(fmt: str, request: LoadRequest) -> None:
     if request.label is not None:
-        raise ConfigError(f"--label does not apply to {fmt} sources (their target is fixed)")
+        raise ConfigError(f"label does not apply to {fmt} sources (their target is fixed)",
+                          param="label")
 
 
 def _selected(ds: Dataset, request: LoadRequest) -> Dataset:

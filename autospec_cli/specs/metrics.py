@@ -204,7 +204,8 @@ def check_eval_data(specset: SpecSet, X: Any, y: Any) -> tuple[np.ndarray, np.nd
     if y.shape != (X.shape[0],):
         raise InputError(f"{X.shape[0]} evaluation points but targets of shape {y.shape}")
     if np.isnan(X).any():
-        raise InputError("evaluation features hold NaN; drop or impute them (--nan-policy)")
+        raise InputError("evaluation features hold NaN; drop or impute them (nan_policy)",
+                         param="nan_policy")
     if specset.task == "classification":
         if y.size and (y.dtype.kind not in "iub" and not np.all(y == np.round(y))):
             raise InputError("classification targets must be integer class indices")

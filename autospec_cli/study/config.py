@@ -264,7 +264,7 @@ def resolve_source(source: str, config_path: Path | None) -> str:
         if p.exists():
             return str(p)
     raise InputError(f"data.source {source!r} not found (looked in {', '.join(map(str, bases))}); "
-                     f"pass --data PATH or set {DATA_ENV}")
+                     f"give the data source or set {DATA_ENV}", param="data")
 
 
 def load_config(path: str | os.PathLike[str], *, data: str | None = None) -> StudyConfig:

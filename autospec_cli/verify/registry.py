@@ -87,7 +87,8 @@ def load_tools(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str
     p = Path(path) if path is not None else default_tools_path()
     if not p.is_file():
         if path is not None:
-            raise ConfigError(f"tools file {p} not found; create it or drop --tools")
+            raise ConfigError(f"tools file {p} not found; create it or give no tools file",
+                              param="tools_file")
         return {}
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -67,11 +67,11 @@ def _check_folder(out: Path, settings: dict[str, Any], force: bool) -> None:
         differ = [k for k in SETTINGS if old.get(k) != settings.get(k)]
         if differ:
             raise OutputExistsError(f"{out} holds results of another verification run "
-                                    f"(different {', '.join(differ)}); pass --force to discard "
-                                    "them or choose another --output folder")
+                                    f"(different {', '.join(differ)}); overwrite (force) to "
+                                    "discard them or choose another output folder")
     elif (out / RESULTS_CSV).exists() and not force:
         raise OutputExistsError(f"{out / RESULTS_CSV} already exists (no campaign store to "
-                                "resume); pass --force to overwrite it")
+                                "resume); overwrite it (force) or choose another folder")
 
 
 def run_verification(instances: Sequence[Instance], out_dir: str | os.PathLike[str], *,

@@ -68,10 +68,15 @@ def test_unknown_builtin_lists_known_names() -> None:
 
 
 def test_option_misuse_is_reported() -> None:
-    with pytest.raises(ConfigError, match="--label"):
+    with pytest.raises(ConfigError, match="label does not apply") as e:
         load_dataset("builtin:spiral", label="y")
-    with pytest.raises(ConfigError, match="classification dataset"):
+    assert e.value.param == "label" and "--" not in str(e.value)  # the CLI adds the flag
+    with pytest.raises(ConfigError, match="classification dataset") as e:
         load_dataset("builtin:spiral", task="regression")
+    assert e.value.param == "task"
+    with pytest.raises(ConfigError, match="features is empty") as e:
+        load_dataset("builtin:spiral", features=[])
+    assert e.value.param == "features"
     with pytest.raises(ConfigError, match="NaN policy"):
         load_dataset("builtin:spiral", nan_policy="ignore")
     with pytest.raises(ConfigError, match="window"):

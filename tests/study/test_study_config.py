@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from autospec_cli.cli.common import error_line
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.study.config import DEFAULT_OPTIONS, config_from_dict, load_config, parse_eps
 from autospec_cli.study.run import design_runs
@@ -72,8 +73,10 @@ def test_shipped_configs_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_missing_source_says_what_to_do(tmp_path: Path) -> None:
     p = tmp_path / "s.toml"
     p.write_text('[data]\nsource = "no/such/folder"\n')
-    with pytest.raises(InputError, match="--data"):
+    with pytest.raises(InputError, match="AUTOSPEC_STUDY_DATA") as e:
         load_config(p)
+    assert e.value.param == "data"  # the CLI names its option for it:
+    assert error_line(e.value).endswith("(option --data)")
     p.write_text("[data\n")
     with pytest.raises(ConfigError):
         load_config(p)

@@ -150,7 +150,8 @@ def check_xy(X: Any, y: Any, task: str) -> tuple[np.ndarray, np.ndarray]:
         bad = np.flatnonzero(~np.all(np.isfinite(X), axis=1))
         raise InputError(
             f"generation features hold NaN or infinity ({bad.size} rows, first row {bad[0]}); "
-            "drop or impute them first (e.g. --nan-policy drop)"
+            "drop or impute them first (nan_policy drop)",
+            param="nan_policy",
         )
     if task == "classification":
         return X, _labels(y)

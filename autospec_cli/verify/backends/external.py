@@ -243,8 +243,9 @@ class ExternalVerifier(Verifier):
         super().__init__(**options)
         if not self.command_template():
             raise VerifierError(
-                f"{self.name}: no command; pass --opt command='run_instance.sh v1 "
-                "{category} {onnx} {vnnlib} {results} {timeout}' or use external:NAME"
+                f"{self.name}: no command; set the option command='run_instance.sh v1 "
+                "{category} {onnx} {vnnlib} {results} {timeout}' or use external:NAME",
+                param="options",
             )
         exe = self.command_template()[0]
         if not _which(exe):
@@ -394,7 +395,7 @@ class MarabouVerifier(ExternalVerifier):
         if find_marabou() is None:
             return False, (
                 "Marabou executable not found; pip install maraboupy (it provides "
-                "Marabou) or pass --opt executable=PATH"
+                "Marabou) or set the option executable=PATH"
             )
         return True, ""
 
