@@ -17,8 +17,9 @@ Job kinds map to top-level functions ``fn(params: dict) -> dict`` (see
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from autospec_cli.exports import lazy_exports
 
 # Names are imported on first use, so worker processes (``python -m
 # autospec_cli.campaign.worker``) start without loading the store, engine or Dask.
@@ -49,12 +50,7 @@ if TYPE_CHECKING:
     from autospec_cli.campaign.store import CampaignStore, JobRecord, StoreStats
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'autospec_cli.campaign' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"autospec_cli.campaign.{module}"), name)
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "CampaignStore",

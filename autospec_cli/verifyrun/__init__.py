@@ -21,3 +21,30 @@ made JSON with :func:`autospec_cli.io.to_jsonable`; neither is repeated here.
 The generic machinery (job ids, the store, executors) is :mod:`autospec_cli.campaign`, which
 knows nothing of verification.
 """
+
+from __future__ import annotations
+
+from autospec_cli.exports import lazy_exports
+
+_EXPORTS = {
+    "make_jobs": "jobs",
+    "describe_instances": "jobs",
+    "results_of": "jobs",
+    "instance_params": "jobs",
+    "collect": "jobs",
+    "read_expected": "jobs",
+    "InstanceInfo": "jobs",
+    "run_verification": "run",
+    "VerifyRun": "run",
+    "write_results": "results",
+    "read_results_csv": "results",
+    "summarize": "results",
+    "VerifyRecord": "records",
+    "load_records": "records",
+    "find_verify_campaigns": "records",
+    "score": "scoring",
+    "Scoreboard": "scoring",
+    "Points": "scoring",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)
