@@ -26,6 +26,15 @@ from autospec_cli.vnnlib.property import Case, Polytope
 # ----------------------------------------------------------------------------- helpers
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small batched products: several torch threads only fight over the cores."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def random_layers(rng: np.random.Generator, sizes: list[int]) -> crown.Layers:
     """A random MLP as float64 ``(W, b)`` pairs with float32-representable weights."""
     out = []
@@ -188,32 +197,59 @@ def test_alpha_optimisation_never_loosens_the_root_bound() -> None:
 def _random_problem(seed: int) -> tuple[crown.Layers, Case]:
     rng = np.random.default_rng(seed)
     n_in = int(rng.integers(2, 6))
-    layers = random_layers(rng, [n_in, 12, 12, 10, 3])
+    layers = random_layers(rng, [n_in, 16, 16, 16, 3])
     x0 = rng.uniform(-1, 1, n_in)
-    return layers, robustness_case(layers, x0, float(rng.uniform(0.05, 0.5)))
+    return layers, robustness_case(layers, x0, float(rng.uniform(0.1, 0.6)))
 
 
 @pytest.mark.parametrize("branching", ["fsb", "babsr"])
 def test_verdicts_on_random_nets_hold_up_to_sampling_and_attack(branching: str) -> None:
     """unsat: no sampled or attacked point is unsafe; sat: the point replays; both occur."""
     seen: dict[str, int] = {}
-    cfg = ReluSplitConfig(branching=branching, attack_restarts=0, root_iters=10, batch=16)
+    # weak bounds (no root optimisation, 2 steps per batch) so that many cases branch
+    cfg = ReluSplitConfig(branching=branching, attack_restarts=0, root_iters=0, iters=2, batch=16)
+    branched = 0
     for seed in range(24):
         layers, case = _random_problem(seed)
         out = relu_split_search(
             layers,
             case,
-            deadline=time.monotonic() + 20,
+            deadline=time.monotonic() + 8,
             confirm=exact_confirm(layers, case),
             config=cfg,
         )
         seen[out.verdict] = seen.get(out.verdict, 0) + 1
+        branched += out.verdict == "unsat" and int(out.stats["subdomains"]) > 4
         if out.verdict == "unsat":
             assert strongest_attack(layers, case, seed) > 0, f"seed {seed}: unsat but unsafe"
         elif out.verdict == "sat":
             assert out.x is not None and exact_confirm(layers, case)(out.x) is not None
     assert seen.get("sat", 0) >= 2 and seen.get("unsat", 0) >= 8, seen
     assert seen.get("unknown", 0) + seen.get("timeout", 0) <= 1, seen
+    assert branched >= 3
+
+
+def test_fully_split_leaves_are_decided_by_their_linear_program() -> None:
+    """Without optimised multipliers bounds stay loose until every ReLU is split; the leaves'
+    LP multipliers (checked by the sound bound) still decide the case."""
+    decided = leaves = 0
+    cfg = ReluSplitConfig(attack_restarts=0, root_iters=0, iters=0, beta=False, batch=8)
+    for seed in range(6):
+        rng = np.random.default_rng(900 + seed)
+        layers = random_layers(rng, [2, 6, 6, 2])
+        case = robustness_case(layers, rng.uniform(-1, 1, 2), float(rng.uniform(0.2, 0.8)))
+        confirm = exact_confirm(layers, case)
+        out = relu_split_search(
+            layers, case, deadline=time.monotonic() + 20, confirm=confirm, config=cfg
+        )
+        leaves += int(out.stats.get("leaf_lps", 0))
+        if out.verdict == "unsat":
+            assert strongest_attack(layers, case, seed) > 0
+            decided += 1
+        elif out.verdict == "sat":
+            assert confirm(out.x) is not None
+            decided += 1
+    assert decided >= 5 and leaves > 0
 
 
 def test_agrees_with_input_splitting_where_both_decide() -> None:

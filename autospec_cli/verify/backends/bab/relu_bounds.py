@@ -133,6 +133,27 @@ def backward(
     return lam, bias, mag
 
 
+class _Ascent:
+    """Adam steps that *increase* an objective, each tensor with its own step size (written
+    out here: ``torch.optim`` pulls in the compiler stack on first use, seconds per process)."""
+
+    def __init__(self, params: list[tuple[torch.Tensor, float]]) -> None:
+        self.params = params
+        self.m = [torch.zeros_like(p) for p, _ in params]
+        self.v = [torch.zeros_like(p) for p, _ in params]
+        self.t = 0
+
+    def step(self, grads: tuple[torch.Tensor, ...]) -> None:
+        b1, b2 = 0.9, 0.999
+        self.t += 1
+        for (p, lr), m, v, g in zip(self.params, self.m, self.v, grads, strict=True):
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            m_hat = m / (1 - b1**self.t)
+            v_hat = v / (1 - b2**self.t)
+            p.add_(lr * m_hat / (v_hat.sqrt() + 1e-8))
+
+
 def _times(lam: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """``lam @ W`` for (N, m, n) ``lam`` as one matrix product (not N matrix-vector ones)."""
     n, m, _ = lam.shape
@@ -145,16 +166,24 @@ def _scale(mag: torch.Tensor, centre: torch.Tensor, radius: torch.Tensor) -> tor
 
 
 def intermediate_bounds(
-    layers: Layers, lo: torch.Tensor, hi: torch.Tensor
+    layers: Layers,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    alpha_iters: int = 0,
+    lr_alpha: float = 0.1,
+    deadline: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """CROWN pre-activation bounds of every hidden neuron over the box ``[lo, hi]`` (1-D):
     packed (H,) lower and upper bounds, widened outwards against rounding.
 
     Layer 0 gets interval bounds (exact up to rounding); each later layer first gets interval
     bounds from the previous layer's, and only the neurons those leave unstable get a backward
-    CROWN pass. Every bound is widened by ``1e-10`` times the magnitude of the terms it sums
-    (float64 rounding of such a sum is below ``1e-12`` of it), so no rounding can make a
-    neuron's computed range miss a value the neuron takes.
+    CROWN pass -- with ``alpha_iters > 0`` an alpha-CROWN one: the lower slopes of the earlier
+    layers are optimised per bound (layer by layer, earlier layers' bounds fixed; the best
+    bound seen per neuron is kept, every iterate being sound). In deep networks this is what
+    keeps later layers from drowning in unstable neurons. Every bound is widened by ``1e-10``
+    times the magnitude of the terms it sums (float64 rounding of such a sum is below
+    ``1e-12`` of it), so no rounding can make a neuron's range miss a value it takes.
     """
     if len(layers) == 1:
         empty = lo.new_zeros(0)
@@ -178,7 +207,12 @@ def intermediate_bounds(
         if idx.numel():
             rows = W[idx]
             lam = torch.cat([rows, -rows])[None]
-            A, bias, bmag = backward(lam, layers, k, lows, ups, magnitude=True)
+            alphas = None
+            if alpha_iters > 0:
+                alphas = _optimise_rows(
+                    lam, layers, k, lows, ups, centre, radius, alpha_iters, lr_alpha, deadline
+                )
+            A, bias, bmag = backward(lam, layers, k, lows, ups, alphas, magnitude=True)
             assert bmag is not None
             both = concretize(A, bias + torch.cat([b[idx], -b[idx]]), centre, radius)[0]
             sc = _scale(bmag, centre, radius)[0] + torch.cat([b[idx], b[idx]]).abs()
@@ -190,6 +224,44 @@ def intermediate_bounds(
         lows.append(lw)
         ups.append(up)
     return torch.cat(lows, 1)[0], torch.cat(ups, 1)[0]
+
+
+def _optimise_rows(
+    lam: torch.Tensor,
+    layers: Layers,
+    k: int,
+    lows: list[torch.Tensor],
+    ups: list[torch.Tensor],
+    centre: torch.Tensor,
+    radius: torch.Tensor,
+    iters: int,
+    lr: float,
+    deadline: float | None,
+) -> list[torch.Tensor]:
+    """Per-row lower slopes of layers ``< k`` that maximise the bounds of ``lam · a_{k-1}``
+    (constant terms left out: they do not depend on the slopes); the best seen per row."""
+    m = lam.shape[1]
+    alpha = torch.cat([_relax(lw, up)[2] for lw, up in zip(lows, ups, strict=True)], 1)
+    alpha = alpha[:, None, :].expand(-1, m, -1).clone().requires_grad_(True)
+    sizes = [t.shape[1] for t in lows]
+    best = alpha.detach().clone()
+    best_lb = torch.full((1, m), -torch.inf, dtype=lam.dtype)
+    opt = _Ascent([(alpha, lr)])
+    for t in range(iters + 1):
+        with torch.enable_grad():
+            A, bias, _ = backward(lam, layers, k, lows, ups, per_layer(alpha, sizes))
+            lb = concretize(A, bias, centre, radius)
+        with torch.no_grad():
+            better = lb.detach() > best_lb
+            best_lb = torch.where(better, lb.detach(), best_lb)
+            best = torch.where(better[..., None], alpha.detach(), best)
+        if t == iters or (deadline is not None and time.monotonic() > deadline):
+            break
+        (grad,) = torch.autograd.grad(lb.sum(), [alpha])
+        with torch.no_grad():
+            opt.step((grad,))
+            alpha.clamp_(0, 1)
+    return per_layer(best, sizes)
 
 
 def split_bounds(
@@ -320,11 +392,11 @@ def subdomain_lower(
     best_lb, best_a, best_b = lb, alpha.clone(), beta.clone()
     if iters > 0 and low.shape[1] > 0:
         alpha.requires_grad_(True)
-        params = [{"params": [alpha], "lr": lr_alpha}]
+        params = [(alpha, lr_alpha)]
         if use_beta and bool((sign != 0).any()):
             beta.requires_grad_(True)
-            params.append({"params": [beta], "lr": lr_beta})
-        opt = torch.optim.Adam(params, maximize=True)
+            params.append((beta, lr_beta))
+        opt = _Ascent(params)
         for _ in range(iters):
             if stop_above is not None and bool((best_lb > stop_above).any(dim=1).all()):
                 break
@@ -332,11 +404,10 @@ def subdomain_lower(
                 break
             with torch.enable_grad():
                 lb = run(alpha, beta)[0]
-                opt.zero_grad()
-                lb.sum().backward()
+                grads = torch.autograd.grad(lb.sum(), [p for p, _ in params])
             with torch.no_grad():
                 best_lb, best_a, best_b = _keep_better(lb, alpha, beta, best_lb, best_a, best_b)
-                opt.step()
+                opt.step(grads)
                 alpha.clamp_(0, 1)
                 beta.clamp_(min=0)
         with torch.no_grad():  # the last step's iterate

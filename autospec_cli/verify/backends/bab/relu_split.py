@@ -9,12 +9,13 @@ One case (input box, disjunction of unsafe polytopes ``A_k y <= b_k``) is decide
 
 1. A projected-gradient attack on the case's margin from random starts (``sat`` as soon as
    ``confirm`` accepts a point).
-2. Root: CROWN bounds of every hidden neuron over the box, then alpha-CROWN (``root_iters``)
-   on all rows of all polytopes. A polytope is *refuted* on a subdomain when one of its rows
-   has ``lb > b + tol``; the case is ``unsat`` when every polytope is refuted on all of the
-   box. Polytopes are independent (each must be refuted everywhere), so each polytope the
-   root leaves open gets its own search with only its rows -- on a robustness property only
-   the few hard labels are searched, each with one row.
+2. Root: CROWN bounds of every hidden neuron over the box (alpha-CROWN with
+   ``root_hidden_iters``: costly on deep nets, off by default), then alpha-CROWN
+   (``root_iters``) on all rows of all polytopes. A polytope is *refuted* on a subdomain
+   when one of its rows has ``lb > b + tol``; the case is ``unsat`` when every polytope is
+   refuted on all of the box. Polytopes are independent (each must be refuted everywhere),
+   so each polytope the root leaves open gets its own search with only its rows -- on a
+   robustness property only the few hard labels are searched, each with one row.
 3. The search keeps a stack of subdomains (split decisions plus alpha and beta warm starts)
    and pops ``batch`` of them at a time (depth first: the live set stays small). One batched
    pass bounds them all: intermediate bounds are the root's tightened by the splits, alpha and
@@ -35,10 +36,14 @@ One case (input box, disjunction of unsafe polytopes ``A_k y <= b_k``) is decide
    them removes the lower relaxation, which it does not price); a few cheap trial bounds fix
    most of that for ~10 % of a step's cost.
 
+6. A subdomain with no unstable neuron left is a linear piece of the network: a linear
+   program gives the split multipliers that make its bound exact (checked by the sound bound,
+   see :mod:`autospec_cli.verify.backends.bab.relu_leaf`) and its minimiser as a candidate.
+
 Verdicts: ``sat`` only with a point ``confirm`` accepted; ``unsat`` only when every subdomain
 of every polytope was refuted; ``unknown`` when the live subdomains exceed ``max_live`` or a
-subdomain with no unstable neuron left stays open (the bound is then an LP relaxation of a
-linear piece and the split set is exhausted); ``timeout`` at the deadline.
+linear piece stays open after its linear program (its minimum lies within the margin of
+``b``, or the candidate did not replay); ``timeout`` at the deadline.
 
 Soundness under rounding: every bound is computed in float64 from float32 weights, and the
 bounds module tracks ``scale``, a bound on the magnitudes of all terms summed into a bound
@@ -62,6 +67,7 @@ import torch
 from autospec_cli.errors import ConfigError
 from autospec_cli.verify.backends.bab import relu_bounds as rb
 from autospec_cli.verify.backends.bab.crown import Layers, extract_affine_relu, forward
+from autospec_cli.verify.backends.bab.relu_leaf import as_tensor, leaf_multipliers
 from autospec_cli.verify.backends.bab.search import ConfirmFn, Outcome
 from autospec_cli.vnnlib.property import Case
 
@@ -74,6 +80,7 @@ class ReluSplitConfig:
 
     batch: int = 64  # subdomains bounded per pass
     root_iters: int = 50  # alpha-CROWN steps at the root
+    root_hidden_iters: int = 0  # alpha-CROWN steps per hidden layer's bounds at the root
     iters: int = 10  # alpha/beta steps per batch of subdomains
     lr_alpha: float = 0.1
     lr_beta: float = 0.05
@@ -93,7 +100,8 @@ class ReluSplitConfig:
             raise ConfigError(f"relu split: branching must be one of {', '.join(BRANCHING)}")
         if self.batch < 1 or self.max_live < 1 or self.fsb_candidates < 1:
             raise ConfigError("relu split: batch, max_live and fsb_candidates must be >= 1")
-        if min(self.root_iters, self.iters, self.attack_restarts, self.polish_steps) < 0:
+        counts = (self.root_iters, self.root_hidden_iters, self.iters, self.attack_restarts)
+        if min(*counts, self.polish_steps, self.attack_steps) < 0:
             raise ConfigError("relu split: iteration and restart counts must be >= 0")
         if self.rel_tol <= 0:
             raise ConfigError("relu split: rel_tol must be > 0 (it covers rounding)")
@@ -251,7 +259,14 @@ class _Search:
         self.attack()
         self._tick()
         t0 = time.monotonic()
-        self.root_lo, self.root_up = rb.intermediate_bounds(self.layers, self.lo, self.hi)
+        self.root_lo, self.root_up = rb.intermediate_bounds(
+            self.layers,
+            self.lo,
+            self.hi,
+            alpha_iters=self.cfg.root_hidden_iters,
+            lr_alpha=self.cfg.lr_alpha,
+            deadline=self.deadline,
+        )
         self.stats["root_unstable"] = int(((self.root_lo < 0) & (self.root_up > 0)).sum())
         C = torch.cat([A for A, _ in self.polys])
         b = torch.cat([b for _, b in self.polys])
@@ -356,7 +371,13 @@ class _Search:
         unstable = (low < 0) & (up > 0)
         can = unstable.any(dim=1)
         if not bool(can.all()):
-            return empty, int((~can).sum())
+            left = self._decide_leaves(C, b, sign[~can], low[~can])
+            if left:
+                return empty, left
+            sign, low, up, alpha, beta = sign[can], low[can], up[can], alpha[can], beta[can]
+            idx, row = idx[can], row[can]
+            if not bool(can.any()):
+                return empty, 0
         lam = rb.relaxation_coefficients(
             self.layers, self.lo, self.hi, C, low, up, sign, alpha, beta
         )
@@ -367,6 +388,39 @@ class _Search:
         else:
             neuron = score.argmax(dim=1)
         return _children(sign, alpha, beta, neuron), 0
+
+    def _decide_leaves(
+        self, C: torch.Tensor, b: torch.Tensor, sign: torch.Tensor, low: torch.Tensor
+    ) -> int:
+        """Refute or falsify fully split subdomains exactly (LP multipliers, checked by the
+        sound bound; LP minimisers replayed); return how many stay open."""
+        open_leaves = 0
+        for i in range(sign.shape[0]):
+            self._tick()
+            self.stats["leaf_lps"] = int(self.stats.get("leaf_lps", 0)) + 1
+            beta, points = leaf_multipliers(
+                self.layers,
+                self.lo.numpy(),
+                self.hi.numpy(),
+                C.numpy(),
+                b.numpy(),
+                sign[i].numpy(),
+                low[i].numpy(),
+            )
+            if points:
+                self._try(torch.as_tensor(np.stack(points)), "linear program on a leaf")
+            if beta is None:
+                open_leaves += 1
+                continue
+            lo_i, up_i = rb.split_bounds(self.root_lo, self.root_up, sign[i : i + 1])
+            bd = rb.subdomain_lower(
+                self.layers, self.lo, self.hi, C, lo_i, up_i, sign[i : i + 1], beta=as_tensor(beta)
+            )
+            if not bool((bd.lb - b - self._tol(b, bd.scale) > 0).any()):
+                open_leaves += 1
+            else:
+                self.stats["refuted"] += 1
+        return open_leaves
 
     def _fsb(
         self,
