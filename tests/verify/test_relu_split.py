@@ -191,6 +191,31 @@ def test_alpha_optimisation_never_loosens_the_root_bound() -> None:
     assert bool(((plain.lb - ref).abs() <= 0.02 * (1 + ref.abs())).all())
 
 
+def test_float64_rounding_is_far_below_the_refutation_margin() -> None:
+    """The same bound in float32 and float64: float64's error is ~1e-9 of their gap, which
+    must leave the margin ``1e-6 (1 + |b| + scale)`` many orders of magnitude to spare."""
+    rng = np.random.default_rng(4)
+    layers = random_layers(rng, [20, 64, 64, 64, 64, 64, 64, 10])
+    lo = torch.as_tensor(rng.uniform(-1, 1, 20))
+    hi = lo + 0.05
+    L, U = rb.intermediate_bounds(layers, lo, hi)
+    unstable = torch.nonzero((L < 0) & (U > 0)).flatten()[:8]
+    sign = torch.zeros(4, L.numel(), dtype=torch.int8)
+    sign[:, unstable] = torch.as_tensor(
+        rng.choice([-1, 1], (4, unstable.numel())), dtype=torch.int8
+    )
+    low, up = rb.split_bounds(L, U, sign)
+    C = torch.as_tensor(rng.normal(size=(3, 10)))
+    bd = rb.subdomain_lower(layers, lo, hi, C, low, up, sign, iters=5)
+    f32 = [(W.float(), b.float()) for W, b in layers]
+    bd32 = rb.subdomain_lower(
+        f32, lo.float(), hi.float(), C.float(), low.float(), up.float(), sign, bd.alpha, bd.beta
+    )
+    gap = (bd32.lb.double() - bd.lb).abs()
+    margin = 1e-6 * (1 + bd.scale)
+    assert bool((gap * 1e-8 < margin * 1e-6).all())  # float64 error estimate vs margin
+
+
 # ----------------------------------------------------------------------------- verdicts
 
 
