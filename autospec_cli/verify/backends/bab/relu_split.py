@@ -9,9 +9,11 @@ One case (input box, disjunction of unsafe polytopes ``A_k y <= b_k``) is decide
 
 1. A projected-gradient attack on the case's margin from random starts (``sat`` as soon as
    ``confirm`` accepts a point).
-2. Root: CROWN bounds of every hidden neuron over the box (alpha-CROWN with
-   ``root_hidden_iters``: costly on deep nets, off by default), then alpha-CROWN
-   (``root_iters``) on all rows of all polytopes. A polytope is *refuted* on a subdomain
+2. Root: CROWN bounds of every hidden neuron over the box, then alpha-CROWN (``root_iters``)
+   on all rows of all polytopes; if that leaves a row open, the hidden bounds are recomputed
+   with alpha-CROWN (``root_hidden_iters`` per layer, within ``root_hidden_share`` of the time
+   left: costly on deep nets, and what keeps their later layers from drowning in unstable
+   neurons) and the rows bounded again. A polytope is *refuted* on a subdomain
    when one of its rows has ``lb > b + tol``; the case is ``unsat`` when every polytope is
    refuted on all of the box. Polytopes are independent (each must be refuted everywhere),
    so each polytope the root leaves open gets its own search with only its rows -- on a
@@ -79,7 +81,8 @@ class ReluSplitConfig:
 
     batch: int = 64  # subdomains bounded per pass
     root_iters: int = 50  # alpha-CROWN steps at the root
-    root_hidden_iters: int = 0  # alpha-CROWN steps per hidden layer's bounds at the root
+    root_hidden_iters: int = 20  # alpha-CROWN steps per hidden layer's bounds (if needed)
+    root_hidden_share: float = 0.3  # of the time left, at most, for those steps
     iters: int = 10  # alpha/beta steps per batch of subdomains
     lr_alpha: float = 0.1
     lr_beta: float = 0.05
@@ -102,6 +105,8 @@ class ReluSplitConfig:
         counts = (self.root_iters, self.root_hidden_iters, self.iters, self.attack_restarts)
         if min(*counts, self.polish_steps, self.attack_steps) < 0:
             raise ConfigError("relu split: iteration and restart counts must be >= 0")
+        if not 0 <= self.root_hidden_share <= 1:
+            raise ConfigError("relu split: root_hidden_share must be in [0, 1]")
         if self.rel_tol <= 0:
             raise ConfigError("relu split: rel_tol must be > 0 (it covers rounding)")
 
@@ -257,18 +262,54 @@ class _Search:
     def run(self) -> Outcome:
         self.attack()
         self._tick()
+        C = torch.cat([A for A, _ in self.polys])
+        b = torch.cat([b for _, b in self.polys])
+        root = self._root(C, b, 0)
+        open_polys = self._open_polytopes(root, b)
+        if open_polys and self.cfg.root_hidden_iters > 0 and len(self.layers) > 2:
+            # tighter hidden bounds, only where they are needed
+            root = self._root(C, b, self.cfg.root_hidden_iters)
+            open_polys = self._open_polytopes(root, b)
+        self._try(root.minimisers(self.lo, self.hi)[0], "root bound minimiser")
+        self.stats["root_open_polytopes"] = len(open_polys)
+        undecided: list[str] = []
+        at_rows = np.cumsum([0] + [A.shape[0] for A, _ in self.polys])
+        for _, p in sorted(open_polys):
+            rows = slice(int(at_rows[p]), int(at_rows[p + 1]))
+            warm_a, warm_b = root.alpha[:, rows].float(), root.beta[:, rows].float()
+            verdict = self._search_polytope(p, warm_a, warm_b)
+            if verdict != "unsat":
+                undecided.append(f"polytope {p}: {verdict}")
+        if undecided:
+            return Outcome("unknown", phase="; ".join(undecided), stats=self.stats)
+        return Outcome("unsat", phase="every activation subdomain refuted", stats=self.stats)
+
+    def _open_polytopes(self, root: rb.Bound, b: torch.Tensor) -> list[tuple[float, int]]:
+        """``(best row slack, polytope)`` of the polytopes the root bound leaves open."""
+        slack = (root.lb - b - self._tol(b, root.scale))[0]
+        out, at = [], 0
+        for p, (A, _) in enumerate(self.polys):
+            best = float(slack[at : at + A.shape[0]].max())
+            if best <= 0:
+                out.append((best, p))
+            at += A.shape[0]
+        return out
+
+    def _root(self, C: torch.Tensor, b: torch.Tensor, hidden_iters: int) -> rb.Bound:
+        """Hidden bounds over the box (alpha-CROWN with ``hidden_iters`` steps, within a
+        ``root_hidden_share`` of the time left) and alpha-CROWN on every row."""
         t0 = time.monotonic()
+        cap = t0 + self.cfg.root_hidden_share * max(self.deadline - t0, 0.0)
         self.root_lo, self.root_up = rb.intermediate_bounds(
             self.layers,
             self.lo,
             self.hi,
-            alpha_iters=self.cfg.root_hidden_iters,
+            alpha_iters=hidden_iters,
             lr_alpha=self.cfg.lr_alpha,
-            deadline=self.deadline,
+            deadline=cap,
         )
         self.stats["root_unstable"] = int(((self.root_lo < 0) & (self.root_up > 0)).sum())
-        C = torch.cat([A for A, _ in self.polys])
-        b = torch.cat([b for _, b in self.polys])
+        self.stats["root_hidden_iters"] = hidden_iters
         sign = torch.zeros(1, self.root_lo.numel(), dtype=torch.int8)
         root = rb.subdomain_lower(
             self.layers,
@@ -285,28 +326,7 @@ class _Search:
             stop_rows="all",  # rows of different polytopes: each must be refuted
         )
         self.stats["bound_seconds"] += time.monotonic() - t0
-        slack = (root.lb - b - self._tol(b, root.scale))[0]
-        self._try(root.minimisers(self.lo, self.hi)[0], "root bound minimiser")
-        open_polys: list[tuple[float, int]] = []
-        at = 0
-        for p, (A, _) in enumerate(self.polys):
-            rows = slice(at, at + A.shape[0])
-            best = float(slack[rows].max())
-            if best <= 0:
-                open_polys.append((best, p))
-            at += A.shape[0]
-        self.stats["root_open_polytopes"] = len(open_polys)
-        undecided: list[str] = []
-        at_rows = np.cumsum([0] + [A.shape[0] for A, _ in self.polys])
-        for _, p in sorted(open_polys):
-            rows = slice(int(at_rows[p]), int(at_rows[p + 1]))
-            warm_a, warm_b = root.alpha[:, rows].float(), root.beta[:, rows].float()
-            verdict = self._search_polytope(p, warm_a, warm_b)
-            if verdict != "unsat":
-                undecided.append(f"polytope {p}: {verdict}")
-        if undecided:
-            return Outcome("unknown", phase="; ".join(undecided), stats=self.stats)
-        return Outcome("unsat", phase="every activation subdomain refuted", stats=self.stats)
+        return root
 
     def _search_polytope(self, p: int, alpha: torch.Tensor, beta: torch.Tensor) -> str:
         """``unsat`` when polytope ``p`` is refuted on every subdomain, else why not."""
