@@ -15,8 +15,13 @@ a known verdict, the first ``--limit`` rows. ``relu`` is
 replayed in onnxruntime; ``input`` is the ``bab`` backend (input splitting) through
 :func:`autospec_cli.verify.runner.verify_guarded`.
 
+``--mnist N`` adds an MNIST MLP of the mnist_fc kind (``--mnist-shape 2x256``, trained here
+for one epoch) with L-inf robustness properties (``--eps``) around the first N test images,
+decided by both searches in-process with the same float64 replay of candidates; no expected
+verdicts exist there, so its summary reports ``disagree`` (decided differently; must be 0).
+
 Usage: ``python benchmarks/bench_relu_split.py --shared ../shared/data [--timeout 30]
-[--limit 10] [--threads 1] [--only relu|input]``.
+[--limit 10] [--threads 1] [--only relu|input] [--mnist 10 --eps 0.02]``.
 """
 
 from __future__ import annotations
@@ -173,6 +178,126 @@ def run(shared: Path, timeout: float, limit: int, only: str | None) -> None:
         )
 
 
+def mnist_mlp(shared: Path, hidden: int, depth: int, epochs: int, seed: int = 0) -> Any:
+    """A ``784-hidden*depth-10`` ReLU MLP trained on MNIST here (the mnist_fc kind), and the
+    first test images with their labels."""
+    from autospec_cli.data.idx import read_idx
+
+    folder = shared / "mnist"
+    X = read_idx(folder / "train-images.idx3-ubyte.gz").reshape(-1, 784) / 255.0
+    y = read_idx(folder / "train-labels.idx1-ubyte.gz").astype(np.int64)
+    Xt = read_idx(folder / "t10k-images.idx3-ubyte.gz").reshape(-1, 784) / 255.0
+    yt = read_idx(folder / "t10k-labels.idx1-ubyte.gz").astype(np.int64)
+    torch.manual_seed(seed)
+    mods: list[torch.nn.Module] = []
+    width = 784
+    for _ in range(depth):
+        mods += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
+        width = hidden
+    model = torch.nn.Sequential(*mods, torch.nn.Linear(width, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xs, ys = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
+    for _ in range(epochs):
+        perm = torch.randperm(len(ys))
+        for i in range(0, len(ys), 128):
+            idx = perm[i : i + 128]
+            loss = torch.nn.functional.cross_entropy(model(Xs[idx]), ys[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval(), Xt, yt
+
+
+def run_mnist(
+    shared: Path, timeout: float, limit: int, eps: float, hidden: int, depth: int
+) -> None:
+    """relu vs input splitting on L-inf robustness of a freshly trained MNIST MLP; every sat is
+    replayed in float64 (both searches get the same ``confirm``). No expected verdicts exist:
+    ``disagree`` counts instances the two searches decided differently (must be 0)."""
+    from autospec_cli.verify.backends.bab.relu_split import relu_chain, relu_split_search
+    from autospec_cli.verify.backends.bab.search import Bounder, CaseSearch, OutOfTime, SearchConfig
+    from autospec_cli.vnnlib.property import Case, Polytope
+
+    t_train = time.perf_counter()
+    model, Xt, yt = mnist_mlp(shared, hidden, depth, epochs=1)
+    layers = relu_chain(model, 784)
+    assert layers is not None
+    bounder = Bounder(model, 784)
+    train_s = time.perf_counter() - t_train
+    results: dict[str, list[tuple[str, float]]] = {"relu": [], "input": []}
+    for i in range(limit):
+        x0, c = Xt[i], int(yt[i])
+        polys = []
+        for j in range(10):
+            if j != c:
+                A = np.zeros((1, 10))
+                A[0, c], A[0, j] = 1.0, -1.0
+                polys.append(Polytope(A, [0.0]))
+        case = Case(np.clip(x0 - eps, 0, 1), np.clip(x0 + eps, 0, 1), polys)
+
+        def confirm(x: np.ndarray, case: Any = case) -> np.ndarray | None:
+            yy = model(torch.as_tensor(x, dtype=torch.float32)[None]).double().detach().numpy()
+            ok = case.contains(x[None])[0] and case.unsafe(yy)[0]
+            return yy[0] if ok else None
+
+        for search in ("relu", "input"):
+            t0 = time.perf_counter()
+            if search == "relu":
+                out = relu_split_search(
+                    layers, case, deadline=time.monotonic() + timeout, confirm=confirm
+                )
+                verdict, n = out.verdict, int(out.stats.get("subdomains", 0))
+            else:
+                cs = CaseSearch(bounder, case, SearchConfig(), time.monotonic() + timeout, confirm)
+                try:
+                    out = cs.run()
+                    verdict = out.verdict
+                except OutOfTime:
+                    verdict = "timeout"
+                n = int(cs.stats["boxes"])
+            seconds = time.perf_counter() - t0
+            results[search].append((verdict, seconds))
+            print(
+                json.dumps(
+                    {
+                        "mnist_mlp": f"{depth}x{hidden}",
+                        "search": search,
+                        "image": i,
+                        "eps": eps,
+                        "verdict": verdict,
+                        "subdomains": n,
+                        "seconds": round(seconds, 2),
+                    }
+                ),
+                flush=True,
+            )
+    decided = {"sat", "unsat"}
+    disagree = sum(
+        a[0] in decided and b[0] in decided and a[0] != b[0]
+        for a, b in zip(results["relu"], results["input"], strict=True)
+    )
+    for search, rs in results.items():
+        times = [t for v, t in rs if v in decided]
+        print(
+            json.dumps(
+                {
+                    "summary": True,
+                    "mnist_mlp": f"{depth}x{hidden}",
+                    "search": search,
+                    "instances": len(rs),
+                    "sat": sum(v == "sat" for v, _ in rs),
+                    "unsat": sum(v == "unsat" for v, _ in rs),
+                    "disagree": disagree,
+                    "median_s": round(statistics.median(times), 2) if times else None,
+                    "timeout_s": timeout,
+                    "eps": eps,
+                    "train_s": round(train_s, 1),
+                }
+            ),
+            flush=True,
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--shared", type=Path, required=True, help="the shared data folder")
@@ -180,6 +305,11 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=10, help="only the first N instances")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--only", choices=("relu", "input"), default=None, help="one search only")
+    p.add_argument(
+        "--mnist", type=int, default=0, help="also N images on a freshly trained MNIST MLP"
+    )
+    p.add_argument("--eps", type=float, default=0.02, help="L-inf radius for --mnist")
+    p.add_argument("--mnist-shape", default="2x256", help="DEPTHxWIDTH of the --mnist MLP")
     p.add_argument(
         "--throughput-seconds",
         type=float,
@@ -192,7 +322,11 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     if a.throughput_seconds > 0:
         print(json.dumps(throughput(a.shared, a.throughput_seconds)), flush=True)
-    run(a.shared, a.timeout, a.limit, a.only)
+    if a.limit > 0:
+        run(a.shared, a.timeout, a.limit, a.only)
+    if a.mnist > 0:
+        depth, width = (int(v) for v in a.mnist_shape.split("x"))
+        run_mnist(a.shared, a.timeout, a.mnist, a.eps, width, depth)
 
 
 if __name__ == "__main__":
