@@ -17,7 +17,9 @@ replayed in onnxruntime; ``input`` is the ``bab`` backend (input splitting) thro
 
 ``--mnist N`` adds an MNIST MLP of the mnist_fc kind (``--mnist-shape 2x256``, trained here
 for one epoch) with L-inf robustness properties (``--eps``) around the first N test images,
-decided by both searches in-process with the same float64 replay of candidates; no expected
+decided by both searches in-process with the same float64 replay of candidates (input
+splitting with ``branching="coef"``: its default trial branching exhausts memory on 784
+inputs); no expected
 verdicts exist there, so its summary reports ``disagree`` (decided differently; must be 0).
 
 Usage: ``python benchmarks/bench_relu_split.py --shared ../shared/data [--timeout 30]
@@ -248,7 +250,10 @@ def run_mnist(
                 )
                 verdict, n = out.verdict, int(out.stats.get("subdomains", 0))
             else:
-                cs = CaseSearch(bounder, case, SearchConfig(), time.monotonic() + timeout, confirm)
+                # "coef" branching: the default trial branching bounds 2 d = 1568 children per
+                # box in one call on 784 inputs (it passed 14 GB here and overran its deadline)
+                cfg = SearchConfig(branching="coef", batch=256)
+                cs = CaseSearch(bounder, case, cfg, time.monotonic() + timeout, confirm)
                 try:
                     out = cs.run()
                     verdict = out.verdict
