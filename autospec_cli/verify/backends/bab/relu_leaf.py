@@ -32,8 +32,8 @@ def _affine_pieces(
     M, c = np.eye(d), np.zeros(d)
     G, h, idx = [], [], []
     at = 0
-    for W, b in layers[:-1]:
-        W, b = W.numpy(), b.numpy()
+    for W_t, b_t in layers[:-1]:
+        W, b = W_t.numpy(), b_t.numpy()
         n = W.shape[0]
         Mz, cz = W @ M, W @ c + b
         s = sign[at : at + n].astype(np.float64)
