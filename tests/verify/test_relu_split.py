@@ -227,7 +227,8 @@ def _random_problem(seed: int) -> tuple[crown.Layers, Case]:
     return layers, robustness_case(layers, x0, float(rng.uniform(0.1, 0.6)))
 
 
-@pytest.mark.parametrize("branching", ["fsb", "babsr"])
+# fsb is the default and runs in CI; babsr (11 s more) runs with the slow tests.
+@pytest.mark.parametrize("branching", ["fsb", pytest.param("babsr", marks=pytest.mark.slow)])
 def test_verdicts_on_random_nets_hold_up_to_sampling_and_attack(branching: str) -> None:
     """unsat: no sampled or attacked point is unsafe; sat: the point replays; both occur."""
     seen: dict[str, int] = {}
