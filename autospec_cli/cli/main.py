@@ -78,7 +78,14 @@ def main(argv: list[str] | None = None) -> None:
     """
     set_current_globals(Globals())
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode the CLI library *returns* the code of an Exit it caught --
+        # notably 130 for Ctrl-C -- instead of exiting: ignoring it made an interrupted
+        # `verify` exit 0, which means "every property holds".
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+            if code == 130:
+                err_console.print("interrupted")
+            sys.exit(code)
     except AutospecError as e:
         if current_globals().verbose >= 2:
             err_console.print_exception(show_locals=False)
