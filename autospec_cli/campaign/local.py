@@ -89,7 +89,9 @@ class LocalExecutor(Executor):
 
     def start(self) -> None:
         if not self.started and self.jobs > 0:
-            self._workers = [self._spawn(i) for i in range(self.jobs)]
+            # Workers start when a task first needs their slot: -j 100000 for 13 jobs starts
+            # 13 processes, not 100000 (which exhausted the machine and hung).
+            self._workers = [None] * self.jobs
             _live.add(self)
         self.started = True
 

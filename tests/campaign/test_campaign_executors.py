@@ -139,3 +139,13 @@ def test_jobs_zero_is_inline_and_make_executor_names() -> None:
         make_executor("dask")
     with pytest.raises(ConfigError, match="positive"):
         make_executor("local", timeout=0)
+
+
+def test_more_workers_than_jobs_start_only_what_the_jobs_need() -> None:
+    """-j 100000 for 3 jobs once started 100000 processes and hung; now 3 at most start."""
+    tasks = [_task("probe.echo", {"value": i}) for i in range(3)]
+    with LocalExecutor(jobs=500) as ex:
+        outcomes = list(ex.run(tasks))
+        started = [w for w in ex._workers if w is not None]
+        assert len(started) <= 3
+    assert sorted(o.status for o in outcomes) == ["done"] * 3
