@@ -10,6 +10,7 @@ undecided (``unknown``/``timeout``/``error``) and no ``sat``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,12 @@ def _exit(code: int) -> None:
     """End the command with ``code`` (SystemExit: typer.Exit's code is dropped by the root's
     ``standalone_mode=False`` call)."""
     raise SystemExit(code)
+
+
+def _check_timeout(seconds: float) -> None:
+    """A time limit is a finite, positive number of seconds (``nan`` and ``inf`` are not)."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InputError(f"--timeout must be a positive number of seconds, got {seconds}")
 
 
 def exit_code(results: list[Result]) -> int:
@@ -214,8 +221,7 @@ def run(
     if not instances:
         raise InputError(f"{bench}: the instance list is empty")
     if timeout is not None:
-        if timeout <= 0:
-            raise InputError("--timeout must be positive")
+        _check_timeout(timeout)
         instances = [replace(i, timeout=timeout) for i in instances]
     ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
     with progress_bars(show_progress(ctx, json_out)) as progress:
@@ -252,6 +258,7 @@ def instance(
     verifier, spec = _resolve(backend, opt, tools)
     if output is not None:
         check_writable(output / "results.csv", force)
+    _check_timeout(timeout)
     inst = Instance(model, prop, timeout, category)
     results = _execute(ctx, verifier, [inst], json_out)
     r = results[0]

@@ -244,3 +244,17 @@ def test_local_and_dask_local_store_the_same_verdicts(cli_runner, bench, tmp_pat
     assert rows["local"] == rows["dask-local"]
     cex = "counterexamples/lin_sat__lin_sat.counterexample"
     assert (tmp_path / "local" / cex).read_text() == (tmp_path / "dask-local" / cex).read_text()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+def test_a_time_limit_that_is_not_a_positive_number_is_refused(cli_runner, bench, tiny,
+                                                               value: str) -> None:
+    b = bench("lin_unsat")
+    code, _, err = cli_runner("verify", str(b), "--backend", "attack", "--timeout", value)
+    assert code == 2 and "--timeout must be a positive number" in err
+    prob = tiny["lin_unsat"]
+    code, _, err = cli_runner("verify", "instance", str(prob.onnx), str(prob.vnnlib),
+                              "--backend", "attack",
+                              "--timeout", value)
+    assert code == 2 and "--timeout must be a positive number" in err
+    assert not (b / "results-attack").exists()
