@@ -42,3 +42,10 @@ def test_unknown_command_is_usage_error(cli_runner) -> None:
     code, _, err = cli_runner("no-such-command")
     assert code == 2
     assert "Traceback" not in err
+
+
+def test_version_is_the_package_metadata_version() -> None:
+    """One version source: the installed metadata is read from autospec_cli.__version__."""
+    from importlib.metadata import version
+
+    assert version("autospec-cli") == __version__
