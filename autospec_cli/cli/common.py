@@ -47,6 +47,7 @@ PARAM_FLAGS: dict[str, str] = {
     "force": "--force",
     "input_shape": "--input-shape",
     "label": "--label",
+    "lr": "--lr",
     "nan_policy": "--nan-policy",
     "options": "--opt",
     "ratio": "--ratio",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from autospec_cli.data.dataset import Dataset
-from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.errors import ConfigError, InputError, ModelError
 from autospec_cli.io import atomic_write_json, check_writable, sha256_file, to_jsonable
 from autospec_cli.progress import ProgressFn
 
@@ -116,6 +116,13 @@ def train_to_onnx(
                       tol=cfg.tol, seed=cfg.seed, val_fraction=cfg.val_fraction,
                       weight_decay=cfg.weight_decay, optimizer=cfg.optimizer, progress=progress)
     train_seconds = time.perf_counter() - t0
+    bad = [name for name, w in model.state_dict().items()
+           if w.is_floating_point() and not bool(w.isfinite().all())]
+    if bad:
+        raise ModelError(
+            f"training diverged: {len(bad)} weight tensor(s) hold NaN or infinity (first: "
+            f"{bad[0]}); the data's values (largest magnitude {float(np.abs(ds.X).max()):.3g}) "
+            "probably need scaling, or lower the learning rate (lr)", param="lr")
     shape = tuple(int(v) for v in getattr(model, "input_shape", (ds.d,)))
     export_onnx(model, shape, onnx_path, force=force, sample_inputs=_sample_rows(ds, cfg.seed))
     record = {

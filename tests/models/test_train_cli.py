@@ -108,3 +108,19 @@ def test_help_documents_arch(cli_runner):
     assert code == 0
     text = " ".join(stdout.split())
     assert "mlp:10,5" in text and "conv:" in text and "--force" in text
+
+
+def test_diverged_training_is_an_error_and_writes_nothing(cli_runner, tmp_path):
+    """Values near 1e308 make the weights NaN; that model must not be written as a success."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2)) * 1e307
+    csv = tmp_path / "huge.csv"
+    rows = [f"{float(a)!r},{float(b)!r},{float(a + b)!r}" for a, b in X]
+    csv.write_text("a,b,y\n" + "\n".join(rows))
+    code, _, err = cli_runner("train", str(csv), "--arch", "mlp:4", "-o",
+                              str(tmp_path / "m.onnx"), "--epochs", "3", "--task", "regression")
+    assert code == 2, err
+    assert "training diverged" in err and "(option --lr)" in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in err
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.json").exists()
