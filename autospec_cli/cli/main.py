@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 import typer
 from rich.markup import escape
@@ -69,6 +71,22 @@ def root(
     """autospec: mine specifications, export VNN-LIB benchmarks, verify networks."""
     ctx.obj = Globals(json=json_out, quiet=quiet, verbose=verbose, seed=seed)
     set_current_globals(ctx.obj)
+    _quiet_library_warnings(verbose)
+
+
+#: Warnings of our dependencies that say nothing actionable to a user of this tool (torch's
+#: own deprecations of what auto_LiRPA calls; numpy's overflow notes inside bound arithmetic).
+_NOISE: tuple[type[Warning], ...] = (DeprecationWarning, FutureWarning)
+
+
+def _quiet_library_warnings(verbose: int) -> None:
+    """Hide dependencies' deprecation noise unless ``-v`` or ``PYTHONWARNINGS`` asks for it;
+    job processes inherit the choice through ``PYTHONWARNINGS``."""
+    if verbose >= 1 or sys.warnoptions or os.environ.get("PYTHONWARNINGS"):
+        return
+    for category in _NOISE:
+        warnings.filterwarnings("ignore", category=category)
+    os.environ["PYTHONWARNINGS"] = ",".join(f"ignore::{c.__name__}" for c in _NOISE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -136,7 +136,13 @@ def import_auto_lirpa() -> Any:
             _pre_import_shims()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lirpa = importlib.import_module("auto_LiRPA")
+            # auto_LiRPA calls warnings.simplefilter("once") while it imports, which would put
+            # its own rule in front of ours and print torch's deprecation notes on every run.
+            simplefilter, warnings.simplefilter = warnings.simplefilter, _no_filter_change
+            try:
+                lirpa = importlib.import_module("auto_LiRPA")
+            finally:
+                warnings.simplefilter = simplefilter
         if legacy:
             _post_import_patches(lirpa)
     except ImportError as e:
@@ -210,6 +216,10 @@ def bounded_module(model: nn.Module, input_shape: tuple[int, ...], *, device: st
 def clear_cache(model: nn.Module) -> None:
     """Forget the cached BoundedModules of ``model``."""
     model.__dict__.pop("_lirpa_cache", None)
+
+
+def _no_filter_change(*args: Any, **kwargs: Any) -> None:
+    """Replaces ``warnings.simplefilter`` while auto_LiRPA imports (:func:`import_auto_lirpa`)."""
 
 
 @contextlib.contextmanager
