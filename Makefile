@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-study clean
+.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-study clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-specs: setup
 
 bench-verify: setup
 	$(BIN)/python benchmarks/bench_verify.py --shared $(SHARED)
+
+bench-relu-split: setup
+	$(BIN)/python benchmarks/bench_relu_split.py --shared $(SHARED) --limit 10 --timeout 30 --mnist 10 --eps 0.03
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py
