@@ -122,7 +122,9 @@ def _unpack_hidden(packed: torch.Tensor, layers: Layers) -> list[tuple[torch.Ten
     return out
 
 
-def _relax(lo: torch.Tensor, up: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def relu_relaxation(
+    lo: torch.Tensor, up: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """ReLU relaxation: lower slope, upper slope and upper intercept per neuron."""
     unstable = (lo < 0) & (up > 0)
     active = lo >= 0
@@ -238,7 +240,7 @@ def _hidden_relaxations(
         if refine and k > 0:
             lb, ub = _refine_unstable(layers, k, relax, lb, ub, centre, radius)
         used.append((lb, ub))
-        s_low, s_up, t_up = _relax(lb, ub)
+        s_low, s_up, t_up = relu_relaxation(lb, ub)
         relax.append((s_low, s_up, t_up))
         low = z_low * s_low[..., None]
         up = z_up * s_up[..., None]
@@ -353,7 +355,7 @@ def _backward_relaxations(
     z_r = radius @ W0.abs().T
     bounds = (z_c - z_r, z_c + z_r)
     for k in range(1, len(layers)):
-        relax.append(_relax(*bounds))
+        relax.append(relu_relaxation(*bounds))
         if k == len(layers) - 1:
             break
         W, b = layers[k]

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autospec_cli.verify.backends.bab.crown import Layers, concretize
+from autospec_cli.verify.backends.bab.crown import Layers, concretize, relu_relaxation
 
 _WIDEN = 1e-10
 
@@ -75,13 +75,8 @@ def _relax(
     lo: torch.Tensor, up: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per neuron: chord slope and intercept, CROWN's default lower slope, unstable mask."""
-    unstable = (lo < 0) & (up > 0)
-    active = (lo >= 0).to(lo.dtype)
-    denom = torch.where(unstable, up - lo, torch.ones_like(up))
-    s_up = torch.where(unstable, up / denom, active)
-    t_up = torch.where(unstable, -s_up * lo, torch.zeros_like(up))
-    s_low = torch.where(unstable, (up > -lo).to(lo.dtype), active)
-    return s_up, t_up, s_low, unstable
+    s_low, s_up, t_up = relu_relaxation(lo, up)
+    return s_up, t_up, s_low, (lo < 0) & (up > 0)
 
 
 def backward(
