@@ -12,13 +12,15 @@ enum is written the same way in a job result, a manifest and a report.
 from __future__ import annotations
 
 import contextlib
+import csv
 import enum
 import hashlib
+import io
 import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +69,22 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, force: bool = False) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n", force=force)
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]], columns: Iterable[str] | None = None) -> str:
+    """CSV text of dict rows with a header. ``columns`` picks and orders the columns (other
+    keys are left out; with no rows the header alone is written); without it the first row's
+    keys are the columns, a later row with another key is an error, and no rows give ``""``."""
+    rows = list(rows)
+    if columns is None and not rows:
+        return ""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]) if columns is None else list(columns),
+                       extrasaction="raise" if columns is None else "ignore",
+                       lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
 
 
 def sha256_arrays(*arrays: np.ndarray) -> str:

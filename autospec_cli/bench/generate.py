@@ -18,9 +18,7 @@ reason and left out of the benchmark.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -48,7 +46,7 @@ from autospec_cli.campaign.engine import (
 )
 from autospec_cli.campaign.jobs import JobSpec
 from autospec_cli.errors import ConfigError, OutputExistsError
-from autospec_cli.io import atomic_write_text
+from autospec_cli.io import atomic_write_text, csv_text
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.benchmark import BenchmarkItem, write_benchmark
 
@@ -182,16 +180,6 @@ def build_items(cfg: Any, plan: Plan, data: SeedData, done: dict, failed: dict
     return items, table
 
 
-def factor_table_csv(table: list[dict[str, Any]]) -> str:
-    """The factor table as CSV text (header row first)."""
-    buf = io.StringIO()
-    if table:
-        w = csv.DictWriter(buf, fieldnames=list(table[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(table)
-    return buf.getvalue()
-
-
 def _rows_of(cfg: Any, progress: ProgressFn | None) -> tuple[Any, list[dict[str, float]]]:
     ca = cfg.covering_array(time_budget=None, progress=progress)
     return ca, [{f: float(v) for f, v in r.items()} for r in ca.value_records()]
@@ -223,7 +211,7 @@ def generate(cfg: Any, out_dir: str | os.PathLike[str], *, executor: Any = None,
                         category="gdvb", force=True, progress=progress,
                         extra={"gdvb": {"factors": list(ALL_FACTORS),
                                         "excluded": plan.excluded}})
-        atomic_write_text(out / BENCH_DIR / "factors.csv", factor_table_csv(table), force=True)
+        atomic_write_text(out / BENCH_DIR / "factors.csv", csv_text(table), force=True)
     desc["status"] = "generated" if summary.complete else "incomplete"
     write_description(out, desc)
     return desc

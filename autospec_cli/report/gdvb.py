@@ -19,8 +19,6 @@ Records are the verification records ``bench run`` left in the campaign store
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -28,20 +26,11 @@ from typing import Any
 
 from autospec_cli.bench.run import gdvb_records, instance_levels, read_gdvb
 from autospec_cli.bench.transform import ALL_FACTORS
-from autospec_cli.io import atomic_write_json, atomic_write_text, to_jsonable
+from autospec_cli.io import atomic_write_json, atomic_write_text, csv_text, to_jsonable
 from autospec_cli.progress import ProgressFn
 from autospec_cli.report.plots import parallel_coordinates, radar_chart
 from autospec_cli.verifyrun.records import VerifyRecord
 from autospec_cli.verifyrun.scoring import Scoreboard, classify, score
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    return buf.getvalue()
 
 
 def score_rows(board: Scoreboard) -> list[dict[str, Any]]:
@@ -136,10 +125,10 @@ def build_report(campaign_dir: Path, out_dir: Path, *,
     files = {"scores_csv": out / "scores.csv", "scores_md": out / "scores.md",
              "by_factor": out / "by_factor.csv", "verdicts": out / "verdicts.csv"}
     title = f"# GDVB results: {Path(campaign_dir).name}\n\n"
-    atomic_write_text(files["scores_csv"], _csv(rows), force=True)
+    atomic_write_text(files["scores_csv"], csv_text(rows), force=True)
     atomic_write_text(files["scores_md"], title + markdown_table(rows), force=True)
-    atomic_write_text(files["by_factor"], _csv(by_factor), force=True)
-    atomic_write_text(files["verdicts"], _csv(verdict_rows(records, levels)), force=True)
+    atomic_write_text(files["by_factor"], csv_text(by_factor), force=True)
+    atomic_write_text(files["verdicts"], csv_text(verdict_rows(records, levels)), force=True)
     if progress:
         progress("report", 1, 2)
     plots = _plots(out, records, board, levels)

@@ -23,8 +23,6 @@ label from the study's ``manifest.json``, unstable-ReLU counts from its measurem
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -36,7 +34,7 @@ import numpy as np
 from autospec_cli.campaign.engine import read_description
 from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.errors import InputError
-from autospec_cli.io import atomic_write_text
+from autospec_cli.io import atomic_write_text, csv_text
 from autospec_cli.progress import ProgressFn
 from autospec_cli.report import study_plots as rp
 from autospec_cli.study.model_jobs import RELU_KIND, TRAIN_KIND
@@ -172,15 +170,6 @@ def markdown_table(rows: Iterable[dict[str, Any]], columns: Iterable[str] = COLU
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
     return "\n".join(lines) + "\n"
-
-
-def csv_text(rows: Iterable[dict[str, Any]], columns: Iterable[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow(r)
-    return buf.getvalue()
 
 
 def per_class(instances: list[dict[str, Any]]) -> list[dict[str, Any]]:

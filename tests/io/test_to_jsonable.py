@@ -95,3 +95,15 @@ def test_plain_json_passes_through_unchanged(value: object) -> None:
 def test_floats_round_trip_or_become_none(xs: list[float]) -> None:
     out = to_jsonable(np.asarray(xs, dtype=np.float64))
     assert out == [x if math.isfinite(x) else None for x in xs]
+
+
+def test_csv_text_columns_from_the_first_row_or_chosen() -> None:
+    from autospec_cli.io import csv_text
+
+    rows = [{"a": 1, "b": "x"}, {"a": 2, "b": "y,z"}]
+    assert csv_text(rows) == 'a,b\n1,x\n2,"y,z"\n'
+    assert csv_text([]) == ""
+    assert csv_text(rows, ["b"]) == 'b\nx\n"y,z"\n'  # other keys left out
+    assert csv_text([], ["b", "a"]) == "b,a\n"
+    with pytest.raises(ValueError):
+        csv_text([{"a": 1}, {"a": 2, "c": 3}])
