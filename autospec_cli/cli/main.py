@@ -127,17 +127,12 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(e, "show") and isinstance(exit_code, int):
             e.show()
             sys.exit(exit_code)
-        if current_globals().verbose >= 2:
+        traced = current_globals().verbose >= 2
+        if traced:
             err_console.print_exception(show_locals=False)
-            err_console.print(
-                f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            sys.exit(4)
         err_console.print(
-            f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} "
-            "(run with -vv for a traceback)",
+            f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}"
+            + ("" if traced else " (run with -vv for a traceback)"),
             highlight=False,
             soft_wrap=True,
         )
