@@ -40,7 +40,7 @@ from autospec_cli.models.runtime import (
 COMPUTED_OPS: tuple[str, ...] = (
     "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Dropout",
     "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
-    "Neg", "Relu", "Reshape", "Shape", "Sigmoid", "Squeeze", "Sub", "Tanh", "Transpose",
+    "Neg", "Pad", "Relu", "Reshape", "Shape", "Sigmoid", "Squeeze", "Sub", "Tanh", "Transpose",
     "Unsqueeze",
 )
 #: Operators accepted only on constants (folded while converting).
@@ -284,6 +284,36 @@ class _Converter:
     @staticmethod
     def _pad_shape(x: Dyn, pads: list[int]) -> tuple[int, ...]:
         return (1, x.full[1], x.full[2] + pads[0] + pads[2], x.full[3] + pads[1] + pads[3])
+
+    def _op_Pad(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        """Constant padding of the two spatial axes of a (1, C, H, W) tensor (opset 2-21)."""
+        x = ins[0]
+        mode = a.get("mode", "constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        pads = ins[1] if len(ins) > 1 and ins[1] is not None else a.get("pads")
+        value = ins[2] if len(ins) > 2 and ins[2] is not None else a.get("value", 0.0)
+        axes = ins[3] if len(ins) > 3 and ins[3] is not None else None
+        if any(isinstance(v, Dyn) for v in (pads, value, axes)):
+            raise _err(node, "pads, constant value and axes must be constants")
+        rank = len(x.full)
+        pads = [int(v) for v in np.asarray(pads if pads is not None else [], dtype=np.int64)]
+        axes_l = list(range(rank)) if axes is None else \
+            [int(v) % rank for v in np.asarray(axes, dtype=np.int64).reshape(-1)]
+        if len(pads) != 2 * len(axes_l):
+            raise _err(node, f"{len(pads)} pads for {len(axes_l)} axes")
+        begin, end = [0] * rank, [0] * rank
+        for i, ax in enumerate(axes_l):
+            begin[ax], end[ax] = pads[i], pads[i + len(axes_l)]
+        if not any(begin) and not any(end):
+            return x  # VNN-COMP 2021's verivital nets carry an all-zero Pad
+        if mode != "constant" or float(np.asarray(value).reshape(-1)[0] if np.size(value) else 0.0):
+            raise _err(node, "only zero-valued constant padding is supported")
+        self._spatial(node, x)
+        if min(begin + end) < 0 or any(begin[:2]) or any(end[:2]):
+            raise _err(node, "only non-negative padding of the spatial axes is supported")
+        four = [begin[2], begin[3], end[2], end[3]]
+        return self._emit("pad", [x], self._pad_shape(x, four), node.output[0],
+                          pads=(four[1], four[3], four[0], four[2]))
 
     def _op_BatchNormalization(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
         x, consts = ins[0], ins[1:5]

@@ -286,3 +286,59 @@ def test_output_independent_of_input_is_model_error():
                    ["N", 2], [1, 2])
     with pytest.raises(ModelError):
         load_onnx_as_torch(proto)
+
+
+# --- Pad ----------------------------------------------------------------------------------------
+
+
+def _pad_graph(pads: list[int], value: float = 0.0, opset: int = 13) -> onnx.ModelProto:
+    rng = np.random.default_rng(11)
+    c, hw, f = 2, 5, 3
+    out_hw = (hw + pads[2] + pads[6] - 1, hw + pads[3] + pads[7] - 1)
+    inits = {"Wc": rng.normal(size=(f, c, 2, 2)), "bc": rng.normal(size=f),
+             "Wf": rng.normal(size=(4, f * out_hw[0] * out_hw[1])), "bf": rng.normal(size=4)}
+    if opset >= 11:
+        pad = helper.make_node("Pad", ["x", "pads", "val"], ["p"], mode="constant")
+    else:
+        pad = helper.make_node("Pad", ["x"], ["p"], mode="constant", pads=pads, value=value)
+    nodes = [pad, helper.make_node("Conv", ["p", "Wc", "bc"], ["c"], kernel_shape=[2, 2]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Flatten", ["r"], ["fl"], axis=1),
+             helper.make_node("Gemm", ["fl", "Wf", "bf"], ["y"], transB=1)]
+    g = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [numpy_helper.from_array(np.asarray(v, dtype=np.float32), k) for k, v in inits.items()]
+        + ([numpy_helper.from_array(np.asarray(pads, dtype=np.int64), "pads"),
+            numpy_helper.from_array(np.asarray(value, dtype=np.float32), "val")]
+           if opset >= 11 else []))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(m)
+    return m
+
+
+@pytest.mark.parametrize("pads,opset", [([0, 0, 1, 2, 0, 0, 2, 1], 13),
+                                        ([0, 0, 1, 1, 0, 0, 1, 1], 10),
+                                        ([0] * 8, 13)])
+def test_zero_pad_matches_onnxruntime(pads, opset):
+    proto = _pad_graph(pads, opset=opset)
+    model = load_onnx_as_torch(proto)
+    assert ("ZeroPad2d" in _layers(model)) == any(pads)
+    x = np.random.default_rng(2).normal(size=(5, 2 * 25)).astype(np.float32)
+    assert compare_outputs(_ort(proto, x), _torch(model, x)) <= 0
+
+
+@pytest.mark.parametrize("pads,value,what", [([0, 0, 1, 1, 0, 0, 1, 1], 1.5, "zero-valued"),
+                                             ([0, 1, 0, 0, 0, 0, 0, 0], 0.0, "spatial"),
+                                             ([0, 0, -1, 0, 0, 0, 0, 0], 0.0, "non-negative")])
+def test_unsupported_pad_is_refused(pads, value, what):
+    with pytest.raises(ModelError, match=what):
+        load_onnx_as_torch(_pad_graph(pads, value=value), check=False)
+
+
+def test_verivital_avgpool_net_with_its_pad_node_converts(shared_data: Path):
+    path = shared_data / "vnncomp2021" / "verivital" / "Convnet_avgpool.onnx"
+    if not path.is_file():
+        pytest.skip("verivital not in the shared data")
+    model = load_onnx_as_torch(path, bounds=(np.zeros(784), np.ones(784)))
+    assert model.n_inputs == 784 and model.n_outputs == 10
