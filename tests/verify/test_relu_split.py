@@ -468,3 +468,73 @@ def test_an_easy_eran_relu_instance_is_proved(shared_data: Path) -> None:
             confirm=lambda x, case=case: confirm_in_onnxruntime(runner, case, x),
         )
         assert out.verdict == "unsat", out.phase
+
+
+# ----------------------------------------------------------------------------- conv nets
+
+
+def _small_convnet(seed: int) -> torch.nn.Module:
+    """Conv -> BN -> ReLU -> pad -> avg-pool -> flatten -> linear -> ReLU -> linear, eval mode."""
+    from autospec_cli.models.graph_modules import Reshape
+
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 3, 2), torch.nn.BatchNorm2d(3), torch.nn.ReLU(),
+        torch.nn.ZeroPad2d((1, 0, 1, 0)), torch.nn.AvgPool2d(2), Reshape((12,)),
+        torch.nn.Linear(12, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3),
+    )
+    with torch.no_grad():
+        bn = net[1]
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+class _Shaped(torch.nn.Module):
+    """A model taking flattened (N, 25) inputs in front of a (1, 5, 5) network."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net, self.net_input_shape = net, (1, 5, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.reshape(-1, 1, 5, 5))
+
+
+def test_conv_pool_runs_become_dense_layers_that_reproduce_the_net() -> None:
+    model = _Shaped(_small_convnet(0))
+    layers = relu_chain(model, 25)
+    assert layers is not None and [tuple(W.shape) for W, _ in layers] == [(48, 25), (6, 48),
+                                                                          (3, 6)]
+    x = torch.rand(32, 25, dtype=torch.float64)
+    with torch.no_grad():
+        ref = model.double()(x)
+    assert torch.allclose(crown.forward(layers, x), ref, atol=1e-10)
+    # no input shape known: a conv run cannot be expanded
+    assert crown.extract_affine_relu(_small_convnet(0)) is None
+    # max pooling is not affine
+    pooled = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 2), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    assert crown.extract_affine_relu(pooled, (1, 5, 5)) is None
+
+
+def test_dense_expansion_beyond_its_cap_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(crown, "MAX_DENSE", 100)
+    assert relu_chain(_Shaped(_small_convnet(0)), 25) is None
+
+
+def test_verdicts_on_random_conv_nets_hold_up_to_sampling_and_attack() -> None:
+    seen: dict[str, int] = {}
+    for seed in range(10):
+        layers = relu_chain(_Shaped(_small_convnet(seed)), 25)
+        assert layers is not None
+        x0 = np.random.default_rng(seed).uniform(0, 1, 25)
+        case = robustness_case(layers, x0, 0.1 + 0.15 * (seed % 5))
+        out = relu_split_search(layers, case, deadline=time.monotonic() + 8,
+                                confirm=exact_confirm(layers, case))
+        seen[out.verdict] = seen.get(out.verdict, 0) + 1
+        if out.verdict == "unsat":
+            assert strongest_attack(layers, case, seed) > 0, f"seed {seed}: unsat but unsafe"
+        elif out.verdict == "sat":
+            assert out.x is not None and exact_confirm(layers, case)(out.x) is not None
+    assert seen.get("unsat", 0) >= 3 and seen.get("sat", 0) >= 1, seen

@@ -20,10 +20,14 @@ layer by layer (exact interval bounds for the first layer).
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from autospec_cli.models import graph_modules as gm
 
 Layers = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -53,36 +57,100 @@ def _modules_in_order(model: nn.Module) -> list[nn.Module] | None:
     return leaves
 
 
-def extract_affine_relu(model: nn.Module) -> Layers | None:
+#: Modules that compute an affine map of their input (in eval mode); a run of them between
+#: two ReLUs is turned into one dense (W, b) pair.
+_AFFINE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.AvgPool2d, nn.ZeroPad2d, nn.ConstantPad2d,
+           nn.BatchNorm1d, nn.BatchNorm2d, gm.Affine, gm.Reshape, gm.Transpose, *_PASS)
+#: Largest dense matrix (entries) a run of convolution/pooling layers is expanded into.
+MAX_DENSE = 60_000_000
+
+
+def _dense(run: list[nn.Module], shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor,
+                                                                  tuple[int, ...]] | None:
+    """``(W, b, out_shape)`` in float64 of the affine map computed by ``run`` on one sample of
+    ``shape``, or None when the matrix would exceed :data:`MAX_DENSE` entries.
+
+    The run is evaluated in float64: on the basis vectors when it has fewer inputs than
+    outputs, else one gradient per output (a batched backward pass), so W is exact up to
+    float64 rounding of the module's own arithmetic.
+    """
+    seq = copy.deepcopy(nn.Sequential(*run)).double().eval()
+    n_in = math.prod(shape)
+    with torch.no_grad():
+        b_full = seq(torch.zeros(1, *shape, dtype=torch.float64))
+    out_shape = tuple(b_full.shape[1:])
+    n_out = math.prod(out_shape)
+    if n_in * n_out > MAX_DENSE:
+        return None
+    b = b_full.reshape(n_out)
+    if n_in <= n_out:
+        cols = []
+        with torch.no_grad():
+            for at in range(0, n_in, 256):
+                eye = torch.eye(n_in, dtype=torch.float64)[at:at + 256]
+                cols.append((seq(eye.reshape(-1, *shape)).reshape(-1, n_out) - b).T)
+        return torch.cat(cols, 1).contiguous(), b, out_shape
+
+    rows = []
+    for at in range(0, n_out, 256):  # row j of W: the gradient of output j (one pass a chunk)
+        k = min(256, n_out - at)
+        x = torch.zeros(k, *shape, dtype=torch.float64, requires_grad=True)
+        y = seq(x).reshape(k, n_out)[:, at:at + k]
+        (grad,) = torch.autograd.grad(y.diagonal().sum(), x)
+        rows.append(grad.reshape(k, n_in))
+    return torch.cat(rows, 0).contiguous(), b, out_shape
+
+
+def extract_affine_relu(model: nn.Module, input_shape: tuple[int, ...] | None = None
+                        ) -> Layers | None:
     """``[(W1, b1), ..., (WL, bL)]`` in float64 (ReLU between pairs), or None if unsupported.
 
-    The caller must check the result against the model's forward pass (shape conventions of
-    a wrapper such as a reshape in ``forward`` are not visible here).
+    Consecutive affine maps are merged. Runs that hold convolutions, padding, average pooling,
+    BatchNorm or reshapes (anything in :data:`_AFFINE` but a Linear) are expanded into dense
+    matrices; that needs the per-sample input shape (``input_shape``, else the model's
+    ``net_input_shape`` as the ONNX converter records it) and fails (None) beyond
+    :data:`MAX_DENSE` entries. The caller must check the result against the model's forward
+    pass (shape conventions of a wrapper such as a reshape in ``forward`` are not visible here).
     """
     leaves = _modules_in_order(model)
     if not leaves:
         return None
-    layers: Layers = []
-    pending: tuple[torch.Tensor, torch.Tensor] | None = None
+    shape = input_shape or getattr(model, "net_input_shape", None)
+    if shape is None and not isinstance(leaves[0], nn.Linear):
+        return None
+    runs: list[list[nn.Module]] = [[]]
     for m in leaves:
-        if isinstance(m, nn.Linear):
-            W = m.weight.detach().to(torch.float64).cpu()
-            b = (
-                m.bias.detach().to(torch.float64).cpu()
-                if m.bias is not None
-                else torch.zeros(W.shape[0], dtype=torch.float64)
-            )
-            pending = (W, b) if pending is None else (W @ pending[0], W @ pending[1] + b)
-        elif isinstance(m, nn.ReLU):
-            if pending is None:
+        if isinstance(m, nn.ReLU):
+            if not any(isinstance(r, _AFFINE[:-len(_PASS)]) for r in runs[-1]):
                 return None  # ReLU on the input or two ReLUs in a row
-            layers.append(pending)
-            pending = None
-        elif not isinstance(m, _PASS):
+            runs.append([])
+        elif isinstance(m, _AFFINE):
+            runs[-1].append(m)
+        else:
             return None
-    if pending is None:
+    if not any(isinstance(r, _AFFINE[:-len(_PASS)]) for r in runs[-1]):
         return None  # network ending in a ReLU: not handled here
-    layers.append(pending)
+    layers: Layers = []
+    for run in runs:
+        if all(isinstance(m, (nn.Linear, *_PASS)) for m in run):
+            pending: tuple[torch.Tensor, torch.Tensor] | None = None
+            for m in run:
+                if isinstance(m, nn.Linear):
+                    W = m.weight.detach().to(torch.float64).cpu()
+                    b = (m.bias.detach().to(torch.float64).cpu() if m.bias is not None
+                         else torch.zeros(W.shape[0], dtype=torch.float64))
+                    pending = (W, b) if pending is None else (W @ pending[0], W @ pending[1] + b)
+            assert pending is not None
+            layers.append(pending)
+            shape = (int(pending[0].shape[0]),)
+            continue
+        if shape is None:
+            return None
+        dense = _dense(run, tuple(int(v) for v in shape))
+        if dense is None:
+            return None
+        W, b, shape = dense
+        layers.append((W, b))
     return layers
 
 

@@ -150,7 +150,8 @@ def relu_chain(model: torch.nn.Module, n_inputs: int) -> Layers | None:
     net = getattr(model, "net", model)
     if layers is None and isinstance(net, torch.nn.Sequential) and len(net) > 1:
         if isinstance(net[-1], torch.nn.ReLU):
-            inner = extract_affine_relu(torch.nn.Sequential(*list(net)[:-1]))
+            inner = extract_affine_relu(torch.nn.Sequential(*list(net)[:-1]),
+                                        getattr(model, "net_input_shape", None))
             if inner is not None:
                 n = inner[-1][0].shape[0]
                 eye = torch.eye(n, dtype=torch.float64)
