@@ -526,12 +526,14 @@ def test_dense_expansion_beyond_its_cap_is_refused(monkeypatch) -> None:
 def test_verdicts_on_random_conv_nets_hold_up_to_sampling_and_attack() -> None:
     seen: dict[str, int] = {}
     for seed in range(10):
-        layers = relu_chain(_Shaped(_small_convnet(seed)), 25)
+        model = _Shaped(_small_convnet(seed))
+        layers = relu_chain(model, 25)
         assert layers is not None
+        net64 = model.double()
         x0 = np.random.default_rng(seed).uniform(0, 1, 25)
         case = robustness_case(layers, x0, 0.1 + 0.15 * (seed % 5))
         out = relu_split_search(layers, case, deadline=time.monotonic() + 8,
-                                confirm=exact_confirm(layers, case))
+                                confirm=exact_confirm(layers, case), network=net64)
         seen[out.verdict] = seen.get(out.verdict, 0) + 1
         if out.verdict == "unsat":
             assert strongest_attack(layers, case, seed) > 0, f"seed {seed}: unsat but unsafe"

@@ -31,6 +31,7 @@ models and properties come from the process-wide caches of :mod:`autospec_cli.ve
 
 from __future__ import annotations
 
+import copy
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -201,6 +202,22 @@ class BabVerifier(Verifier):
             )
         return layers
 
+    def _network64(self, path: Path, bounder: Any) -> Any:
+        """The model in float64 for the attacks of activation splitting (its convolutions are
+        much cheaper than their dense expansion in the layers)."""
+
+        def build() -> Any:
+            import torch
+
+            net = copy.deepcopy(bounder.model).cpu().double().eval()
+
+            def run(X: torch.Tensor) -> torch.Tensor:
+                return net(X).reshape(X.shape[0], -1)
+
+            return run
+
+        return derived(path, "bab.network64", build, self.options["device"])
+
     def verify_instance(self, instance: Instance) -> Result:
         with _torch_threads(self.options["threads"]):
             return self._verify(instance)
@@ -219,6 +236,7 @@ class BabVerifier(Verifier):
             relu_layers = self._relu_layers(Path(instance.onnx), bounder, runner.n_inputs)
         except VerifierError as e:
             return Result(Verdict.ERROR, message=str(e))
+        network = None if relu_layers is None else self._network64(Path(instance.onnx), bounder)
         prepare = time.monotonic() - start
         extra: dict[str, Any] = {"native_bounds": bounder.native, "cases": len(prop.cases),
                                  "split": "input" if relu_layers is None else "relu"}
@@ -238,7 +256,7 @@ class BabVerifier(Verifier):
 
             if relu_layers is not None:
                 out = relu_split_search(relu_layers, case, deadline=deadline, confirm=confirm,
-                                        config=self._relu_config())
+                                        config=self._relu_config(), network=network)
                 if out.verdict == "timeout":
                     extra["stats"] = stats + [out.stats]
                     return Result(Verdict.TIMEOUT, prepare_time=prepare, extra=extra,

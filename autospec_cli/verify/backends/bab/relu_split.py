@@ -66,6 +66,7 @@ optimisation nor the branching nor the LP on leaves can produce an unsound refut
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,14 +175,17 @@ def relu_split_search(
     deadline: float,
     confirm: ConfirmFn,
     config: ReluSplitConfig | None = None,
+    network: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Outcome:
     """Decide one case on the affine/ReLU chain ``layers`` (float64, see
     :func:`crown.extract_affine_relu`) by activation splitting; ``deadline`` in
     ``time.monotonic()`` seconds; ``confirm(x)`` returns the model's output if ``x`` is a real
-    counterexample (the caller replays it, e.g. in onnxruntime), else None."""
+    counterexample (the caller replays it, e.g. in onnxruntime), else None. ``network``: the
+    same function as ``layers`` for the attacks' forward passes (float64 rows in and out),
+    e.g. the model with its convolutions, which is far cheaper than their dense expansion."""
     cfg = config or ReluSplitConfig()
     cfg.check()
-    search = _Search(layers, case, cfg, deadline, confirm)
+    search = _Search(layers, case, cfg, deadline, confirm, network)
     try:
         return search.run()
     except _Found as found:
@@ -192,9 +196,11 @@ def relu_split_search(
 
 class _Search:
     def __init__(
-        self, layers: Layers, case: Case, cfg: ReluSplitConfig, deadline: float, confirm: ConfirmFn
+        self, layers: Layers, case: Case, cfg: ReluSplitConfig, deadline: float, confirm: ConfirmFn,
+        network: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.layers, self.case, self.cfg = layers, case, cfg
+        self.network = network or (lambda X: forward(layers, X))
         self.deadline, self.confirm = deadline, confirm
         dt = torch.float64
         self.lo = torch.as_tensor(case.lo, dtype=dt)
@@ -226,7 +232,7 @@ class _Search:
     def _try(self, X: torch.Tensor, phase: str) -> None:
         """Hand the most violating unsafe rows of X to ``confirm``; raise _Found on success."""
         with torch.no_grad():
-            m = self.margin(forward(self.layers, X))
+            m = self.margin(self.network(X))
         hits = torch.nonzero(m <= 0).flatten()
         for i in hits[torch.argsort(m[hits])][:8].tolist():
             self.stats["candidates"] += 1
@@ -240,7 +246,7 @@ class _Search:
         ``size`` of the box width decaying linearly, plus 0.002, alike for every row."""
         cfg = PGDConfig(steps=steps, step=size, floor=0.002, schedule="linear", scale_cycle=1,
                         early_exit=False)
-        return descend(lambda x: self.margin(forward(self.layers, x)), X, self.lo, self.hi,
+        return descend(lambda x: self.margin(self.network(x)), X, self.lo, self.hi,
                        cfg).x
 
     def attack(self) -> None:
