@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-study clean
+.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench-verify: setup
 
 bench-relu-split: setup
 	$(BIN)/python benchmarks/bench_relu_split.py --shared $(SHARED) --limit 10 --timeout 30 --mnist 10 --eps 0.03
+
+# Complete verification on the shared VNN-COMP 2021 sets at their own timeouts, bab beside
+# Marabou (hours on 2 cores; narrow it with e.g. COMPLETE_ARGS="--every 3 --timeout 60").
+COMPLETE_ARGS ?=
+bench-complete: setup
+	$(BIN)/python benchmarks/bench_bab.py --shared $(SHARED) --sets acasxu,eran,verivital --backend bab --backend marabou $(COMPLETE_ARGS)
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py
