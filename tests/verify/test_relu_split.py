@@ -154,6 +154,53 @@ def test_split_bounds_contain_every_point_that_obeys_the_splits(
         assert bool((bd.scale[s] >= bd.lb[s].abs()).all())
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 100_000), n_splits=st.integers(1, 8))
+def test_refined_bounds_contain_every_point_that_obeys_the_splits(seed: int, n_splits: int
+                                                                  ) -> None:
+    """Per-subdomain re-bounding after splits: still valid on every obeying sample, never
+    looser than the split root bounds, and 'empty' only where no sample obeys."""
+    rng = np.random.default_rng(seed)
+    layers = random_layers(rng, [3, 12, 12, 12, 3])
+    lo = torch.as_tensor(rng.uniform(-1, 0.5, 3))
+    hi = lo + torch.as_tensor(rng.uniform(0.2, 1.5, 3))
+    L, U = rb.intermediate_bounds(layers, lo, hi)
+    X = lo + (hi - lo) * torch.rand(20_000, 3, generator=torch.Generator().manual_seed(seed))
+    Z = pre_activations(layers, X.double())
+    unstable = torch.nonzero((L < 0) & (U > 0)).flatten()
+    n = 6
+    sign = torch.zeros(n, L.numel(), dtype=torch.int8)
+    for s in range(n):  # random splits: some subdomains empty, some not
+        chosen = unstable[torch.randperm(unstable.numel())[:n_splits]]
+        ref = Z[int(rng.integers(len(Z))), chosen]
+        flip = torch.as_tensor(rng.uniform(size=chosen.numel()) < 0.2 * s)
+        sign[s, chosen] = torch.where((ref >= 0) ^ flip, 1, -1).to(torch.int8)
+    low0, up0 = rb.split_bounds(L, U, sign)
+    low, up, empty = rb.refine_bounds(layers, lo, hi, low0, up0, sign)
+    live = ~empty
+    assert bool((low[live] >= low0[live]).all()) and bool((up[live] <= up0[live]).all())
+    for s in range(n):
+        obeys = ((sign[s] == 0) | ((sign[s] > 0) & (Z >= 0)) | ((sign[s] < 0) & (Z <= 0))).all(1)
+        if bool(obeys.any()):
+            assert not bool(empty[s]), f"subdomain {s} has points but was called empty"
+            Zs = Z[obeys]
+            assert bool(((Zs >= low[s] - 1e-9) & (Zs <= up[s] + 1e-9)).all())
+
+
+def test_refining_tightens_deep_bounds_after_a_first_layer_split() -> None:
+    rng = np.random.default_rng(7)
+    layers = random_layers(rng, [4, 20, 20, 20, 2])
+    lo, hi = -torch.ones(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
+    L, U = rb.intermediate_bounds(layers, lo, hi)
+    first = torch.nonzero((L[:20] < 0) & (U[:20] > 0)).flatten()[:4]
+    sign = torch.zeros(2, L.numel(), dtype=torch.int8)
+    sign[0, first], sign[1, first] = 1, -1
+    low0, up0 = rb.split_bounds(L, U, sign)
+    low, up, _ = rb.refine_bounds(layers, lo, hi, low0, up0, sign)
+    gain = float(((up - low) - (up0 - low0))[:, 20:].abs().sum())
+    assert gain > 1.0  # later layers got tighter, not only the split neurons
+
+
 def test_beta_tightens_a_split_bound() -> None:
     """With the split constraint's multipliers the bound is tighter than without them."""
     rng = np.random.default_rng(1)

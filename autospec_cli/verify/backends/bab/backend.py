@@ -147,6 +147,9 @@ class BabVerifier(Verifier):
         "relu_max_live": Parameter(
             int, 20_000, "relu split: live subdomains before answering unknown", min=1
         ),
+        "relu_refine": Parameter(
+            bool, True, "relu split: bound the layers after a split again in each subdomain"
+        ),
     }
 
     def __init__(self, **options: Any) -> None:
@@ -182,6 +185,7 @@ class BabVerifier(Verifier):
             iters=o["relu_iters"],
             branching=o["relu_branching"],
             max_live=o["relu_max_live"],
+            refine=o["relu_refine"],
             attack_restarts=o["attack_restarts"],
             attack_steps=o["attack_steps"],
             seed=o["seed"],

@@ -268,6 +268,70 @@ def split_bounds(
     return lo, up
 
 
+def refine_bounds(
+    layers: Layers,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    low: torch.Tensor,
+    up: torch.Tensor,
+    sign: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pre-activation bounds of N subdomains tightened through their splits: ``(low, up,
+    empty)``, ``empty`` (N,) marking subdomains shown to contain no input.
+
+    ``low``/``up`` (N, H) are valid on each subdomain (e.g. :func:`split_bounds` of the root
+    bounds). Each hidden layer after the first split one is bounded again, layer after layer,
+    from the already tightened bounds of the layers before it: interval bounds, then a CROWN
+    backward pass for the neurons some subdomain still has unstable, then the split clamps.
+    Every bound is valid on the subdomain (the relaxation of a split neuron is exact and any
+    bound valid on a superset stays valid), so the result is the elementwise tighter of old
+    and new; when a neuron's lower bound exceeds its upper bound no input satisfies the
+    splits. Bounds are widened as in :func:`intermediate_bounds`.
+    """
+    n = low.shape[0]
+    sizes = hidden_sizes(layers)
+    empty = torch.zeros(n, dtype=torch.bool)
+    split_layers = [k for k, s in enumerate(per_layer(sign, sizes)) if bool((s != 0).any())]
+    if not split_layers or len(sizes) < 2:
+        return low, up, (low > up).any(dim=1)
+    lows = [t.clone() for t in per_layer(low, sizes)]
+    ups = [t.clone() for t in per_layer(up, sizes)]
+    signs = per_layer(sign, sizes)
+    centre = ((hi + lo) / 2)[None].expand(n, -1)
+    radius = ((hi - lo) / 2)[None].expand(n, -1)
+    for k in range(split_layers[0] + 1, len(sizes)):
+        W, b = layers[k]
+        a_lo, a_hi = lows[k - 1].clamp(min=0), ups[k - 1].clamp(min=0)
+        Wp, Wn = W.clamp(min=0), W.clamp(max=0)
+        il = a_lo @ Wp.T + a_hi @ Wn.T + b
+        iu = a_hi @ Wp.T + a_lo @ Wn.T + b
+        mag = torch.maximum(a_lo, a_hi) @ W.abs().T + b.abs()
+        idx = torch.nonzero(((il < 0) & (iu > 0)).any(dim=0)).flatten()
+        if idx.numel():
+            rows = W[idx]
+            lam = torch.cat([rows, -rows])[None].expand(n, -1, -1)
+            A, bias, bmag = backward(lam, layers, k, lows, ups, magnitude=True)
+            assert bmag is not None
+            both = concretize(A, bias + torch.cat([b[idx], -b[idx]]), centre, radius)
+            sc = _scale(A, bmag, centre, radius) + torch.cat([b[idx], b[idx]]).abs()
+            r = idx.numel()
+            il[:, idx] = torch.maximum(il[:, idx], both[:, :r])
+            iu[:, idx] = torch.minimum(iu[:, idx], -both[:, r:])
+            mag[:, idx] = torch.maximum(mag[:, idx], torch.maximum(sc[:, :r], sc[:, r:]))
+        il, iu = _widen(il, iu, mag)
+        il = torch.maximum(il, lows[k])
+        iu = torch.minimum(iu, ups[k])
+        il = torch.where(signs[k] > 0, il.clamp(min=0), il)
+        iu = torch.where(signs[k] < 0, iu.clamp(max=0), iu)
+        bad = (il > iu).any(dim=1)
+        empty |= bad
+        # keep the relaxation well defined where the subdomain is empty (it is dropped)
+        iu = torch.where(bad[:, None], torch.maximum(il, iu), iu)
+        lows[k], ups[k] = il, iu
+    low, up = torch.cat(lows, 1), torch.cat(ups, 1)
+    return low, up, empty | (low > up).any(dim=1)
+
+
 @dataclass
 class Bound:
     """Lower bounds of ``C y`` on a batch of subdomains (N subdomains, m rows of C).

@@ -95,6 +95,7 @@ class ReluSplitConfig:
     lr_alpha: float = 0.1
     lr_beta: float = 0.05
     beta: bool = True  # False: splits only tighten the intermediate bounds
+    refine: bool = True  # bound the layers after a split again, per subdomain
     branching: str = "fsb"  # "fsb" or "babsr"
     fsb_candidates: int = 3
     max_live: int = 20_000  # live subdomains before the search gives up with unknown
@@ -365,6 +366,16 @@ class _Search:
         cfg = self.cfg
         t0 = time.monotonic()
         low, up = rb.split_bounds(self.root_lo, self.root_up, batch.sign)
+        if cfg.refine:
+            low, up, empty = rb.refine_bounds(self.layers, self.lo, self.hi, low, up, batch.sign)
+            if bool(empty.any()):
+                self.stats["infeasible"] = int(self.stats.get("infeasible", 0)) + int(empty.sum())
+                self.stats["refuted"] += int(empty.sum())
+                keep = ~empty
+                batch = _Chunk(batch.sign[keep], batch.alpha[keep], batch.beta[keep])
+                low, up = low[keep], up[keep]
+                if not len(batch):
+                    return batch, 0
         bd = rb.subdomain_lower(
             self.layers,
             self.lo,
