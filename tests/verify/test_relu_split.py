@@ -580,7 +580,8 @@ def test_verdicts_on_random_conv_nets_hold_up_to_sampling_and_attack() -> None:
         x0 = np.random.default_rng(seed).uniform(0, 1, 25)
         case = robustness_case(layers, x0, 0.1 + 0.15 * (seed % 5))
         out = relu_split_search(layers, case, deadline=time.monotonic() + 8,
-                                confirm=exact_confirm(layers, case), network=net64)
+                                confirm=exact_confirm(layers, case), network=net64,
+                                config=ReluSplitConfig(refine=seed % 2 == 0))
         seen[out.verdict] = seen.get(out.verdict, 0) + 1
         if out.verdict == "unsat":
             assert strongest_attack(layers, case, seed) > 0, f"seed {seed}: unsat but unsafe"

@@ -95,7 +95,7 @@ class ReluSplitConfig:
     lr_alpha: float = 0.1
     lr_beta: float = 0.05
     beta: bool = True  # False: splits only tighten the intermediate bounds
-    refine: bool = True  # bound the layers after a split again, per subdomain
+    refine: bool = False  # bound the layers after a split again, per subdomain (see docs)
     branching: str = "fsb"  # "fsb" or "babsr"
     fsb_candidates: int = 3
     max_live: int = 20_000  # live subdomains before the search gives up with unknown
