@@ -367,11 +367,11 @@ class _Search:
         t0 = time.monotonic()
         low, up = rb.split_bounds(self.root_lo, self.root_up, batch.sign)
         if cfg.refine:
-            low, up, empty = rb.refine_bounds(self.layers, self.lo, self.hi, low, up, batch.sign)
-            if bool(empty.any()):
-                self.stats["infeasible"] = int(self.stats.get("infeasible", 0)) + int(empty.sum())
-                self.stats["refuted"] += int(empty.sum())
-                keep = ~empty
+            low, up, void = rb.refine_bounds(self.layers, self.lo, self.hi, low, up, batch.sign)
+            if bool(void.any()):
+                self.stats["infeasible"] = int(self.stats.get("infeasible", 0)) + int(void.sum())
+                self.stats["refuted"] += int(void.sum())
+                keep = ~void
                 batch = _Chunk(batch.sign[keep], batch.alpha[keep], batch.beta[keep])
                 low, up = low[keep], up[keep]
                 if not len(batch):
