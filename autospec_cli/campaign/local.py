@@ -34,7 +34,15 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from autospec_cli.campaign.executors import Executor, InlineExecutor
-from autospec_cli.campaign.runner import FAILED, HOST, TIMEOUT, Outcome, Task, kill_group
+from autospec_cli.campaign.runner import (
+    FAILED,
+    HOST,
+    TIMEOUT,
+    Outcome,
+    Task,
+    kill_group,
+    stop_job,
+)
 from autospec_cli.errors import ConfigError
 
 
@@ -121,10 +129,17 @@ class LocalExecutor(Executor):
         return w
 
     def _kill(self, w: _Worker) -> int | None:
-        """Kill the worker's process group, reap it and return its exit code."""
-        if w.process.poll() is None:
+        """Stop the worker's process group, reap it and return its exit code.
+
+        A busy worker first gets SIGTERM: it stops the external tools its job started (they
+        run in groups of their own) and removes their scratch folders before it exits.
+        """
+        if w.task is not None:
+            stop_job(w.process)
+        elif w.process.poll() is None:
             kill_group(w.process.pid)
         code = w.process.wait()
+        kill_group(w.process.pid, leader_unreaped=False)  # anything left in its group
         w.conn.close()
         if w.sentinel is not None:
             os.close(w.sentinel)

@@ -31,8 +31,8 @@ from autospec_cli.errors import AutospecError
 from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)  # emoji codes in untrusted text stay text (`:x:`)
+err_console = Console(stderr=True, emoji=False)
 
 #: library parameter -> the option a CLI user types for it. Library errors name parameters
 #: (``AutospecError.param``); :func:`error_line` tells the user which option that is.
