@@ -24,8 +24,8 @@ import traceback
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from autospec_cli.campaign.jobs import canonical_json, load_target
 from autospec_cli import procs
+from autospec_cli.campaign.jobs import canonical_json, load_target
 from autospec_cli.io import to_jsonable
 
 DONE, FAILED, TIMEOUT = "done", "failed", "timeout"

@@ -37,6 +37,7 @@ err_console = Console(stderr=True, emoji=False)
 #: library parameter -> the option a CLI user types for it. Library errors name parameters
 #: (``AutospecError.param``); :func:`error_line` tells the user which option that is.
 PARAM_FLAGS: dict[str, str] = {
+    "allow_outside": "--allow-outside",
     "arch": "--arch",
     "backend": "--backend",
     "by_group": "--by-group",

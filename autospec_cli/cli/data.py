@@ -62,8 +62,9 @@ def describe(ds: Dataset) -> dict[str, Any]:
 
 
 def _render_info(info: dict[str, Any]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from autospec_cli.inert import inert as escape
 
     t = Table(show_header=False, box=None)
     feats = info["features"]

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         exit_code = getattr(e, "exit_code", None)
         if hasattr(e, "format_message") and isinstance(exit_code, int):
             if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as asked
-                getattr(e, "show")()
+                e.show()
             else:
                 _print_error(_usage_error(e))
             sys.exit(2 if exit_code else 0)

@@ -205,7 +205,7 @@ def summarize(specset: Any, output: Path, seconds: float) -> dict[str, Any]:
 
 
 def _render(s: dict[str, Any]) -> None:
-    from rich.markup import escape
+    from autospec_cli.inert import inert as escape
 
     console.print(
         f"[bold]{s['n_specs']}[/] {s['algorithm']} specifications ({s['task']}, "
