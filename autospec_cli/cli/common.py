@@ -28,6 +28,7 @@ from rich.progress import (
 )
 
 from autospec_cli.errors import AutospecError
+from autospec_cli.inert import inert
 from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
 
@@ -170,7 +171,7 @@ def progress_bars(enabled: bool = True) -> Iterator[ProgressFn]:
 
     def report(description: str, completed: int, total: int | None) -> None:
         if description not in tasks:
-            tasks[description] = bars.add_task(description, total=total)
+            tasks[description] = bars.add_task(inert(description), total=total)
         bars.update(tasks[description], completed=completed, total=total)
         if steps is not None:
             steps(description, completed, total)
