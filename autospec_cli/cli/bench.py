@@ -47,7 +47,7 @@ def array(
         None, "--strength", "-t", help="Strength t (default: \\[array] strength of the config)."
     ),
     seed: int | None = typer.Option(
-        None, "--seed", help="Array seed (default: \\[array] seed of the config)."
+        None, "--seed", min=0, help="Array seed (default: \\[array] seed of the config)."
     ),
     time_budget: float = typer.Option(
         2.0, "--time-budget", help="Wall-clock cap in seconds on the construction (the greedy "

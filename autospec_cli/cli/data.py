@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 data_app = typer.Typer(help="Load, inspect and split datasets.", no_args_is_help=True)
 
-SEED_OPT = typer.Option(None, "--seed", help="Seed of the split (default: the global --seed).")
+SEED_OPT = typer.Option(None, "--seed", min=0,
+                        help="Seed of the split (default: the global --seed).")
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
 

@@ -26,7 +26,8 @@ def demo(
         help="Folder of Colosseum O-RAN traces (time,nof_ue,dl_brate,ul_brate); "
         "default: the built-in synthetic throughput series.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed for splits, generators and training."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Random seed for splits, generators and training."),
     alpha: float = typer.Option(0.1, "--alpha", help="Output-range filter for regression specs."),
     no_verify: bool = typer.Option(
         False, "--no-verify", help="Skip training, export and verification."

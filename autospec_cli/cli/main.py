@@ -64,7 +64,8 @@ def root(
         count=True,
         help="-v: a line per progress step and each phase's time; -vv: tracebacks too.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Default random seed for commands that take one."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Default random seed for commands that take one."),
     version: bool | None = typer.Option(
         None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),

@@ -52,8 +52,9 @@ def train(
         None, "--input-shape", metavar="C,H,W",
         help="conv nets: image shape of the flat features (default: from the data, or "
         "inferred for square images)."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed for the split, initialisation "
-                                    "and minibatch order (default: the global --seed)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Seed for the split, "
+                                    "initialisation and minibatch order (default: the global "
+                                    "--seed)."),
     task: str | None = do.TASK_OPT,
     features: str | None = do.FEATURES_OPT,
     label: str | None = do.LABEL_OPT,

@@ -239,6 +239,16 @@ def run(
     _exit(exit_code(done.results))
 
 
+def _check_instance(model: Path, prop: Path) -> None:
+    """A malformed model or property is bad input (exit 2, one line), not an ``error``
+    verdict: the model must load in onnxruntime and the property parse for its sizes. What a
+    backend does with a well-formed instance is its verdict (``error`` included, exit 3)."""
+    from autospec_cli.verify.loading import load_property, onnx_runner
+
+    runner = onnx_runner(model)
+    load_property(prop, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+
+
 @verify_app.command("instance")
 def instance(
     ctx: typer.Context,
@@ -261,6 +271,7 @@ def instance(
         if not p.is_file():
             raise InputError(f"{p}: file not found")
     verifier, spec = _resolve(backend, opt, tools)
+    _check_instance(model, prop)
     if output is not None:
         check_writable(output / "results.csv", force)
     _check_timeout(timeout)
