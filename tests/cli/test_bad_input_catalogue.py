@@ -55,6 +55,7 @@ def ws(tmp_path_factory) -> Path:
     _write(ws / "trunc.npz", (ws / "good.npz").read_bytes()[:120])
     np.savez(ws / "nox.npz", a=X)
     _write(ws / "good.csv", "a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)))
+    _write(ws / "three.csv", "a,b,c,y\n" + "".join(f"{i},{i},{i},{i % 2}\n" for i in range(9)))
     _write(ws / "empty.csv", "")
     _write(ws / "binary.csv", bytes(range(256)) * 4)
     _write(ws / "header.csv", "a,b,y\n")
@@ -124,7 +125,7 @@ CASES: list[tuple[str, str]] = [
     ("specs-not-json", "specs evaluate {ws}/notjson.json {ws}/good.csv --label y"),
     ("specs-binary", "specs evaluate {ws}/binary.json {ws}/good.csv --label y"),
     ("specs-version", "specs evaluate {ws}/v99.json {ws}/good.csv --label y"),
-    ("specs-feature-mismatch", "specs evaluate {ws}/specs.json builtin:digits"),
+    ("specs-feature-mismatch", "specs evaluate {ws}/specs.json {ws}/three.csv --label y"),
     ("specs-domain-length", "export {ws}/domain.json --model {ws}/model.onnx -o {ws}/b1"),
     ("specs-plot-features", "specs plot {ws}/specs.json {ws}/good.csv --label y "
                             "--features-xy 0,7 -o {ws}/p.png"),
