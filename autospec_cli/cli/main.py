@@ -158,7 +158,9 @@ def main(argv: list[str] | None = None) -> None:
         exit_code = getattr(e, "exit_code", None)
         if hasattr(e, "format_message") and isinstance(exit_code, int):
             if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as asked
-                e.show()
+                show = getattr(e, "show", None)
+                if callable(show):
+                    show()
             else:
                 _print_error(_usage_error(e))
             sys.exit(2 if exit_code else 0)

@@ -295,8 +295,10 @@ def main(argv: list[str] | None = None) -> None:
         exit_code = getattr(e, "exit_code", None)
         format_message = getattr(e, "format_message", None)
         if callable(format_message) and isinstance(exit_code, int):
-            if type(e).__name__ == "NoArgsIsHelpError":
-                e.show()
+            if type(e).__name__ == "NoArgsIsHelpError":  # no command: the help
+                show = getattr(e, "show", None)
+                if callable(show):
+                    show()
             else:
                 sys.stderr.write(f"error: {_one_line(format_message())}\n")
             sys.exit(2 if exit_code else 0)
