@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 #: seconds a group gets between SIGTERM and SIGKILL when its owner is being interrupted
 CLEANUP_WAIT = 0.5
@@ -111,16 +112,27 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def on_termination(handler: Callable[[int, FrameType | None], object] | None = None) -> None:
-    """Install ``handler`` for SIGINT and SIGTERM (default: raise KeyboardInterrupt once).
+def on_termination(handler: Callable[[int, FrameType | None], object] | None = None,
+                   ) -> dict[int, Any]:
+    """Install ``handler`` for SIGINT and SIGTERM (default: raise KeyboardInterrupt once);
+    return the handlers it replaced (for :func:`restore_handlers`).
 
     Only possible in the main thread; elsewhere (a library caller's thread) nothing changes.
     """
     global _received
     _received = None
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError):  # not the main thread
-            signal.signal(sig, handler or _raise_interrupt)
+            previous[sig] = signal.signal(sig, handler or _raise_interrupt)
+    return previous
+
+
+def restore_handlers(previous: dict[int, Any]) -> None:
+    """Put back the handlers :func:`on_termination` replaced (in-process callers, tests)."""
+    for sig, old in previous.items():
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(sig, old)
 
 
 def exit_after_cleanup(signum: int, frame: FrameType | None) -> None:

@@ -130,7 +130,14 @@ def main(argv: list[str] | None = None) -> None:
     traceback of a typed or an internal error is printed before its line.
     """
     set_current_globals(Globals())
-    procs.on_termination()
+    previous = procs.on_termination()
+    try:
+        _run(argv)
+    finally:
+        procs.restore_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         # Without standalone mode the CLI library *returns* the code of an Exit it caught --
         # notably 130 for Ctrl-C -- instead of exiting: ignoring it made an interrupted

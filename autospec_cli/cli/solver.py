@@ -279,7 +279,14 @@ def supports(
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: typed errors, option errors and OS errors become one line on
     stderr and exit 2; SIGINT / SIGTERM exit 130 / 143 after stopping external tools."""
-    procs.on_termination()
+    previous = procs.on_termination()
+    try:
+        _run(argv)
+    finally:
+        procs.restore_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except AutospecError as e:
