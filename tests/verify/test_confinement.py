@@ -119,3 +119,15 @@ def test_inert_and_excerpt() -> None:
     assert excerpt(b"\xff\x00ok") == "'\\\\xff\\x00ok'"
     assert len(excerpt("\x1b[31m" * 50)) < 200
     assert os.linesep not in excerpt("a\nb")
+
+
+def test_gdvb_manifest_entries_are_confined(tmp_path, outside) -> None:
+    from autospec_cli.bench.generate import BENCH_DIR
+    from autospec_cli.bench.run import verify_jobs
+
+    (tmp_path / BENCH_DIR).mkdir()
+    manifest = {"instances": [{"id": "i0", "onnx": "../secret/passwd.vnnlib",
+                               "vnnlib": "../secret/passwd.vnnlib", "timeout": 5}]}
+    with pytest.raises(InputError, match="outside the benchmark folder") as e:
+        verify_jobs(tmp_path, manifest, ["attack"])
+    assert "'i0'" in str(e.value) and SECRET not in str(e.value)
