@@ -191,10 +191,13 @@ class LocalExecutor(Executor):
                     return
                 yield from self._collect(busy)
         finally:  # tasks abandoned by the consumer: stop them, fresh workers next time
-            for slot, w in enumerate(self._workers):
-                if w is not None and w.task is not None:
-                    self._kill(w)
-                    self._workers[slot] = None
+            busy = [w for w in self._workers if w is not None and w.task is not None]
+            for w in busy:  # all at once, so their clean-ups overlap
+                if w.process.poll() is None:
+                    w.process.send_signal(signal.SIGTERM)
+            for w in busy:
+                self._kill(w)
+                self._workers[w.slot] = None
 
     def _dispatch(self, slot: int, task: Task) -> None:
         w = self._workers[slot]
@@ -260,8 +263,8 @@ class LocalExecutor(Executor):
         task = w.task
         assert task is not None
         limit = w.deadline - w.started if w.deadline is not None else 0.0
+        finished, duration = time.time(), time.monotonic() - w.started  # not the clean-up
         self._kill(w)
         self._workers[w.slot] = None
         return Outcome(task.job_id, TIMEOUT, None, f"killed after the {limit:g} s hard timeout "
-                       "(whole process group)", w.started_wall, time.time(),
-                       time.monotonic() - w.started, w.name, HOST)
+                       "(whole process group)", w.started_wall, finished, duration, w.name, HOST)
