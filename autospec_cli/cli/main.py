@@ -112,6 +112,10 @@ def _os_error(e: OSError) -> str:
     """One line for an operating-system error: what failed, on which path."""
     what = e.strerror or type(e).__name__
     where = e.filename if e.filename is not None else ""
+    if isinstance(e, (FileExistsError, NotADirectoryError)):
+        what += " (a file is where a folder is needed)"
+    elif isinstance(e, PermissionError):
+        what += " (check the folder's permissions or choose another output)"
     return f"{where}: {what}" if where != "" else f"{what}: {e}"
 
 
