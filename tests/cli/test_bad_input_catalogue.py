@@ -280,3 +280,12 @@ def test_zip_is_what_a_truncated_npz_breaks(ws) -> None:
     """The truncated NPZ case really is a BadZipFile for numpy (guards the fixture)."""
     with pytest.raises(zipfile.BadZipFile):
         np.load(ws / "trunc.npz")
+
+
+def test_solver_still_answers_a_well_formed_query(ws) -> None:
+    """The checks before solving leave valid queries alone: a verdict on stdout, exit 0."""
+    code, out, err = _run_solver(["verify", str(ws / "prop.vnnlib"), "--network",
+                                  f"N={ws / 'model.onnx'}", "--backend", "attack",
+                                  "--timeout", "5"])
+    assert code == 0, err
+    assert out.splitlines()[0] in ("unknown", "timed-out"), out  # lin_unsat: attack can't prove
