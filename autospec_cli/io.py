@@ -31,8 +31,12 @@ if TYPE_CHECKING:  # numpy is imported where it is used: job workers import this
 
 
 def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
-    """Refuse to overwrite an existing file unless ``force``; return the path."""
+    """Refuse to overwrite an existing file unless ``force``, and a folder always (a file is
+    expected there; ``force`` never replaces a folder); return the path."""
     p = Path(path)
+    if p.is_dir():
+        raise OutputExistsError(f"{p} is a folder; give the path of a file to write",
+                                param=None)
     if p.exists() and not force:
         raise OutputExistsError(f"{p} already exists; set force to overwrite it")
     return p

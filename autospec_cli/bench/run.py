@@ -27,7 +27,7 @@ from autospec_cli.verify.registry import resolve_backend
 from autospec_cli.verifyrun.jobs import InstanceInfo, make_jobs
 from autospec_cli.verifyrun.records import VerifyRecord, load_records
 from autospec_cli.verifyrun.scoring import score
-from autospec_cli.vnnlib.benchmark import read_manifest
+from autospec_cli.vnnlib.benchmark import confine, read_manifest
 
 #: The category GDVB instances are given to verifiers under.
 CATEGORY = "gdvb"
@@ -71,7 +71,12 @@ def verify_jobs(campaign_dir: Path, manifest: dict[str, Any], verifiers: Sequenc
         raise ConfigError("no verifiers given; name some, e.g. lirpa,bab,attack,external:NAME",
                           param="verifiers")
     bench = campaign_dir / BENCH_DIR
-    infos = [InstanceInfo(Instance((bench / i["onnx"]).resolve(), (bench / i["vnnlib"]).resolve(),
+
+    def inside(i: Mapping[str, Any], key: str) -> Path:  # a manifest names files of its folder
+        where = f"{bench / 'manifest.json'}: instance {str(i.get('id'))!r}"
+        return confine(bench, bench / str(i[key]), where).resolve()
+
+    infos = [InstanceInfo(Instance(inside(i, "onnx"), inside(i, "vnnlib"),
                                    float(timeout if timeout is not None else i["timeout"]),
                                    CATEGORY), str(i["id"]), _levels(i))
              for i in manifest["instances"]]

@@ -34,7 +34,15 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from autospec_cli.campaign.executors import Executor, InlineExecutor
-from autospec_cli.campaign.runner import FAILED, HOST, TIMEOUT, Outcome, Task, kill_group
+from autospec_cli.campaign.runner import (
+    FAILED,
+    HOST,
+    TIMEOUT,
+    Outcome,
+    Task,
+    kill_group,
+    stop_job,
+)
 from autospec_cli.errors import ConfigError
 
 
@@ -121,10 +129,17 @@ class LocalExecutor(Executor):
         return w
 
     def _kill(self, w: _Worker) -> int | None:
-        """Kill the worker's process group, reap it and return its exit code."""
-        if w.process.poll() is None:
+        """Stop the worker's process group, reap it and return its exit code.
+
+        A busy worker first gets SIGTERM: it stops the external tools its job started (they
+        run in groups of their own) and removes their scratch folders before it exits.
+        """
+        if w.task is not None:
+            stop_job(w.process)
+        elif w.process.poll() is None:
             kill_group(w.process.pid)
         code = w.process.wait()
+        kill_group(w.process.pid, leader_unreaped=False)  # anything left in its group
         w.conn.close()
         if w.sentinel is not None:
             os.close(w.sentinel)
@@ -176,10 +191,13 @@ class LocalExecutor(Executor):
                     return
                 yield from self._collect(busy)
         finally:  # tasks abandoned by the consumer: stop them, fresh workers next time
-            for slot, w in enumerate(self._workers):
-                if w is not None and w.task is not None:
-                    self._kill(w)
-                    self._workers[slot] = None
+            busy = [w for w in self._workers if w is not None and w.task is not None]
+            for w in busy:  # all at once, so their clean-ups overlap
+                if w.process.poll() is None:
+                    w.process.send_signal(signal.SIGTERM)
+            for w in busy:
+                self._kill(w)
+                self._workers[w.slot] = None
 
     def _dispatch(self, slot: int, task: Task) -> None:
         w = self._workers[slot]
@@ -245,8 +263,8 @@ class LocalExecutor(Executor):
         task = w.task
         assert task is not None
         limit = w.deadline - w.started if w.deadline is not None else 0.0
+        finished, duration = time.time(), time.monotonic() - w.started  # not the clean-up
         self._kill(w)
         self._workers[w.slot] = None
         return Outcome(task.job_id, TIMEOUT, None, f"killed after the {limit:g} s hard timeout "
-                       "(whole process group)", w.started_wall, time.time(),
-                       time.monotonic() - w.started, w.name, HOST)
+                       "(whole process group)", w.started_wall, finished, duration, w.name, HOST)

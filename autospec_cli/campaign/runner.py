@@ -24,6 +24,7 @@ import traceback
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from autospec_cli import procs
 from autospec_cli.campaign.jobs import canonical_json, load_target
 from autospec_cli.io import to_jsonable
 
@@ -103,6 +104,19 @@ def kill_group(pid: int, *, leader_unreaped: bool = True) -> None:
             pass
 
 
+def stop_job(proc: subprocess.Popen[bytes], wait: float = 1.0) -> None:
+    """Stop the job process ``proc`` (leader of its own group) and its group: SIGTERM first, so
+    it can stop the external tools it started (they run in groups of their own) and remove
+    their scratch folders, then SIGKILL for the whole group after at most ``wait`` seconds."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            pass
+    kill_group(proc.pid, leader_unreaped=proc.poll() is None)
+
+
 def run_isolated(task: Task, worker: str | None = None) -> Outcome:
     """Run ``task`` in a fresh Python process in its own session; kill its group at the timeout."""
     started, t0 = time.time(), time.perf_counter()
@@ -115,7 +129,7 @@ def run_isolated(task: Task, worker: str | None = None) -> Outcome:
     try:
         out, err = proc.communicate(payload, timeout=task.timeout)
     except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
+        stop_job(proc)
         proc.wait()
         for pipe in (proc.stdin, proc.stdout, proc.stderr):
             if pipe is not None:
@@ -137,18 +151,22 @@ def run_isolated(task: Task, worker: str | None = None) -> Outcome:
 
 
 def watch_parent(poll_s: float = 0.2) -> None:
-    """Start a thread that SIGKILLs this process group once the parent process is gone."""
+    """Start a thread that SIGKILLs this process group once the parent process is gone, after
+    stopping the process groups of external tools a job started (their own groups) and
+    removing their scratch folders (:func:`autospec_cli.procs.cleanup`)."""
 
     def watch(ppid: int) -> None:
         while True:
             time.sleep(poll_s)
             if os.getppid() != ppid:  # orphaned: whoever started us has died
+                procs.cleanup()
                 os.killpg(os.getpgrp(), signal.SIGKILL)
 
     threading.Thread(target=watch, args=(os.getppid(),), daemon=True).start()
 
 
 def _child_main() -> None:
+    procs.on_termination(procs.exit_after_cleanup)
     watch_parent()
     result_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the job's prints go to stderr; stdout carries only the outcome

@@ -13,6 +13,7 @@ import os
 import sys
 from multiprocessing.connection import Connection
 
+from autospec_cli import procs
 from autospec_cli.campaign.runner import execute, watch_parent
 
 
@@ -25,6 +26,9 @@ def main(argv: list[str]) -> None:
     except (EOFError, OSError):
         return
 
+    # Stopped by the coordinator (interrupt, hard timeout): the external tools a job started
+    # run in process groups of their own; stop them and remove their scratch folders first.
+    procs.on_termination(procs.exit_after_cleanup)
     watch_parent()
     name = f"local:{argv[2] if len(argv) > 2 else '?'}:{os.getpid()}"
     while True:

@@ -13,6 +13,7 @@ import typer
 
 from autospec_cli.cli import bench_gdvb
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.inert import inert
 
 if TYPE_CHECKING:
     from autospec_cli.bench.covering import CoveringArray
@@ -46,7 +47,7 @@ def array(
         None, "--strength", "-t", help="Strength t (default: \\[array] strength of the config)."
     ),
     seed: int | None = typer.Option(
-        None, "--seed", help="Array seed (default: \\[array] seed of the config)."
+        None, "--seed", min=0, help="Array seed (default: \\[array] seed of the config)."
     ),
     time_budget: float = typer.Option(
         2.0, "--time-budget", help="Wall-clock cap in seconds on the construction (the greedy "
@@ -87,7 +88,7 @@ def _print_table(ca: CoveringArray, indices: bool) -> None:
     table = Table(title=f"{ca.t}-way covering array, seed {ca.seed}", header_style="bold")
     table.add_column("#", justify="right", style="dim")
     for name, n in zip(ca.factors, ca.levels, strict=True):
-        table.add_column(f"{name} ({n})", justify="right")
+        table.add_column(inert(f"{name} ({n})"), justify="right")
     cells = ca.records() if indices or ca.values is None else ca.value_records()
     for i, rec in enumerate(cells):
         table.add_row(str(i), *(f"{rec[f]:g}" for f in ca.factors))
@@ -103,7 +104,7 @@ def _print_table(ca: CoveringArray, indices: bool) -> None:
         highlight=False,
     )
     if ca.constraints:
-        console.print("excluded: " + "; ".join(ca.constraints), highlight=False)
+        console.print("excluded: " + inert("; ".join(ca.constraints)), highlight=False)
 
 
 def _capped(stats: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import typer
 
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.inert import inert
 
 EXECUTOR_HELP = "Where jobs run: local (worker processes), inline, dask-local, dask (--scheduler)."
 
@@ -54,7 +55,7 @@ def generate(
 def _print_generated(desc: dict[str, Any], output: Path) -> None:
     seed = desc["seed"]
     acc = seed.get("metrics", {}).get("test_accuracy")
-    console.print(f"seed {seed['network']}: {seed['neurons']} neurons"
+    console.print(f"seed {inert(seed['network'])}: {seed['neurons']} neurons"
                   + (f", test accuracy {acc:.3f}" if acc is not None else ""))
     ts = desc["train_summary"]
     console.print(f"covering array: {desc['rows']} rows (t={desc['strength']}); "
@@ -62,8 +63,8 @@ def _print_generated(desc: dict[str, Any], output: Path) -> None:
                   f"{ts['failed']} failed, {ts['skipped']} reused")
     for ex in desc["excluded"]:
         seed_part = f" seed {ex['seed']}" if "seed" in ex else ""
-        console.print(f"[yellow]excluded[/] row {ex['row']}{seed_part}: {ex['reason']}")
-    console.print(f"{desc['instances']} instances in {output / desc['benchmark']} "
+        console.print(f"[yellow]excluded[/] row {ex['row']}{seed_part}: {inert(ex['reason'])}")
+    console.print(f"{desc['instances']} instances in {inert(output / desc['benchmark'])} "
                   f"(status: {desc['status']})")
 
 

@@ -62,8 +62,9 @@ def status(
 
 
 def _render_status(info: dict[str, Any]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from autospec_cli.inert import inert as escape
 
     by = info["by_status"]
     state = "complete" if info["complete"] else f"{by.get('pending', 0)} pending"

@@ -28,15 +28,17 @@ from rich.progress import (
 )
 
 from autospec_cli.errors import AutospecError
+from autospec_cli.inert import inert
 from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)  # emoji codes in untrusted text stay text (`:x:`)
+err_console = Console(stderr=True, emoji=False)
 
 #: library parameter -> the option a CLI user types for it. Library errors name parameters
 #: (``AutospecError.param``); :func:`error_line` tells the user which option that is.
 PARAM_FLAGS: dict[str, str] = {
+    "allow_outside": "--allow-outside",
     "arch": "--arch",
     "backend": "--backend",
     "by_group": "--by-group",
@@ -169,7 +171,7 @@ def progress_bars(enabled: bool = True) -> Iterator[ProgressFn]:
 
     def report(description: str, completed: int, total: int | None) -> None:
         if description not in tasks:
-            tasks[description] = bars.add_task(description, total=total)
+            tasks[description] = bars.add_task(inert(description), total=total)
         bars.update(tasks[description], completed=completed, total=total)
         if steps is not None:
             steps(description, completed, total)

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 data_app = typer.Typer(help="Load, inspect and split datasets.", no_args_is_help=True)
 
-SEED_OPT = typer.Option(None, "--seed", help="Seed of the split (default: the global --seed).")
+SEED_OPT = typer.Option(None, "--seed", min=0,
+                        help="Seed of the split (default: the global --seed).")
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
 
@@ -62,8 +63,9 @@ def describe(ds: Dataset) -> dict[str, Any]:
 
 
 def _render_info(info: dict[str, Any]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from autospec_cli.inert import inert as escape
 
     t = Table(show_header=False, box=None)
     feats = info["features"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.inert import inert
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +26,8 @@ def demo(
         help="Folder of Colosseum O-RAN traces (time,nof_ue,dl_brate,ul_brate); "
         "default: the built-in synthetic throughput series.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed for splits, generators and training."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Random seed for splits, generators and training."),
     alpha: float = typer.Option(0.1, "--alpha", help="Output-range filter for regression specs."),
     no_verify: bool = typer.Option(
         False, "--no-verify", help="Skip training, export and verification."
@@ -68,8 +70,8 @@ def _render(summary: dict, out: Path) -> None:
         table.add_column(col, justify="right" if col not in ("dataset", "algorithm") else "left")
     for r in summary["specs"]:
         table.add_row(
-            r["dataset"],
-            r["algorithm"],
+            inert(r["dataset"]),
+            inert(r["algorithm"]),
             str(r["specs"]),
             str(r["kept"]),
             f"{r['precision']:.3f}",
@@ -79,9 +81,9 @@ def _render(summary: dict, out: Path) -> None:
     console.print(table)
     ver = summary.get("verification")
     if ver:
-        console.print(ver.get("text", ""))
+        console.print(ver.get("text", ""), markup=False, highlight=False)
     console.print(
-        f"Everything is under [bold]{out}[/] ({summary['seconds']} s): results.md, "
+        f"Everything is under [bold]{inert(out)}[/] ({summary['seconds']} s): results.md, "
         "summary.json, plots/, specs/, data/"
         + (", models/, throughput-bench/, throughput-results/" if ver else "")
     )

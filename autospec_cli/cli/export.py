@@ -16,6 +16,7 @@ from autospec_cli.cli.common import (
     want_json,
 )
 from autospec_cli.errors import InputError
+from autospec_cli.inert import inert
 
 _VERSIONS = {"1": "1.0", "1.0": "1.0", "2": "2.0", "2.0": "2.0"}
 
@@ -77,10 +78,11 @@ def export(
     if want_json(ctx, json_out):
         emit_json(summary.to_json())
         return
-    closed = (f"; {summary.n_closed} box(es) closed with the {summary.domain_source} domain"
+    closed = (f"; {summary.n_closed} box(es) closed with the {inert(summary.domain_source)} domain"
               if summary.n_closed else "")
     console.print(f"wrote {summary.n_properties} VNN-LIB {summary.vnnlib_version} properties to "
-                  f"{summary.out} ({summary.n_inputs} inputs, {summary.n_outputs} outputs){closed}",
+                  f"{inert(summary.out)} ({summary.n_inputs} inputs, "
+                  f"{summary.n_outputs} outputs){closed}",
                   highlight=False)
 
 

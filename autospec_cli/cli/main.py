@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 
 import typer
-from rich.markup import escape
 
-from autospec_cli import __version__
+from autospec_cli import __version__, procs
 from autospec_cli.cli import (
     bench,
     campaign,
@@ -31,6 +31,7 @@ from autospec_cli.cli.common import (
     set_current_globals,
 )
 from autospec_cli.errors import AutospecError
+from autospec_cli.inert import inert
 
 app = typer.Typer(
     name="autospec",
@@ -63,7 +64,8 @@ def root(
         count=True,
         help="-v: a line per progress step and each phase's time; -vv: tracebacks too.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Default random seed for commands that take one."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Default random seed for commands that take one."),
     version: bool | None = typer.Option(
         None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
@@ -89,12 +91,57 @@ def _quiet_library_warnings(verbose: int) -> None:
     os.environ["PYTHONWARNINGS"] = ",".join(f"ignore::{c.__name__}" for c in _NOISE)
 
 
+INTERRUPTED = "interrupted; rerun the same command to resume"
+
+
+def _interrupted() -> None:
+    """End an interrupted command: one line, exit 128 + the signal (130 SIGINT, 143 SIGTERM)."""
+    procs.cleanup()
+    err_console.print(INTERRUPTED, markup=False, highlight=False)
+    sys.exit(128 + (procs.received_signal() or signal.SIGINT))
+
+
+def _usage_error(e: Exception) -> str:
+    """The one line of an option-parsing error of the CLI library (no usage block, no hint)."""
+    format_message = getattr(e, "format_message", None)
+    message = format_message() if callable(format_message) else str(e)
+    return " ".join(str(message).split())
+
+
+def _os_error(e: OSError) -> str:
+    """One line for an operating-system error: what failed, on which path."""
+    what = e.strerror or type(e).__name__
+    where = e.filename if e.filename is not None else ""
+    if isinstance(e, (FileExistsError, NotADirectoryError)):
+        what += " (a file is where a folder is needed)"
+    elif isinstance(e, PermissionError):
+        what += " (check the folder's permissions or choose another output)"
+    return f"{where}: {what}" if where != "" else f"{what}: {e}"
+
+
+def _print_error(line: str) -> None:
+    err_console.print(f"[bold red]error:[/] {inert(line)}", highlight=False, markup=True,
+                      soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the app and turns typed errors into one line and exit 2.
 
-    With ``-vv`` the traceback of a typed or an internal error is printed before its line.
+    SIGINT and SIGTERM end any command with one line and exit 130 / 143 (outputs are written
+    atomically, so they are complete or absent; external tools are stopped with their process
+    groups). Option-parsing errors and operating-system errors (a read-only output folder, a
+    parent that is a file) are user errors: one ``error:`` line and exit 2. With ``-vv`` the
+    traceback of a typed or an internal error is printed before its line.
     """
     set_current_globals(Globals())
+    previous = procs.on_termination()
+    try:
+        _run(argv)
+    finally:
+        procs.restore_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         # Without standalone mode the CLI library *returns* the code of an Exit it caught --
         # notably 130 for Ctrl-C -- instead of exiting: ignoring it made an interrupted
@@ -102,36 +149,37 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and not isinstance(code, bool) and code != 0:
             if code == 130:
-                err_console.print("interrupted")
+                _interrupted()
             sys.exit(code)
     except AutospecError as e:
         if current_globals().verbose >= 2:
             err_console.print_exception(show_locals=False)
-        err_console.print(
-            f"[bold red]error:[/] {escape(error_line(e))}",
-            highlight=False,
-            markup=True,
-            soft_wrap=True,
-        )
+        _print_error(error_line(e))
         sys.exit(e.exit_code)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):
+        _interrupted()
+    except OSError as e:  # the environment refused: a read-only folder, a parent that is a file
+        if current_globals().verbose >= 2:
+            err_console.print_exception(show_locals=False)
+        _print_error(_os_error(e))
+        sys.exit(2)
     except Exception as e:  # usage errors (typer's click exceptions) and unexpected bugs
         exit_code = getattr(e, "exit_code", None)
-        if hasattr(e, "show") and isinstance(exit_code, int):
-            e.show()
-            sys.exit(exit_code)
+        if hasattr(e, "format_message") and isinstance(exit_code, int):
+            if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as asked
+                show = getattr(e, "show", None)
+                if callable(show):
+                    show()
+            else:
+                _print_error(_usage_error(e))
+            sys.exit(2 if exit_code else 0)
         traced = current_globals().verbose >= 2
         if traced:
             err_console.print_exception(show_locals=False)
         err_console.print(
-            f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}"
+            f"[bold red]internal error:[/] {type(e).__name__}: {inert(str(e))}"
             + ("" if traced else " (run with -vv for a traceback)"),
             highlight=False,
             soft_wrap=True,

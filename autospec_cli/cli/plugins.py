@@ -80,8 +80,9 @@ def plugins(
 
 def _render(rows: list[dict[str, Any]]) -> None:
     """A table per kind (name, origin, target), then one per plug-in that has parameters."""
-    from rich.markup import escape
     from rich.table import Table
+
+    from autospec_cli.inert import inert as escape
 
     for kind in dict.fromkeys(r["kind"] for r in rows):
         table = Table(title=kind, title_justify="left")
@@ -98,8 +99,9 @@ def _render(rows: list[dict[str, Any]]) -> None:
 
 
 def _parameter_table(title: str, parameters: dict[str, dict[str, Any]]) -> Any:
-    from rich.markup import escape
     from rich.table import Table
+
+    from autospec_cli.inert import inert as escape
 
     table = Table(title=f"{title}: parameters", title_justify="left")
     for col in ("parameter", "type", "default", "allowed", "help"):

@@ -26,6 +26,7 @@ import typer
 from autospec_cli.campaign.engine import read_description
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
 from autospec_cli.errors import InputError, OutputExistsError
+from autospec_cli.inert import inert
 from autospec_cli.report.builders import builder_for
 from autospec_cli.report.tables import ReportTable
 
@@ -76,5 +77,5 @@ def _render(doc: dict[str, Any], out: Path) -> None:
         except (KeyError, TypeError, ValueError):
             continue
     files = doc.get("files") or []
-    console.print(f"report written to {out}" + (f" ({len(files)} files)" if files else ""),
+    console.print(f"report written to {inert(out)}" + (f" ({len(files)} files)" if files else ""),
                   highlight=False)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from autospec_cli import __version__
+from autospec_cli import __version__, procs
 from autospec_cli.errors import AutospecError, InputError, VnnlibError
 
 if TYPE_CHECKING:
@@ -167,6 +167,16 @@ def _check_query(query: Path, nets: dict[str, Path]) -> tuple[QueryDecls, Path]:
     return decls, model
 
 
+def _check_parses(query: Path, model: Path) -> None:
+    """A malformed query or model is an error (stderr, exit 2), never a verdict: the standard
+    asks every error to be printed on stderr, and ``unknown`` on stdout would claim that the
+    solver ran on a query it could not read."""
+    from autospec_cli.verify.loading import load_property, onnx_runner
+
+    runner = onnx_runner(model)
+    load_property(query, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+
+
 @app.command("verify")
 def verify(
     query: Path = typer.Argument(..., help="VNN-LIB query (2.0, or 1.0)."),
@@ -210,6 +220,7 @@ def verify(
     if not query.is_file():
         raise InputError(f"{query}: query file not found")
     decls, model = _check_query(query, _networks(network or []))
+    _check_parses(query, model)
     cls = get_backend_class(backend)
     spec = resolve_backend(backend, parse_option_pairs(cls, opt or []))
     with _stdout_to_stderr():
@@ -266,23 +277,49 @@ def supports(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: typed errors become one line on stderr and exit 2."""
+    """Console entry point: typed errors, option errors and OS errors become one line on
+    stderr and exit 2; SIGINT / SIGTERM exit 130 / 143 after stopping external tools."""
+    previous = procs.on_termination()
+    try:
+        _run(argv)
+    finally:
+        procs.restore_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except AutospecError as e:
-        sys.stderr.write(f"error: {e}\n")
+        sys.stderr.write(f"error: {_one_line(str(e))}\n")
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename is not None else ""
+        sys.stderr.write(f"error: {where}{e.strerror or e}\n")
+        sys.exit(2)
     except Exception as e:  # usage errors (click exceptions) and unexpected bugs
         exit_code = getattr(e, "exit_code", None)
-        if hasattr(e, "show") and isinstance(exit_code, int):
-            e.show()
-            sys.exit(exit_code)
-        sys.stderr.write(f"internal error: {type(e).__name__}: {e}\n")
+        format_message = getattr(e, "format_message", None)
+        if callable(format_message) and isinstance(exit_code, int):
+            if type(e).__name__ == "NoArgsIsHelpError":  # no command: the help
+                show = getattr(e, "show", None)
+                if callable(show):
+                    show()
+            else:
+                sys.stderr.write(f"error: {_one_line(format_message())}\n")
+            sys.exit(2 if exit_code else 0)
+        sys.stderr.write(f"internal error: {type(e).__name__}: {_one_line(str(e))}\n")
         sys.exit(4)
+    if code == 130:
+        procs.cleanup()
+        sys.stderr.write("interrupted\n")
+        sys.exit(128 + (procs.received_signal() or 2))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from autospec_cli.cli.common import (
     want_json,
 )
 from autospec_cli.errors import ConfigError, SpecError
+from autospec_cli.inert import inert
 from autospec_cli.io import check_writable
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def _render(metrics: SpecMetrics, specset: SpecSet, specs: str, data: str,
             per_spec: bool) -> None:
     from rich.table import Table
 
-    t = Table(title=f"{specs} on {data}", show_header=True)
+    t = Table(title=inert(f"{specs} on {data}"), show_header=True)
     for col in ("TP", "FP", "FN", "precision", "recall", "F1", "coverage", "specs kept"):
         t.add_column(col, justify="right")
     m = metrics
@@ -242,5 +243,5 @@ def _spec_table(m: SpecMetrics, specset: SpecSet) -> Any:
     for s, k, c, sat in zip(specset.specs, m.kept, m.spec_covered, m.spec_satisfied,
                             strict=True):
         prec = f"{sat / c:.4f}" if c else "-"
-        t.add_row(s.id, "yes" if k else "no", str(c), str(sat), prec)
+        t.add_row(inert(s.id), "yes" if k else "no", str(c), str(sat), prec)
     return t

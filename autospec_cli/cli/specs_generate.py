@@ -53,7 +53,7 @@ PARAM_OPT = typer.Option(
     help="Any generator hyperparameter, untyped (VALUE parsed as JSON, else a string); "
     "repeatable. Prefer --opt.")
 SEED_OPT = typer.Option(
-    None, "--seed", help="random_state of cluster/tree (default: the global --seed).")
+    None, "--seed", min=0, help="random_state of cluster/tree (default: the global --seed).")
 
 
 class _DeclaredHelp(TyperCommand):
@@ -205,7 +205,7 @@ def summarize(specset: Any, output: Path, seconds: float) -> dict[str, Any]:
 
 
 def _render(s: dict[str, Any]) -> None:
-    from rich.markup import escape
+    from autospec_cli.inert import inert as escape
 
     console.print(
         f"[bold]{s['n_specs']}[/] {s['algorithm']} specifications ({s['task']}, "

@@ -9,6 +9,7 @@ import typer
 
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.inert import inert
 
 study_app = typer.Typer(
     help="Training-factor studies: train a design of models, verify each one's L-inf "
@@ -77,23 +78,23 @@ def run(
 
 def _render_run(s: dict[str, Any]) -> None:
     t, v = s["train"], s["verify"]
-    console.print(f"[bold]{s['folder']}[/]: {s['trained']}/{s['models']} models trained "
+    console.print(f"[bold]{inert(s['folder'])}[/]: {s['trained']}/{s['models']} models trained "
                   f"({t['ran']} now, {t['failed']} failed), {s['images']} images x "
                   f"{s['trained']} models = {s['instances']} instances "
                   f"({v['ran']} verification job(s) now, {v['failed']} failed) "
                   f"in {s['wall_time']:.1f} s")
     n = s["verdicts"]
-    console.print(f"{s['backend']}: {n['robust']} robust, {n['unknown']} unknown, "
+    console.print(f"{inert(s['backend'])}: {n['robust']} robust, {n['unknown']} unknown, "
                   f"{n['not_robust']} not robust")
     if s["ignored"]:
         console.print(f"no longer used (set the backend's options instead): "
-                      f"{', '.join(s['ignored'])}")
+                      f"{inert(', '.join(s['ignored']))}")
     if s["short_classes"]:
-        console.print(f"classes with fewer eligible images than asked: {s['short_classes']}")
+        console.print(f"classes with fewer eligible images than asked: {inert(s['short_classes'])}")
     if "report" in s:
-        console.print(f"report: {s['report']['out_dir']}")
+        console.print(f"report: {inert(s['report']['out_dir'])}")
     else:
-        console.print(f"next: autospec report {s['folder']}")
+        console.print(f"next: autospec report {inert(s['folder'])}")
 
 
 @study_app.command("report")
@@ -114,7 +115,8 @@ def report_cmd(
         emit_json(info)
         return
     console.print(info["table_markdown"], markup=False, highlight=False, soft_wrap=True)
-    console.print(f"written to {info['out_dir']}: " + ", ".join(sorted(info["files"])))
+    console.print(f"written to {inert(info['out_dir'])}: "
+                  + inert(", ".join(sorted(info["files"]))))
 
 
 @study_app.command("check")
@@ -142,7 +144,7 @@ def check(
     if want_json(ctx, json_out):
         emit_json(info)
         return
-    console.print(f"[bold]{cfg.name}[/]: {info['models']} models, images "
+    console.print(f"[bold]{inert(cfg.name)}[/]: {info['models']} models, images "
                   f"{tuple(sd.input_shape)} x {sd.n_classes} classes (scale {sd.scale:g}), "
                   f"splits {sd.counts()} (pool: {sd.pool_source}), eps {cfg.verify.eps:.5g}, "
                   f"up to {info['instances_max']} instances")

@@ -15,6 +15,7 @@ from autospec_cli.cli.common import (
     show_progress,
     want_json,
 )
+from autospec_cli.inert import inert
 
 ARCH_HELP = (
     "Architecture. mlp:H1,H2,... is a fully connected ReLU net (mlp:10,5 = the AutoSpec "
@@ -51,8 +52,9 @@ def train(
         None, "--input-shape", metavar="C,H,W",
         help="conv nets: image shape of the flat features (default: from the data, or "
         "inferred for square images)."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed for the split, initialisation "
-                                    "and minibatch order (default: the global --seed)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Seed for the split, "
+                                    "initialisation and minibatch order (default: the global "
+                                    "--seed)."),
     task: str | None = do.TASK_OPT,
     features: str | None = do.FEATURES_OPT,
     label: str | None = do.LABEL_OPT,
@@ -98,10 +100,12 @@ def _render(record: dict) -> None:
                         "train_r2", "train_accuracy") if k in metrics]
     shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in keys if metrics[k] is not None)
     console.print(
-        f"Trained [bold]{record['arch']}[/] on {record['dataset']['name'] or 'the data'} "
+        f"Trained [bold]{inert(record['arch'])}[/] on "
+        f"{inert(record['dataset']['name'] or 'the data')} "
         f"({record['n_inputs']} inputs -> {record['n_outputs']} outputs): "
-        f"{record['epochs_run']} epochs ({record['stopped']}), best epoch {record['best_epoch']}."
+        f"{record['epochs_run']} epochs ({inert(record['stopped'])}), "
+        f"best epoch {record['best_epoch']}."
     )
     if shown:
         console.print(shown)
-    console.print(f"Wrote [bold]{record['onnx']}[/] and {record['sidecar']}.")
+    console.print(f"Wrote [bold]{inert(record['onnx'])}[/] and {inert(record['sidecar'])}.")

@@ -26,6 +26,7 @@ from autospec_cli.cli.common import (
     want_json,
 )
 from autospec_cli.errors import InputError
+from autospec_cli.inert import inert
 from autospec_cli.io import check_writable
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ TOOLS_OPT = typer.Option(None, "--tools", help="TOML file with [tools.NAME] comm
                          "(default: $AUTOSPEC_TOOLS or ~/.config/autospec/tools.toml).")
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 FORCE_OPT = typer.Option(False, "--force", help="Overwrite existing results.")
+ALLOW_OUTSIDE_OPT = typer.Option(False, "--allow-outside", help="Accept instances.csv rows "
+                                 "whose files lie outside the benchmark folder (after links); "
+                                 "refused by default.")
 
 
 def register(app: typer.Typer) -> None:
@@ -117,7 +121,7 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
     from autospec_cli.verifyrun.results import summarize
 
     s = summarize(results)
-    table = Table(title=f"{label}: {s['instances']} instance(s)")
+    table = Table(title=f"{inert(label)}: {s['instances']} instance(s)")
     table.add_column("result")
     table.add_column("count", justify="right")
     table.add_column("time (s)", justify="right")
@@ -135,7 +139,7 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
                           markup=False)
             shown += 1
     if out_dir is not None:
-        console.print(f"results written to {out_dir}", highlight=False)
+        console.print(f"results written to {inert(out_dir)}", highlight=False)
 
 
 def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: list[Instance],
@@ -195,6 +199,7 @@ def run(
                                       "jobs that crashed or hit the hard timeout."),
     force: bool = typer.Option(False, "--force", help="Discard stored results in the results "
                                "folder and run everything again."),
+    allow_outside: bool = ALLOW_OUTSIDE_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Verify every instance of a benchmark as a resumable campaign.
@@ -217,7 +222,7 @@ def run(
     root = bench if bench.is_dir() else bench.parent
     _, spec = _resolve(backend, opt, tools)
     out_dir = output or root / f"results-{spec.label}"
-    instances = read_benchmark(bench, category=category)
+    instances = read_benchmark(bench, category=category, allow_outside=allow_outside)
     if not instances:
         raise InputError(f"{bench}: the instance list is empty")
     if timeout is not None:
@@ -232,6 +237,16 @@ def run(
     _report(ctx, json_out, spec, instances, done.results, out_dir, root, done.paths,
             done.campaign.to_dict())
     _exit(exit_code(done.results))
+
+
+def _check_instance(model: Path, prop: Path) -> None:
+    """A malformed model or property is bad input (exit 2, one line), not an ``error``
+    verdict: the model must load in onnxruntime and the property parse for its sizes. What a
+    backend does with a well-formed instance is its verdict (``error`` included, exit 3)."""
+    from autospec_cli.verify.loading import load_property, onnx_runner
+
+    runner = onnx_runner(model)
+    load_property(prop, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
 
 
 @verify_app.command("instance")
@@ -256,6 +271,7 @@ def instance(
         if not p.is_file():
             raise InputError(f"{p}: file not found")
     verifier, spec = _resolve(backend, opt, tools)
+    _check_instance(model, prop)
     if output is not None:
         check_writable(output / "results.csv", force)
     _check_timeout(timeout)
@@ -302,6 +318,7 @@ def backends(
         table.add_column(col)
     for r in rows:
         params = ", ".join(f"{k}={v['default']!r}" for k, v in r["parameters"].items())
-        table.add_row(r["name"], "yes" if r["available"] else "no",
-                      "yes" if r["complete"] else "no", params, r["reason"] or r["doc"])
+        table.add_row(inert(r["name"]), "yes" if r["available"] else "no",
+                      "yes" if r["complete"] else "no", inert(params),
+                      inert(r["reason"] or r["doc"]))
     console.print(table)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def _from_npz(p: Path) -> ImageArrays:
     try:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise InputError(f"{p}: not a readable NPZ file ({e})") from None
     lower = {k.lower(): k for k in arrays}
     parts = {}
@@ -199,7 +200,7 @@ def has_split_arrays(path: str | os.PathLike[str]) -> bool:
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = {k.lower() for k in z.files}
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return False
     return any(x in keys and y in keys for x, y in _SPLIT_KEYS.values())
 

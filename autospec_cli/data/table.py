@@ -55,16 +55,21 @@ def check_file(path: str | os.PathLike[str]) -> Path:
 
 
 def detect_encoding(path: str | os.PathLike[str]) -> str:
-    """``utf-8-sig`` if the whole file decodes as UTF-8, else ``cp1252`` (never fails)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with open(path, "rb") as fh:
-        try:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+    """``utf-8-sig`` if the whole file decodes as UTF-8, else ``cp1252`` when it decodes as
+    that; an InputError for a file with NUL bytes or that is neither (a binary file)."""
+    for encoding in ("utf-8", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        with open(path, "rb") as fh:
+            try:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    if b"\x00" in block:
+                        raise InputError(f"{path}: a binary file (NUL bytes), not CSV text")
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+        return "utf-8-sig" if encoding == "utf-8" else encoding
+    raise InputError(f"{path}: not text (neither UTF-8 nor Windows-1252); expected a CSV file")
 
 
 def csv_files(folder: str | os.PathLike[str]) -> list[Path]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autospec_cli.inert import inert
 from autospec_cli.io import atomic_write_text
 
 
@@ -85,13 +86,13 @@ class ReportTable:
         """A :class:`rich.table.Table` (imported lazily)."""
         from rich.table import Table
 
-        t = Table(title=self.title)
+        t = Table(title=inert(self.title))
         for k, c in enumerate(self.columns):
             numeric = bool(self.rows) and all(isinstance(r[k], (int, float)) or r[k] is None
                                               for r in self.rows)
-            t.add_column(c, justify="right" if numeric else "left")
+            t.add_column(inert(c), justify="right" if numeric else "left")
         for r in self.rows:
-            t.add_row(*(format_cell(v, self.digits) for v in r))
+            t.add_row(*(inert(format_cell(v, self.digits)) for v in r))
         return t
 
     def write(self, folder: str | os.PathLike[str], *, force: bool = True) -> list[Path]:

@@ -170,6 +170,10 @@ class SpecSet:
                 domain = (_dec(dom["lo"], -math.inf), _dec(dom["hi"], math.inf))
             except (KeyError, TypeError, ValueError) as e:
                 raise SpecError(f"malformed domain of the specification set: {e}") from None
+            lengths = {len(np.atleast_1d(domain[0])), len(np.atleast_1d(domain[1]))}
+            if lengths != {len(features)}:
+                raise SpecError(f"the domain of the specification set has {sorted(lengths)} "
+                                f"bound(s) for {len(features)} features")
         if not isinstance(d["specs"], list):
             raise SpecError("not a specification set: 'specs' is not a list")
         return cls(

@@ -37,6 +37,7 @@ from typing import Any
 
 from autospec_cli import __version__
 from autospec_cli.errors import InputError, OutputExistsError, VnnlibError
+from autospec_cli.inert import excerpt
 from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.onnxinfo import ModelIO, model_io
@@ -343,7 +344,8 @@ def _networks(field_text: str, where: str) -> list[tuple[str, str]]:
             pairs = ast.literal_eval(f)
             return [(str(n), str(path)) for n, path in pairs]
         except (ValueError, SyntaxError, TypeError) as e:
-            raise InputError(f"{where}: cannot read the network list {f!r} ({e})") from None
+            raise InputError(f"{where}: cannot read the network list {excerpt(f)} "
+                             f"({type(e).__name__})") from None
     out = []
     for part in f.split(";"):
         name, eq, path = part.partition("=")
@@ -354,22 +356,40 @@ def _networks(field_text: str, where: str) -> list[tuple[str, str]]:
     return out
 
 
-def _resolve(base: Path, rel: str) -> Path | None:
+def confine(base: Path, path: Path, where: str, allow_outside: bool = False) -> Path:
+    """``path`` when it resolves (after symbolic links) inside the folder ``base``.
+
+    A benchmark is someone else's folder: a row naming ``../../etc/passwd``, an absolute path
+    or a link leading out of the folder would make us read (and quote) files the benchmark
+    does not contain. Such a row is refused unless ``allow_outside`` (``--allow-outside``).
+    """
+    if allow_outside:
+        return path
+    real, root = path.resolve(), base.resolve()
+    if real != root and root not in real.parents:
+        raise InputError(f"{where}: {str(path)!r} is outside the benchmark folder {root} "
+                         "(after links); pass allow_outside to use such paths",
+                         param="allow_outside")
+    return path
+
+
+def _resolve(base: Path, rel: str, where: str = "", allow_outside: bool = False) -> Path | None:
     p = Path(rel)
     p = p if p.is_absolute() else base / p
     if p.is_file():
-        return p
+        return confine(base, p, where, allow_outside)
     alt = p.with_name(p.name[:-3]) if p.name.endswith(".gz") else p.with_name(p.name + ".gz")
-    return alt if alt.is_file() else None
+    return confine(base, alt, where, allow_outside) if alt.is_file() else None
 
 
 def read_instances(
-    csv_path: str | os.PathLike[str], *, missing: str = "error"
+    csv_path: str | os.PathLike[str], *, missing: str = "error", allow_outside: bool = False
 ) -> list[BenchmarkRow]:
     """Parse an ``instances.csv`` (no header expected; one is tolerated).
 
     ``missing="error"`` raises an InputError for a file that does not exist;
-    ``missing="skip"`` leaves its row out.
+    ``missing="skip"`` leaves its row out. Every file a row names must lie inside the CSV's
+    folder after links are followed (:func:`confine`) unless ``allow_outside``.
     """
     if missing not in ("error", "skip"):
         raise ValueError("missing must be 'error' or 'skip'")
@@ -394,19 +414,20 @@ def read_instances(
             if first and len(fields) >= 2:
                 first = False
                 continue  # a header line
-            raise InputError(f"{where}: expected 'onnx,vnnlib,timeout', got {line.strip()!r}")
+            raise InputError(f"{where}: expected 'onnx,vnnlib,timeout', got "
+                             f"{excerpt(line.strip())}")
         first = False
         resolved: dict[str, Path] = {}
         ok = True
         for k, (name, rel) in enumerate(_networks(fields[0], where)):
-            p = _resolve(base, rel)
+            p = _resolve(base, rel, where, allow_outside)
             if p is None:
                 if missing == "error":
                     raise InputError(f"{where}: model {rel} does not exist (next to {path.name})")
                 ok = False
                 break
             resolved[name or (f"N{k}" if k else "N")] = p
-        vnn = _resolve(base, fields[1])
+        vnn = _resolve(base, fields[1], where, allow_outside)
         if vnn is None:
             if missing == "error":
                 raise InputError(f"{where}: property {fields[1]} does not exist "
@@ -418,9 +439,11 @@ def read_instances(
 
 
 def read_benchmark(
-    bench_dir: str | os.PathLike[str], *, missing: str = "error", category: str | None = None
+    bench_dir: str | os.PathLike[str], *, missing: str = "error", category: str | None = None,
+    allow_outside: bool = False,
 ) -> list[Instance]:
-    """The instances of a benchmark folder (or of an instances CSV file).
+    """The instances of a benchmark folder (or of an instances CSV file), confined to it
+    unless ``allow_outside`` (see :func:`read_instances`).
 
     The category defaults to the manifest's, else the folder's name. A multi-network row
     (VNN-LIB 2.0 queries over several networks) gives an Instance of its first network.
@@ -430,6 +453,6 @@ def read_benchmark(
         manifest = read_manifest(csv_path.parent)
         category = str(manifest.get("category")) if manifest and manifest.get("category") \
             else csv_path.parent.resolve().name
-    rows = read_instances(csv_path, missing=missing)
+    rows = read_instances(csv_path, missing=missing, allow_outside=allow_outside)
     return [Instance(onnx=r.onnx, vnnlib=r.vnnlib, timeout=r.timeout, category=category)
             for r in rows]

@@ -121,10 +121,12 @@ def parse_sexprs(text: str) -> list[Node]:
     return stack[0]
 
 
-def show(node: Node, limit: int = 80) -> str:
-    """An s-expression as text, shortened for error messages."""
+def show(node: Node, limit: int = 40) -> str:
+    """An s-expression as text for error messages: short, with control and non-ASCII
+    characters escaped, so a message never carries more than a glimpse of the file."""
     s = node if isinstance(node, str) else "(" + " ".join(show(n, limit) for n in node) + ")"
-    return s if len(s) <= limit else s[: limit - 3] + "..."
+    s = s if len(s) <= limit else s[: limit - 3] + "..."
+    return s if s.isascii() and s.isprintable() else ascii(s)[1:-1]
 
 
 class _Parser:

@@ -11,7 +11,9 @@ shell) whose strings may contain ``{category}``, ``{onnx}``, ``{vnnlib}``, ``{re
   fresh temporary folder (also its working directory unless ``cwd`` is set). At
   ``timeout + grace`` seconds the whole group gets SIGTERM, then SIGKILL two seconds later,
   and the answer is ``timeout``. Processes the tool left behind in its group are killed when
-  it exits.
+  it exits. While it runs, the group and the folder are registered with
+  :mod:`autospec_cli.procs`, so an interrupted command (Ctrl-C, SIGTERM, a worker stopped by
+  its coordinator) kills the group and removes the folder too.
 * The answer is the first line of the results file: ``sat``, ``unsat``, ``unknown``,
   ``timeout`` or ``error``, or an alias :meth:`Verdict.parse` knows (the 2021 words
   ``holds`` = unsat and ``violated`` = sat, ``timed-out``); for ``sat`` the rest of the file is
@@ -43,7 +45,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autospec_cli.errors import InputError, VerifierError
+from autospec_cli.procs import scratch_dir, stop_group, track_group
 from autospec_cli.verify.backends.attack import AttackVerifier
 from autospec_cli.verify.base import Counterexample, Instance, Parameter, Result, Verdict, Verifier
 from autospec_cli.verify.cex import check_counterexample, parse_vnncomp_counterexample
@@ -147,19 +149,19 @@ def run_process(
         except OSError as e:
             raise VerifierError(f"cannot start {argv[0]}: {e.strerror or e}") from None
         timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _killpg(proc.pid, signal.SIGTERM)
+        with track_group(proc.pid):
             try:
-                proc.wait(timeout=TERM_WAIT)
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                pass
-            _killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if kill_leftovers or timed_out:
-            _killpg(proc.pid, signal.SIGKILL)
+                timed_out = True
+                stop_group(proc.pid, TERM_WAIT)
+                proc.wait()
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM): the tool goes with us
+                stop_group(proc.pid)
+                proc.wait()
+                raise
+            if kill_leftovers or timed_out:
+                _killpg(proc.pid, signal.SIGKILL)
     elapsed = time.monotonic() - t0
     read = lambda p: p.read_text(encoding="utf-8", errors="replace")  # noqa: E731
     return ProcessOutcome(proc.returncode, timed_out, elapsed, read(out_path), read(err_path))
@@ -261,8 +263,7 @@ class ExternalVerifier(Verifier):
         return format_seconds(timeout)
 
     def verify_instance(self, instance: Instance) -> Result:
-        with tempfile.TemporaryDirectory(prefix="autospec-ext-") as tmp:
-            work = Path(tmp)
+        with scratch_dir("autospec-ext-") as work:
             values = {
                 "category": instance.category or "default",
                 "onnx": str(Path(instance.onnx).resolve()),
