@@ -90,6 +90,10 @@ def scr_boxplot(data: Mapping[str, Sequence[float]], path: PathLike, *,
     for i, s in enumerate(series, start=1):  # the raw values, slightly jittered
         xs = [i + 0.08 * ((k % 5) - 2) / 2 for k in range(len(s))]
         ax.scatter(xs, s, s=10, alpha=0.5, color="tab:gray", zorder=3)
+    if all(float(v).is_integer() for v in (x for s in series for x in s)):  # counts
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
@@ -352,7 +356,9 @@ def _stacked_bars(ax: Any, values: Mapping[str, Mapping[str, float]]) -> None:
         ax.bar(range(len(groups)), hs, 0.6, bottom=bottom, label=part, color=color)
         bottom = [b + h for b, h in zip(bottom, hs, strict=True)]
     _group_ticks(ax, groups)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    handles, labels = ax.get_legend_handles_labels()  # top of the stack first, as drawn
+    ax.legend(handles[::-1], labels[::-1], fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="y", alpha=0.3)
 
 

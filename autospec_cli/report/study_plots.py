@@ -66,13 +66,13 @@ def per_class_plot(rows: list[dict[str, Any]], out_dir: Path) -> Path:
         if top == 0:
             ax.text(0.5, 0.5, "every instance proven robust", transform=ax.transAxes,
                     ha="center", va="center", color="0.4")
-        levels_legend = ax.legend(title=f, fontsize=8, title_fontsize=8, loc="upper left",
-                                  bbox_to_anchor=(1.01, 1.0), frameon=False)
-        ax.add_artist(levels_legend)
-        ax.legend(handles=[Patch(facecolor="0.35", label="not robust"),
-                           Patch(facecolor="0.35", alpha=0.45, hatch="///", edgecolor="white",
-                                 label="unknown")],
-                  fontsize=8, loc="lower left", bbox_to_anchor=(1.01, 0.0), frameon=False)
+        handles, labels = ax.get_legend_handles_labels()  # the levels, then the verdicts
+        handles += [Patch(facecolor="0.35", label="not robust"),
+                    Patch(facecolor="0.35", alpha=0.45, hatch="///", edgecolor="white",
+                          label="unknown")]
+        ax.legend(handles=handles, labels=[*labels, "not robust", "unknown"], title=f,
+                  fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False)
     fig.tight_layout()
     return _save(fig, out_dir / "per_class_robustness.png")
 
@@ -105,8 +105,10 @@ def reg_init_plot(cells: list[dict[str, Any]], out_dir: Path) -> Path:
     ax.set_xticks(range(len(inits)), inits)
     ax.set_yticks(range(len(regs)), regs)
     for (i, j), v in np.ndenumerate(M):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.1f}", ha="center", va="center", color="w")
+        if np.isfinite(v):  # dark text on the light end of the colour map
+            r, g, b, _ = im.cmap(im.norm(v))
+            light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5
+            ax.text(j, i, f"{v:.1f}", ha="center", va="center", color="k" if light else "w")
     fig.colorbar(im, ax=ax, label="mean time per instance (ms)")
     ax.set_title("time: regulariser x initialiser")
     return _save(fig, out_dir / "reg_init_time.png")
@@ -127,7 +129,7 @@ def unstable_time_plot(instances: list[dict[str, Any]], out_dir: Path) -> Path:
     ax.set_xlabel("unstable ReLUs")
     ax.set_ylabel("time per instance (ms)")
     ax.set_yscale("log")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("unstable ReLUs vs verification time")
     return _save(fig, out_dir / "unstable_vs_time.png")
 

@@ -190,9 +190,12 @@ def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list
     files = [plots.cactus_plot(cactus_series(records, sb), out / "cactus.png",
                                instances=len({r.instance for r in records}))]
     groups = _scr_groups(records, solved)
-    if min((len(g) for g in groups.values()), default=0) >= MIN_BOX_GROUPS:
+    n = min((len(g) for g in groups.values()), default=0)
+    if n >= MIN_BOX_GROUPS:
+        per, many = (("category", "categories") if len({r.category for r in records}) > 1
+                     else ("model", "models"))
         files.append(plots.scr_boxplot(groups, out / "scr_box.png",
-                                       ylabel="instances solved per group"))
+                                       ylabel=f"instances solved per {per} ({n} {many})"))
     times: dict[str, dict[str, float]] = {}
     for v in sb.ranking():
         mine = [r for r in records if r.verifier == v]
