@@ -188,17 +188,28 @@ def _polar_axes(ax: Any, angles: list[float], names: list[str], limit: float,
         ax.tick_params(axis="y", labelsize="x-small")
 
 
-def _axis_scale(rows: Sequence[Mapping[str, Any]], factor: str) -> tuple[Any, list[Any]]:
-    """Map a factor's values to [0, 1]; also return the tick labels (numeric or categorical)."""
+#: A numeric parallel-coordinate axis labels every value when it has at most this many.
+LABEL_EVERY = 8
+
+
+def _axis_scale(rows: Sequence[Mapping[str, Any]],
+                factor: str) -> tuple[Any, list[tuple[float, str]]]:
+    """Map a factor's values to [0, 1]; also the labels ``(position, text)`` of the axis:
+    every value of a numeric axis with few values (else its min and max), every category."""
     raw = [r.get(factor) for r in rows]
     nums = [v for v in raw if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if len(nums) == len([v for v in raw if v is not None]) and nums:
         lo, hi = min(nums), max(nums)
         span = hi - lo
-        return (lambda v: 0.5 if span == 0 else (float(v) - lo) / span), [lo, hi]
+
+        def scale(v: Any) -> float:
+            return 0.5 if span == 0 else (float(v) - lo) / span
+
+        shown = sorted(set(nums)) if len(set(nums)) <= LABEL_EVERY else [lo, hi]
+        return scale, [(scale(v), f"{v:g}") for v in shown]
     cats = sorted({str(v) for v in raw if v is not None})
     pos = {c: (0.5 if len(cats) == 1 else i / (len(cats) - 1)) for i, c in enumerate(cats)}
-    return (lambda v: pos[str(v)]), cats
+    return (lambda v: pos[str(v)]), [(pos[c], c) for c in cats]
 
 
 def parallel_coordinates(rows: Sequence[Mapping[str, Any]], factors: Sequence[str],
@@ -223,13 +234,8 @@ def parallel_coordinates(rows: Sequence[Mapping[str, Any]], factors: Sequence[st
     for r in rows:
         ys = [scale(r[f]) for (scale, _), f in zip(scales, factors, strict=True)]
         ax.plot(xs, ys, color=colour(r), alpha=0.5, linewidth=1.2)
-    for x, (_, ticks) in zip(xs, scales, strict=True):
+    for x, (_, labels) in zip(xs, scales, strict=True):
         ax.axvline(x, color="black", linewidth=0.8)
-        if len(ticks) == 2 and all(isinstance(t, (int, float)) for t in ticks):
-            labels = [(0.0, f"{ticks[0]:g}"), (1.0, f"{ticks[1]:g}")]
-        else:
-            n = len(ticks)
-            labels = [(0.5 if n == 1 else i / (n - 1), str(t)) for i, t in enumerate(ticks)]
         for y, text in labels:
             ax.text(x + 0.03, y, text, fontsize="x-small", va="center")
     ax.set_xticks(xs, factors)
@@ -246,6 +252,20 @@ def _line_colours(fig: Any, ax: Any, rows: Sequence[Mapping[str, Any]],
         return lambda r: "tab:blue"
     values = [r.get(color_by) for r in rows]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    counts = numeric and all(float(v).is_integer() for v in values if v is not None) and len(
+        set(values)) <= LABEL_EVERY
+    if counts:  # a few whole numbers (e.g. how many verifiers solved it): a legend, in order
+        from matplotlib import colormaps
+        from matplotlib.lines import Line2D
+
+        levels = sorted({int(v) for v in values if v is not None})
+        cmap = colormaps["viridis"]
+        shade = {v: cmap(0.5 if len(levels) == 1 else 0.9 * k / (len(levels) - 1))
+                 for k, v in enumerate(levels)}
+        ax.legend([Line2D([0], [0], color=shade[v], linewidth=2) for v in levels],
+                  [str(v) for v in levels], title=color_by, fontsize="small",
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        return lambda r: shade[int(r[color_by])]
     if numeric:
         from matplotlib import colormaps
         from matplotlib.cm import ScalarMappable
@@ -262,7 +282,7 @@ def _line_colours(fig: Any, ax: Any, rows: Sequence[Mapping[str, Any]],
     cats = sorted({str(v) for v in values})
     table = dict(zip(cats, _colors(len(cats)), strict=True))
     ax.legend([Line2D([0], [0], color=table[c]) for c in cats], cats, title=color_by,
-              fontsize="small", loc="upper right", bbox_to_anchor=(1.0, 1.0))
+              fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return lambda r: table[str(r.get(color_by))]
 
 
