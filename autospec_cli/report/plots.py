@@ -182,8 +182,10 @@ def _polar_axes(ax: Any, angles: list[float], names: list[str], limit: float,
                 small: bool = False) -> None:
     ax.set_xticks(angles, names, fontsize="small" if small else None)
     ax.set_ylim(0, limit)
-    if len(angles) > 1:  # radial labels between the first two axes, off every line
+    if len(angles) > 1:  # radial labels between the first two axes, readable over lines
         ax.set_rlabel_position(math.degrees(angles[1]) / 2)
+    for label in ax.get_yticklabels():
+        label.set_bbox({"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5})
     if small:
         ax.tick_params(axis="y", labelsize="x-small")
 
