@@ -184,8 +184,11 @@ def _polar_axes(ax: Any, angles: list[float], names: list[str], limit: float,
     ax.set_ylim(0, limit)
     if len(angles) > 1:  # radial labels between the first two axes, readable over lines
         ax.set_rlabel_position(math.degrees(angles[1]) / 2)
+    ticks = [limit * k / 4 for k in range(1, 5)]
+    ax.set_yticks(ticks, [f"{t:.3g}" for t in ticks])
+    ax.yaxis.set_zorder(5)  # labels over the polygons
     for label in ax.get_yticklabels():
-        label.set_bbox({"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5})
+        label.set_bbox({"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.6})
     if small:
         ax.tick_params(axis="y", labelsize="x-small")
 
