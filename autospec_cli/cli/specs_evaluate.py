@@ -106,8 +106,9 @@ def plot_cmd(
     ),
     scale: str = typer.Option(
         "auto", "--scale", metavar="auto|linear|log|symlog",
-        help="Axis scale of both axes; auto: log (or symlog with values <= 0) for a feature "
-        "whose median lies in the lowest 1 % of its range, else linear.",
+        help="Axis scale of both axes; auto: log (symlog with values <= 0) for a heavy-tailed "
+        "feature (median in the lowest 1 % of its range, values over two decades), else "
+        "linear.",
     ),
     max_specs: int | None = typer.Option(None, "--max-specs", min=0,
                                          help="Draw at most this many specs (largest support)."),
