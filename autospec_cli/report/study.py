@@ -12,7 +12,7 @@ campaign store) and writes into ``out_dir``:
 - ``per_class.csv`` / ``per_class_robustness.png``: per class and level of each factor
   (initialiser, regulariser, seed), the instances, the robust % and the counts of robust,
   unknown and not-robust instances; the figure shows the instances *not* proven robust (not
-  robust, stacked under unknown), since robust % sits near 100 everywhere and what differs
+  robust, stacked under unknown), since robust % often sits near 100 and what differs
   between levels is the few that are not;
 - ``time_by_factor.png``: mean time per instance by initialiser, regulariser and seed;
 - ``unstable_vs_time.png``: unstable ReLUs against time per instance (Spearman's rho per
