@@ -53,6 +53,7 @@ PARAM_FLAGS: dict[str, str] = {
     "nan_policy": "--nan-policy",
     "options": "--opt",
     "ratio": "--ratio",
+    "scale": "--scale",
     "task": "--task",
     "tools_file": "--tools",
     "verifiers": "--verifiers",

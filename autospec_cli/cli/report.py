@@ -7,8 +7,9 @@ The kind of report follows the campaign's description (``campaign.json``, field 
 - anything else, or a folder of ``autospec verify`` results (one results folder, or a
   benchmark folder above several): the verification report
   (:func:`autospec_cli.report.verification.build_report`): SCR, PAR2 and VNN-COMP points per
-  verifier, conflicts, per-category and per-factor-level tables, SCR box plot, time bars,
-  and radar and parallel-coordinate plots of factor levels when the benchmark has them.
+  verifier, conflicts, per-category and per-factor-level tables, a cactus plot, time bars,
+  an SCR box plot (with two groups or more), and radar and parallel-coordinate plots of
+  factor levels when the benchmark has them.
 
 Every builder is ``build_report(campaign_dir, out_dir, progress=None) -> dict``; a returned
 ``tables`` list (``{"name", "title", "columns", "rows"}``) is printed as rich tables. Builders

@@ -102,7 +102,14 @@ def plot_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite the output file."),
     features_xy: str | None = typer.Option(
         None, "--features-xy", metavar="I,J",
-        help="Two features (indices or names) to plot when the data has more than 2.",
+        help="Two features (indices or names) to plot when the data has more than 2 "
+        "(default: the two the drawn specs constrain most).",
+    ),
+    scale: str = typer.Option(
+        "auto", "--scale", metavar="auto|linear|log|symlog",
+        help="Axis scale of both axes; auto: log (symlog with values <= 0) for a heavy-tailed "
+        "feature (median in the lowest 1 % of its range, values over two decades), else "
+        "linear.",
     ),
     max_specs: int | None = typer.Option(None, "--max-specs", min=0,
                                          help="Draw at most this many specs (largest support)."),
@@ -117,10 +124,17 @@ def plot_cmd(
     keep_idle: bool = do.KEEP_IDLE_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Draw the specs as rectangles over the data points (2-D data, or two chosen features)."""
-    from autospec_cli.specs.model import SpecSet
-    from autospec_cli.specs.plot import plot_specs_2d
+    """Draw the specs as rectangles over the data points (2-D data, or two of its features).
 
+    Without --features-xy, data with more than two features is drawn on the two features
+    whose spec intervals are narrowest next to the data's spread on the drawn axes (mean over
+    the drawn specs of the fraction of the axis an interval leaves out).
+    """
+    from autospec_cli.specs.model import SpecSet
+    from autospec_cli.specs.plot import SCALES, plot_specs_2d
+
+    if scale not in SCALES:
+        raise ConfigError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
     check_writable(out, force)
     specset = SpecSet.load(specs)
     ds, _ = load_eval_data(ctx, data, task, features, label, window, nan_policy, keep_idle)
@@ -128,16 +142,22 @@ def plot_cmd(
     xy = parse_features_xy(features_xy, specset.features) if features_xy else None
     info = plot_specs_2d(specset, ds.X, ds.y, out, title=title, max_specs=max_specs,
                          features_xy=xy, classes=ds.classes, max_points=max_points,
-                         force=force)
+                         scale=scale, force=force)
     if want_json(ctx, json_out):
         emit_json(info)
         return
     console.print(
         f"wrote {out} ({info['specs_drawn']} of {info['specs_total']} specs, "
         f"{info['points_drawn']} of {info['points_total']} points, "
-        f"{info['features'][0]} x {info['features'][1]})",
+        f"{_axis(info, 0)} x {_axis(info, 1)}"
+        f"{'; the two features the specs constrain most' if info['chosen'] != 'given' else ''})",
         markup=False, highlight=False, soft_wrap=True,
     )
+
+
+def _axis(info: dict[str, Any], k: int) -> str:
+    name, kind = info["features"][k], info["scales"][k]
+    return name if kind == "linear" else f"{name} [{kind}]"
 
 
 def load_eval_data(

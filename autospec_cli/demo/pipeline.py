@@ -128,12 +128,13 @@ def plot_f1_comparison(rows: list[dict], path: Path) -> None:
         ax.set_ylim(0, 1.05)
         ax.set_title(name)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(loc="lower left", fontsize=8)
     fig.suptitle("Specification precision / recall / F1 on the evaluation fold")
     fig.tight_layout()
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="upper left",  # clear of the bars
+               bbox_to_anchor=(1.0, 0.9), fontsize=8, frameon=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
     tmp.replace(path)
 

@@ -155,13 +155,14 @@ def plot_counterexamples(cexs: list[dict[str, Any]], features: list[str],
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=6, loc="best")
     fig.suptitle("Throughput counterexamples (AutoSpec Fig. 6): "
                  "model output outside the spec range")
     fig.tight_layout()
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="upper center", ncols=4,
+               bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False)  # below, off the data
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
     plt.close(fig)
     tmp.replace(path)
     return path

@@ -7,8 +7,10 @@ writes into ``out_dir``:
   PAR2 (sum and mean) and VNN-COMP points;
 - ``by_factor.csv``: the same counts per factor level and verifier;
 - ``verdicts.csv``: every instance with its factor levels and each verifier's verdict and time;
+- ``cactus.png``: per verifier, how many instances it solved within each time;
 - ``radar_max.png`` / ``radar_median.png``: per verifier, the largest / median level of each
-  factor among the instances it solved, normalised by the factor's largest level (GDVB Fig. 4);
+  factor among the instances it solved, normalised by the factor's largest level (GDVB Fig. 4;
+  one panel per verifier when two verifiers' polygons would share an edge);
 - ``parallel.png``: the factor levels of every instance (GDVB Fig. 6), coloured by how many
   verifiers solved it;
 - ``report.json``: everything above as data.
@@ -28,7 +30,8 @@ from autospec_cli.bench.run import gdvb_records, instance_levels, read_gdvb
 from autospec_cli.bench.transform import ALL_FACTORS
 from autospec_cli.io import atomic_write_json, atomic_write_text, csv_text, to_jsonable
 from autospec_cli.progress import ProgressFn
-from autospec_cli.report.plots import parallel_coordinates, radar_chart
+from autospec_cli.report.plots import cactus_plot, parallel_coordinates, radar_chart
+from autospec_cli.report.verification import cactus_series
 from autospec_cli.verifyrun.records import VerifyRecord
 from autospec_cli.verifyrun.scoring import Scoreboard, classify, score
 
@@ -91,6 +94,8 @@ def _plots(out: Path, records: list[VerifyRecord], board: Scoreboard,
     files: dict[str, str] = {}
     factors = [f for f in ALL_FACTORS if any(f in lv for lv in levels.values())]
     if records:
+        files["cactus"] = str(cactus_plot(cactus_series(records, board), out / "cactus.png",
+                                          instances=len(levels)))
         for how in ("max", "median"):
             vals = solved_levels(records, board, how)
             files[f"radar_{how}"] = str(radar_chart(

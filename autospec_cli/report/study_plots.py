@@ -31,23 +31,48 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def per_class_plot(rows: list[dict[str, Any]], out_dir: Path) -> Path:
-    """Grouped bars: robust % per class, one panel per factor, one bar per level."""
+    """Per factor a panel: per class, one bar per level of the instances *not* proven robust
+    (not robust at the bottom, unknown hatched on top), so the few that differ between levels
+    are visible; the axis is fitted to the largest bar; legends sit right of the panels."""
     plt = _plt()
-    fig, axes = plt.subplots(len(FACTORS), 1, figsize=(9, 3.2 * len(FACTORS)), squeeze=False)
+    from matplotlib.patches import Patch
+
+    fig, axes = plt.subplots(len(FACTORS), 1, figsize=(10, 3.0 * len(FACTORS)), squeeze=False)
     for ax, f in zip(axes[:, 0], FACTORS, strict=True):
         rs = [r for r in rows if r["factor"] == f]
         levels = list(dict.fromkeys(r["level"] for r in rs))
         classes = sorted({r["class"] for r in rs})
         width = 0.8 / max(1, len(levels))
+        top = 0
         for k, lv in enumerate(levels):
-            pct = {r["class"]: r["robust_pct"] for r in rs if r["level"] == lv}
-            ax.bar(np.arange(len(classes)) + k * width, [pct.get(c, 0) for c in classes],
-                   width, label=str(lv))
-        ax.set_xticks(np.arange(len(classes)) + 0.4 - width / 2, [str(c) for c in classes])
-        ax.set_ylabel("robust %")
-        ax.set_ylim(0, 105)
-        ax.set_title(f"robustness per class by {f}")
-        ax.legend(fontsize=8, ncol=min(5, len(levels)))
+            by = {r["class"]: r for r in rs if r["level"] == lv}
+            bad = [int(by[c]["not_robust"]) if c in by else 0 for c in classes]
+            unk = [int(by[c]["unknown"]) if c in by else 0 for c in classes]
+            xs = np.arange(len(classes)) + (k - (len(levels) - 1) / 2) * width
+            colour = f"C{k % 10}"
+            ax.bar(xs, bad, width, color=colour, label=str(lv))
+            ax.bar(xs, unk, width, bottom=bad, color=colour, alpha=0.45, hatch="///",
+                   edgecolor="white", linewidth=0)
+            top = max(top, *(b + u for b, u in zip(bad, unk, strict=True)))
+        ax.set_xticks(np.arange(len(classes)), [str(c) for c in classes])
+        ax.set_xlabel("class")
+        ax.set_ylabel("not proven robust")
+        ax.set_ylim(0, max(1, top) * 1.12)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.grid(axis="y", alpha=0.3)
+        ns = sorted({int(r["n"]) for r in rs})
+        of = f"of {ns[0]} per bar" if len(ns) == 1 else f"of {ns[0]}-{ns[-1]} per bar"
+        ax.set_title(f"instances not proven robust, per class and {f} ({of})")
+        if top == 0:
+            ax.text(0.5, 0.5, "every instance proven robust", transform=ax.transAxes,
+                    ha="center", va="center", color="0.4")
+        handles, labels = ax.get_legend_handles_labels()  # the levels, then the verdicts
+        handles += [Patch(facecolor="0.35", label="not robust"),
+                    Patch(facecolor="0.35", alpha=0.45, hatch="///", edgecolor="white",
+                          label="unknown")]
+        ax.legend(handles=handles, labels=[*labels, "not robust", "unknown"], title=f,
+                  fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False)
     fig.tight_layout()
     return _save(fig, out_dir / "per_class_robustness.png")
 
@@ -80,8 +105,10 @@ def reg_init_plot(cells: list[dict[str, Any]], out_dir: Path) -> Path:
     ax.set_xticks(range(len(inits)), inits)
     ax.set_yticks(range(len(regs)), regs)
     for (i, j), v in np.ndenumerate(M):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.1f}", ha="center", va="center", color="w")
+        if np.isfinite(v):  # dark text on the light end of the colour map
+            r, g, b, _ = im.cmap(im.norm(v))
+            light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5
+            ax.text(j, i, f"{v:.1f}", ha="center", va="center", color="k" if light else "w")
     fig.colorbar(im, ax=ax, label="mean time per instance (ms)")
     ax.set_title("time: regulariser x initialiser")
     return _save(fig, out_dir / "reg_init_time.png")
@@ -102,7 +129,7 @@ def unstable_time_plot(instances: list[dict[str, Any]], out_dir: Path) -> Path:
     ax.set_xlabel("unstable ReLUs")
     ax.set_ylabel("time per instance (ms)")
     ax.set_yscale("log")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("unstable ReLUs vs verification time")
     return _save(fig, out_dir / "unstable_vs_time.png")
 

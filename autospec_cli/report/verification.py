@@ -12,9 +12,13 @@ Output (:func:`build_report`), written into ``out_dir``:
   ``factors`` (per factor level, when the benchmark manifest carries factor levels),
   ``conflicts`` (sat vs unsat on one instance, never credited; settle them by hand), and
   ``records`` (one row per verifier and instance);
-- figures: ``scr_box.png`` (per verifier, the distribution of instances solved per category,
-  or per model when there is one category), ``time.png`` (time per verifier split by verdict,
-  log scale), and with factor levels ``radar_max.png`` / ``radar_median.png`` (the largest and
+- figures: ``cactus.png`` (per verifier -- per tool and folder when several results folders
+  are given -- how many instances it solved within each time: the times of its solved
+  instances, sorted), ``time.png`` (total time per verifier, stacked by verdict, on a linear
+  axis from 0), ``scr_box.png`` (per verifier, the distribution of instances solved per
+  category, or per model when there is one category; drawn only with at least
+  :data:`MIN_BOX_GROUPS` groups, since a box of one value says nothing), and with factor
+  levels ``radar_max.png`` / ``radar_median.png`` (the largest and
   median level solved on each factor, as a fraction of the factor's levels) and
   ``factors_parallel.png`` (every instance's levels, coloured by how many verifiers solved it);
 - ``report.md`` (everything in one document) and ``report.json`` (what :func:`build_report`
@@ -106,15 +110,32 @@ def _records_table(records: Sequence[VerifyRecord]) -> ReportTable:
     return t
 
 
-def _solved_sets(records: Sequence[VerifyRecord], sb: Scoreboard) -> dict[str, set[str]]:
-    """Instances each verifier solved correctly (as the scoreboard classified them)."""
+#: ``scr_box.png`` needs at least this many groups (categories or models).
+MIN_BOX_GROUPS = 2
+
+
+def solved_records(records: Sequence[VerifyRecord],
+                   sb: Scoreboard) -> dict[str, list[VerifyRecord]]:
+    """Per verifier (SCR order), the records of the instances it solved correctly (as the
+    scoreboard classified them: conflicts and wrong answers are not solved)."""
     conflicted = {c.instance for c in sb.conflicts}
-    out: dict[str, set[str]] = {v: set() for v in sb.ranking()}
+    out: dict[str, list[VerifyRecord]] = {v: [] for v in sb.ranking()}
     for r in records:
         rec = replace(r, expected=r.expected if r.expected in ("sat", "unsat") else None)
         if classify(rec, r.instance in conflicted) == CORRECT:
-            out[r.verifier].add(r.instance)
+            out[r.verifier].append(r)
     return out
+
+
+def cactus_series(records: Sequence[VerifyRecord], sb: Scoreboard) -> dict[str, list[float]]:
+    """Per verifier (SCR order), the sorted times of its correctly solved instances: the
+    steps of its line in ``cactus.png``."""
+    return {v: sorted(r.time for r in recs) for v, recs in solved_records(records, sb).items()}
+
+
+def _solved_sets(records: Sequence[VerifyRecord], sb: Scoreboard) -> dict[str, set[str]]:
+    """Instances each verifier solved correctly (as the scoreboard classified them)."""
+    return {v: {r.instance for r in recs} for v, recs in solved_records(records, sb).items()}
 
 
 def _scr_groups(records: Sequence[VerifyRecord],
@@ -166,16 +187,24 @@ def _factor_figures(records: Sequence[VerifyRecord], solved: dict[str, set[str]]
 
 def _figures(records: Sequence[VerifyRecord], sb: Scoreboard, out: Path) -> list[Path]:
     solved = _solved_sets(records, sb)
-    files = [plots.scr_boxplot(_scr_groups(records, solved), out / "scr_box.png",
-                               ylabel="instances solved per group")]
+    files = [plots.cactus_plot(cactus_series(records, sb), out / "cactus.png",
+                               instances=len({r.instance for r in records}))]
+    groups = _scr_groups(records, solved)
+    n = min((len(g) for g in groups.values()), default=0)
+    if n >= MIN_BOX_GROUPS:
+        per, many = (("category", "categories") if len({r.category for r in records}) > 1
+                     else ("model", "models"))
+        files.append(plots.scr_boxplot(groups, out / "scr_box.png",
+                                       ylabel=f"instances solved per {per} ({n} {many})"))
     times: dict[str, dict[str, float]] = {}
     for v in sb.ranking():
         mine = [r for r in records if r.verifier == v]
         times[v] = {d.value: sum(r.time for r in mine if r.verdict == d.value) for d in Verdict
                     if any(r.verdict == d.value for r in records)}
     if any(t > 0 for per in times.values() for t in per.values()):
-        files.append(plots.time_bars(times, out / "time.png", log=True,
-                                     title="Time per verifier and verdict"))
+        files.append(plots.time_bars(times, out / "time.png", stacked=True,
+                                     ylabel="total time (s)",
+                                     title="Time per verifier, by verdict"))
     return files + _factor_figures(records, solved, out)
 
 

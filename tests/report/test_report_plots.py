@@ -62,3 +62,35 @@ def test_empty_inputs_and_overwrite_policy(tmp_path: Path) -> None:
     plots.time_bars({"a": 2.0}, p)  # reports regenerate their figures
     with pytest.raises(OutputExistsError):
         plots.time_bars({"a": 2.0}, p, force=False)
+
+
+def test_cactus_points_are_sorted_times_with_running_counts(tmp_path: Path) -> None:
+    assert plots.cactus_points([3.0, 0.5, float("nan"), 2.0]) == ([0.5, 2.0, 3.0], [1, 2, 3])
+    assert plots.cactus_points([]) == ([], [])
+    p = plots.cactus_plot({"a": [0.5, 2.0], "b": [], "c": [0.01, 30.0]}, tmp_path / "c.png",
+                          instances=4)
+    _png(p)
+    with pytest.raises(InputError):
+        plots.cactus_plot({}, tmp_path / "x.png")
+
+
+def test_radar_small_multiples_when_polygons_share_an_edge(tmp_path: Path) -> None:
+    f = ["neu", "fc", "eps", "idm"]
+    same = {"a": {"neu": 1, "fc": 1, "eps": 0.5, "idm": 1},
+            "b": {"neu": 1, "fc": 1, "eps": 0.2, "idm": 0.5}}  # neu-fc edge shared
+    apart = {"a": {"neu": 1, "fc": 0.5, "eps": 1, "idm": 0.5},
+             "b": {"neu": 1, "fc": 1, "eps": 0.5, "idm": 1}}  # one shared vertex only
+    assert plots.radar_overlaps(same, f) and not plots.radar_overlaps(apart, f)
+    assert plots.radar_overlaps({"a": {"x": 1}, "b": {"x": 1.0}}, ["x"])
+    assert not plots.radar_overlaps({"a": {"neu": 1}}, f)
+    one = _png(plots.radar_chart(apart, tmp_path / "one.png", factors=f, rmax=1.0))
+    multi = _png(plots.radar_chart(same, tmp_path / "multi.png", factors=f, rmax=1.0))
+    forced = _png(plots.radar_chart(apart, tmp_path / "f.png", factors=f,
+                                    small_multiples=True))
+    # one chart is about square; two panels side by side are wide
+    assert one[0] / one[1] < 1.3 and multi[0] / multi[1] > 1.5 and forced == multi
+
+
+def test_stacked_time_bars_start_at_zero(tmp_path: Path) -> None:
+    _png(plots.time_bars({"a": {"unsat": 1.0, "timeout": 20.0}, "b": {"sat": 0.2}},
+                         tmp_path / "t.png", stacked=True))

@@ -31,11 +31,12 @@ CASES = [
 ]
 
 
-def _results_folder(folder: Path, verifier: str, *, hard_timeout: str | None = None) -> None:
+def _results_folder(folder: Path, verifier: str, *, hard_timeout: str | None = None,
+                    cases: list = CASES) -> None:
     """A results folder as `autospec verify` leaves it (store + description), without running."""
     write_description(folder, {"kind": "verify", "backend": verifier})
     with CampaignStore(folder) as store:
-        for name, category, factors, by in CASES:
+        for name, category, factors, by in cases:
             verdict, t = by[verifier]
             onnx, prop = name.split("::")
             spec = JobSpec(INSTANCE_KIND, {"backend": verifier, "options": {}, "onnx": onnx,
@@ -85,11 +86,31 @@ def test_report_scores_tables_and_figures(bench: Path, tmp_path: Path) -> None:
         assert (out / f"{name}.csv").is_file() and (out / f"{name}.md").is_file()
     rows = list(csv.DictReader(open(out / "scores.csv")))
     assert [r["verifier"] for r in rows] == ["alpha", "beta"] and rows[0]["solved"] == "2"
-    for png in ("scr_box", "time", "radar_max", "radar_median", "factors_parallel"):
+    for png in ("cactus", "scr_box", "time", "radar_max", "radar_median", "factors_parallel"):
         assert (out / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
     md = (out / "report.md").read_text()
     assert "| rank | verifier |" in md and "![radar_max](radar_max.png)" in md
     assert json.loads((out / "report.json").read_text())["verifiers"] == ["alpha", "beta"]
+
+
+def test_cactus_series_are_the_sorted_times_of_correct_answers(bench: Path) -> None:
+    from autospec_cli.report.verification import cactus_series
+    from autospec_cli.verifyrun.scoring import score
+
+    records = load_records(bench / "results-alpha") + load_records(bench / "results-beta")
+    # the conflict on b/p0 and errors, timeouts count for nobody; times sorted per verifier
+    assert cactus_series(records, score(records)) == {"alpha": [1.0, 2.0], "beta": [6.0]}
+
+
+def test_no_box_plot_of_one_group(tmp_path: Path) -> None:
+    one_model = [c for c in CASES if c[0].startswith("onnx/a.onnx")]  # one category too
+    _results_folder(tmp_path / "one" / "results-alpha", "alpha", cases=one_model)
+    _results_folder(tmp_path / "one" / "results-beta", "beta", cases=one_model)
+    doc = build_report(tmp_path / "one", tmp_path / "rep")
+    names = {Path(f).name for f in doc["files"]}
+    assert "cactus.png" in names and "time.png" in names and "scr_box.png" not in names
+    assert not (tmp_path / "rep" / "scr_box.png").exists()
+    assert "scr_box" not in (tmp_path / "rep" / "report.md").read_text()
 
 
 def test_cli_report_renders_and_refuses_to_clobber(cli_runner, bench: Path) -> None:

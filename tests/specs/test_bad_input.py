@@ -119,7 +119,9 @@ def test_evaluate_bad_input(cli_runner, files: dict[str, Path], what: str, specs
 
 
 PLOT = [
-    ("3-D data without --features-xy", "specs3", "ok3", [], "--features-xy"),
+    ("log scale of values <= 0", "specs3", "ok3", ["--features-xy", "a,b", "--scale", "log"],
+     "use symlog"),
+    ("unknown --scale", "specs3", "ok3", ["--scale", "cubic"], "--scale must be one of"),
     ("unknown --features-xy name", "specs3", "ok3", ["--features-xy", "a,zz"], "neither"),
     ("one --features-xy", "specs3", "ok3", ["--features-xy", "a"], "two features"),
     ("feature-count mismatch", "specs2", "ok3", [], "2 features but"),
