@@ -51,6 +51,7 @@ PARAM_FLAGS: dict[str, str] = {
     "nan_policy": "--nan-policy",
     "options": "--opt",
     "ratio": "--ratio",
+    "target_bins": "--target-bins",
     "task": "--task",
     "tools_file": "--tools",
     "verifiers": "--verifiers",

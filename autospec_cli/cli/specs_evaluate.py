@@ -67,12 +67,14 @@ def evaluate_cmd(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    target_bins: int | None = do.TARGET_BINS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Score a spec set on evaluation data: TP, FP, FN, precision, recall and F1 (AutoSpec §3).
 
     A point inside at least one kept spec is a TP if it satisfies every spec it lies in,
-    else an FP; a point inside none is an FN.
+    else an FP; a point inside none is an FN. Labelled specs (mined with --target-bins) are
+    scored by the classification rules on the data's target cut into the spec set's own bins.
     """
     from autospec_cli.specs.metrics import check_alpha, evaluate_specs
     from autospec_cli.specs.model import SpecSet
@@ -81,6 +83,7 @@ def evaluate_cmd(
     specset = SpecSet.load(specs)
     ds, whole_range = load_eval_data(ctx, data, task, features, label, window, nan_policy,
                                      keep_idle)
+    ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     yr = parse_range(y_range) if y_range is not None else whole_range
     with progress_bars(show_progress(ctx, json_out)) as progress:
@@ -114,6 +117,7 @@ def plot_cmd(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    target_bins: int | None = do.TARGET_BINS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Draw the specs as rectangles over the data points (2-D data, or two chosen features)."""
@@ -123,6 +127,7 @@ def plot_cmd(
     check_writable(out, force)
     specset = SpecSet.load(specs)
     ds, _ = load_eval_data(ctx, data, task, features, label, window, nan_policy, keep_idle)
+    ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     xy = parse_features_xy(features_xy, specset.features) if features_xy else None
     info = plot_specs_2d(specset, ds.X, ds.y, out, title=title, max_specs=max_specs,
@@ -163,6 +168,32 @@ def load_eval_data(
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
                           keep_idle=keep_idle, seed=seed)
     return ds, None
+
+
+def labelled_data(specset: SpecSet, ds: Dataset, target_bins: int | None) -> Dataset:
+    """The data with its target cut into the bins the specs name (see ``data.bins``).
+
+    A labelled spec set fixes the bins (its edges), so regression data is binned with them
+    and already-binned data must use the same edges; ``target_bins`` must then agree with
+    their number. Specs without bins: ``target_bins`` bins the data over its own range.
+    """
+    import numpy as np
+
+    from autospec_cli.data.bins import bin_dataset, check_n_bins, dataset_edges
+
+    if target_bins is not None:
+        check_n_bins(target_bins)
+    edges = specset.target_bins
+    if edges is None:
+        return ds if target_bins is None else bin_dataset(ds, target_bins)
+    if target_bins is not None and target_bins != edges.size - 1:
+        raise ConfigError(f"the specifications name {edges.size - 1} bins, not {target_bins}",
+                          param="target_bins")
+    have = dataset_edges(ds)
+    if have is not None and not np.array_equal(have, edges):
+        raise SpecError("the data's target bins differ from the ones the specifications name; "
+                        "bin the data once (data split --target-bins) and use both parts")
+    return ds if have is not None or ds.task != "regression" else bin_dataset(ds, edges=edges)
 
 
 def check_compatible(specset: SpecSet, ds: Dataset, data: str) -> None:

@@ -82,7 +82,8 @@ class SpecGenerator:
     :func:`autospec_cli.params.param` (default, help, bounds in one place); ``parameters``
     maps each to its :class:`~autospec_cli.params.Parameter` (inferred from the default for a
     plain field), which parses ``--opt name=value`` and feeds help and ``autospec plugins``.
-    Learned attributes after :meth:`fit`: ``specs_``, ``n_features_in_``, ``feature_names_in_``.
+    Learned attributes after :meth:`fit`: ``specs_``, ``n_features_in_``, ``feature_names_in_``,
+    ``target_bins_`` (the bin edges of a labelled target, or None).
     """
 
     name: ClassVar[str] = "base"
@@ -94,9 +95,16 @@ class SpecGenerator:
         return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def fit(
-        self, X: np.ndarray, y: np.ndarray, *, task: str, features: list[str] | None = None
+        self, X: np.ndarray, y: np.ndarray, *, task: str, features: list[str] | None = None,
+        target_bins: np.ndarray | None = None,
     ) -> SpecGenerator:
-        """Mine specifications from generation points ``X`` (n, d) with targets ``y`` (n,)."""
+        """Mine specifications from generation points ``X`` (n, d) with targets ``y`` (n,).
+
+        ``target_bins`` (classification only): the edges of the bins when the labels are bins
+        of a real-valued target (:mod:`autospec_cli.data.bins`); label ``i`` is the interval
+        ``[edges[i], edges[i+1]]``. Generators that reason about values (the human rules) use
+        it; the others ignore it. It is available to :meth:`_boxes` as ``self.target_bins_``.
+        """
         if task not in TASKS:
             raise ConfigError(f"unknown task {task!r}; use classification or regression")
         if task not in self.tasks:
@@ -107,6 +115,9 @@ class SpecGenerator:
         X, y = check_xy(X, y, task)
         if features is not None and len(features) != X.shape[1]:
             raise InputError(f"{X.shape[1]} feature columns but {len(features)} feature names")
+        if target_bins is not None and task != "classification":
+            raise ConfigError("target_bins apply to classification labels only")
+        self.target_bins_ = None if target_bins is None else np.asarray(target_bins, float)
         self._validate(X.shape[0], X.shape[1])
         boxes = self._boxes(X, y, task, None if features is None else list(features))
         self.specs_ = build_specs(boxes, y, task, self.name)
