@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-study clean
+.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-study bench-table clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-verify: setup
 
 bench-relu-split: setup
 	$(BIN)/python benchmarks/bench_relu_split.py --shared $(SHARED) --limit 10 --timeout 30 --mnist 10 --eps 0.03
+
+bench-table: setup
+	$(BIN)/autospec specs table --shared $(SHARED) -o bench-out/table --force
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py

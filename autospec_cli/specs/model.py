@@ -32,7 +32,9 @@ class Spec:
     """One specification: ``lo <= x <= hi`` implies the output constraint.
 
     Classification: the model predicts ``label``. Regression: ``y_lo <= y <= y_hi``.
-    ``support`` is the number of generation points the box was mined from.
+    ``support`` is the number of generation points the box was mined from, ``purity`` the
+    share of them satisfying the output constraint and ``confidence`` the Wilson 95 % lower
+    bound of that share (:mod:`autospec_cli.specs.confidence`); older files lack the last two.
     """
 
     id: str
@@ -42,6 +44,8 @@ class Spec:
     y_lo: float | None = None
     y_hi: float | None = None
     support: int = 0
+    purity: float | None = None
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         self.lo = np.asarray(self.lo, dtype=np.float64)
@@ -63,6 +67,10 @@ class Spec:
             d["y_lo"] = _enc_f(self.y_lo)
             d["y_hi"] = _enc_f(self.y_hi)
         d["support"] = int(self.support)
+        if self.purity is not None:
+            d["purity"] = float(self.purity)
+        if self.confidence is not None:
+            d["confidence"] = float(self.confidence)
         return d
 
     @classmethod
@@ -76,6 +84,8 @@ class Spec:
                 y_lo=_dec_f(d.get("y_lo"), -math.inf) if "y_lo" in d else None,
                 y_hi=_dec_f(d.get("y_hi"), math.inf) if "y_hi" in d else None,
                 support=int(d.get("support", 0)),
+                purity=None if d.get("purity") is None else float(d["purity"]),
+                confidence=None if d.get("confidence") is None else float(d["confidence"]),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise SpecError(f"malformed specification {d.get('id', '?')!r}: {e}") from None
