@@ -68,6 +68,11 @@ def evaluate_cmd(
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
     target_bins: int | None = do.TARGET_BINS_OPT,
+    sweep_confidence: Path | None = typer.Option(
+        None, "--sweep-confidence", metavar="PNG",
+        help="Also score the specs kept at confidence thresholds 0, 0.05, ..., 0.95 "
+        "(specs filter) and draw the precision-recall curve into PNG."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the sweep PNG."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Score a spec set on evaluation data: TP, FP, FN, precision, recall and F1 (AutoSpec §3).
@@ -80,6 +85,8 @@ def evaluate_cmd(
     from autospec_cli.specs.model import SpecSet
 
     check_alpha(alpha)
+    if sweep_confidence is not None:
+        check_writable(sweep_confidence, force)
     specset = SpecSet.load(specs)
     ds, whole_range = load_eval_data(ctx, data, task, features, label, window, nan_policy,
                                      keep_idle)
@@ -89,11 +96,22 @@ def evaluate_cmd(
     with progress_bars(show_progress(ctx, json_out)) as progress:
         metrics = evaluate_specs(specset, ds.X, ds.y, alpha=alpha, y_range=yr, progress=progress)
     ids = [s.id for s in specset.specs] if per_spec else None
+    sweep = None
+    if sweep_confidence is not None:
+        from autospec_cli.specs.confidence import confidence_sweep, plot_sweep
+
+        sweep = confidence_sweep(specset, ds.X, ds.y, alpha=alpha, y_range=yr)
+        plot_sweep(sweep, sweep_confidence, title=f"{specs.name}: filtering by confidence",
+                   force=force)
     if want_json(ctx, json_out):
+        extra = {} if sweep is None else {"sweep": sweep, "sweep_plot": str(sweep_confidence)}
         emit_json({"specs": str(specs), "data": data, "task": specset.task,
-                   **metrics.to_json(ids)})
+                   **metrics.to_json(ids), **extra})
         return
     _render(metrics, specset, str(specs), data, per_spec)
+    if sweep is not None:
+        console.print(_sweep_table(sweep))
+        console.print(f"wrote {sweep_confidence}", markup=False, highlight=False)
 
 
 def plot_cmd(
@@ -257,6 +275,18 @@ def _render(metrics: SpecMetrics, specset: SpecSet, specs: str, data: str,
                       markup=False, highlight=False)
     if per_spec:
         console.print(_spec_table(metrics, specset))
+
+
+def _sweep_table(rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title="specs kept by confidence threshold", show_header=True)
+    for col in ("min confidence", "specs", "precision", "recall", "F1"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(f"{r['min_confidence']:.2f}", str(r["specs"]), f"{r['precision']:.4f}",
+                  f"{r['recall']:.4f}", f"{r['f1']:.4f}")
+    return t
 
 
 def _limit(m: SpecMetrics) -> float:
