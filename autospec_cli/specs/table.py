@@ -7,7 +7,9 @@ A table config (TOML) lists datasets; each names a source (any ``load_dataset`` 
 generator's declared parameters before anything runs). Every dataset is split ``ratio`` : 1 -
 ``ratio`` with ``seed`` (labelled datasets are binned over the whole dataset first), each
 generator mines the generation fold and is scored on the evaluation fold (regression: the
-output-range filter ``alpha`` over the target range of the whole dataset).
+output-range filter ``alpha`` over the target range of the whole dataset). Each row also
+scores the specs whose confidence (Wilson lower bound of the purity, §6.2) reaches
+``min_confidence`` (0.5 by default): what filtering buys on that dataset.
 
 A dataset whose source lies under ``{shared}`` and does not exist is skipped with a note, so
 the table runs wherever the shared data is absent. Generation is timed per row in wall-clock
@@ -39,6 +41,7 @@ from autospec_cli.data.split import check_ratio, split_dataset
 from autospec_cli.errors import ConfigError
 from autospec_cli.io import atomic_path, atomic_write_json, atomic_write_text, csv_text
 from autospec_cli.progress import ProgressFn, null_progress
+from autospec_cli.specs.confidence import check_threshold, filter_specs
 from autospec_cli.specs.generators.registry import generate_specs, generator_class
 from autospec_cli.specs.metrics import check_alpha, evaluate_specs
 
@@ -54,6 +57,7 @@ BUILTIN_CONFIG = """\
 seed = 0
 ratio = 0.9
 alpha = 0.1
+min_confidence = 0.5
 
 [[dataset]]
 name = "spiral"
@@ -116,10 +120,12 @@ tree = {}
 
 _DATASET_KEYS = frozenset({"name", "kind", "source", "generators", "target_bins", "window",
                            "label", "features", "max_rows"})
-_TABLE_KEYS = frozenset({"seed", "ratio", "alpha"})
+_TABLE_KEYS = frozenset({"seed", "ratio", "alpha", "min_confidence"})
 COLUMNS = ("dataset", "kind", "n_features", "algorithm", "params", "specs", "kept", "tp", "fp",
            "fn", "precision", "recall", "f1", "generate_seconds", "generate_cpu_seconds",
            "evaluate_seconds")
+CONFIDENT_COLUMNS = ("confident_min_confidence", "confident_specs", "confident_precision",
+                     "confident_recall", "confident_f1")
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,7 @@ class TableConfig:
     seed: int = 0
     ratio: float = 0.9
     alpha: float = 0.1
+    min_confidence: float = 0.5
 
 
 @dataclass
@@ -185,7 +192,10 @@ def parse_config(text: str, origin: str = "table config") -> TableConfig:
         raise ConfigError(f"{origin}: seed must be an integer, got {seed!r}")
     return TableConfig(datasets=datasets, seed=seed,
                        ratio=check_ratio(_number(table.get("ratio", 0.9), "ratio", origin)),
-                       alpha=check_alpha(_number(table.get("alpha", 0.1), "alpha", origin)))
+                       alpha=check_alpha(_number(table.get("alpha", 0.1), "alpha", origin)),
+                       min_confidence=check_threshold(
+                           _number(table.get("min_confidence", 0.5), "min_confidence", origin),
+                           "min_confidence"))
 
 
 def load_config(path: str | os.PathLike[str] | None) -> TableConfig:
@@ -317,6 +327,9 @@ def _row(spec: TableDataset, ds: Dataset, gen: Dataset, ev: Dataset, algo: str,
     gen_s, gen_cpu = time.perf_counter() - t, time.process_time() - c
     t = time.perf_counter()
     m = evaluate_specs(specset, ev.X, ev.y, alpha=config.alpha, y_range=y_range)
+    evaluate_s = time.perf_counter() - t
+    kept = filter_specs(specset, min_confidence=config.min_confidence)
+    mf = evaluate_specs(kept, ev.X, ev.y, alpha=config.alpha, y_range=y_range)
     edges = dataset_edges(ds)
     return {
         "dataset": spec.name, "kind": spec.kind, "task": ds.task, "n_rows": ds.n,
@@ -324,7 +337,9 @@ def _row(spec: TableDataset, ds: Dataset, gen: Dataset, ev: Dataset, algo: str,
         "algorithm": algo, "params": params, "specs": len(specset), "kept": int(m.n_kept),
         "tp": m.tp, "fp": m.fp, "fn": m.fn, "precision": m.precision, "recall": m.recall,
         "f1": m.f1, "generate_seconds": round(gen_s, 3), "generate_cpu_seconds": round(gen_cpu, 3),
-        "evaluate_seconds": round(time.perf_counter() - t, 3),
+        "evaluate_seconds": round(evaluate_s, 3),
+        "confident": {"min_confidence": config.min_confidence, "specs": len(kept.specs),
+                      "precision": mf.precision, "recall": mf.recall, "f1": mf.f1},
     }
 
 
@@ -341,8 +356,10 @@ def tree_ranks(rows: list[dict[str, Any]]) -> dict[str, int]:
 # -- rendering ------------------------------------------------------------------------------
 def markdown(result: TableResult) -> str:
     """The table as Markdown (best F1 per dataset in bold), then the skipped datasets."""
+    c = result.rows[0]["confident"]["min_confidence"] if result.rows else 0.5
     lines = ["| dataset | features | algorithm | specs | kept | precision | recall | F1 | "
-             "generation s (CPU s) |", "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+             f"generation s (CPU s) | confidence ≥ {c:g}: specs / precision / F1 |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     best = {n: max(r["f1"] for r in result.rows if r["dataset"] == n)
             for n in dict.fromkeys(r["dataset"] for r in result.rows)}
     for r in result.rows:
@@ -351,7 +368,9 @@ def markdown(result: TableResult) -> str:
             f1 = f"**{f1}**"
         lines.append(f"| {r['dataset']} | {r['n_features']} | {r['algorithm']} | {r['specs']} | "
                      f"{r['kept']} | {r['precision']:.3f} | {r['recall']:.3f} | {f1} | "
-                     f"{r['generate_seconds']:.2f} ({r['generate_cpu_seconds']:.2f}) |")
+                     f"{r['generate_seconds']:.2f} ({r['generate_cpu_seconds']:.2f}) | "
+                     f"{r['confident']['specs']} / {r['confident']['precision']:.3f} / "
+                     f"{r['confident']['f1']:.3f} |")
     for s in result.skipped:
         lines.append(f"\nskipped {s['dataset']}: {s['reason']}")
     return "\n".join(lines) + "\n"
@@ -362,9 +381,10 @@ def csv(result: TableResult) -> str:
     import json
 
     rows = [{**{k: r[k] for k in COLUMNS if k != "params"},
-             "params": json.dumps(r["params"], sort_keys=True, separators=(",", ":"))}
+             "params": json.dumps(r["params"], sort_keys=True, separators=(",", ":")),
+             **{f"confident_{k}": v for k, v in r["confident"].items()}}
             for r in result.rows]
-    return csv_text(rows, COLUMNS)
+    return csv_text(rows, COLUMNS + CONFIDENT_COLUMNS)
 
 
 def bar_chart(result: TableResult, path: str | os.PathLike[str], *, force: bool = False) -> Path:

@@ -71,6 +71,8 @@ def test_run_rows_skips_and_ranks(tiny: Path, tmp_path: Path) -> None:
     assert lab["task"] == "classification" and lab["target_bins"] == 5 and lab["n_rows"] == 400
     for r in res.rows:
         assert r["tp"] + r["fp"] + r["fn"] > 0 and 0 <= r["f1"] <= 1
+        assert r["confident"]["min_confidence"] == 0.5
+        assert r["confident"]["specs"] <= r["specs"]
         assert r["generate_cpu_seconds"] >= 0 and r["specs"] >= r["kept"]
     ranks = res.to_json()["tree_ranks"]
     assert ranks["spiral"] == (1 if res.rows[1]["f1"] >= res.rows[0]["f1"] else 2)
@@ -86,6 +88,7 @@ def test_cli_writes_every_format(cli_runner, tiny: Path, tmp_path: Path) -> None
     rows = list(csv.DictReader(io.StringIO((out / "table.csv").read_text())))
     assert [r["algorithm"] for r in rows] == [r["algorithm"] for r in data["rows"]]
     assert float(rows[0]["f1"]) == data["rows"][0]["f1"]
+    assert int(rows[0]["confident_specs"]) == data["rows"][0]["confident"]["specs"]
     md = (out / "table.md").read_text()
     assert md.count("\n| spiral |") == 2 and "skipped absent" in md
     assert (out / "f1.png").read_bytes()[:4] == b"\x89PNG"
