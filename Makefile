@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study clean
+.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-relu-split: setup
 COMPLETE_ARGS ?=
 bench-complete: setup
 	$(BIN)/python benchmarks/bench_bab.py --shared $(SHARED) --sets acasxu,eran,verivital --backend bab --backend marabou $(COMPLETE_ARGS)
+
+bench-table: setup
+	$(BIN)/autospec specs table --shared $(SHARED) -o bench-out/table --force
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py

@@ -114,6 +114,7 @@ def info_cmd(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    target_bins: int | None = do.TARGET_BINS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Show a dataset's size, features, task, class counts or target statistics and hash.
@@ -129,6 +130,7 @@ def info_cmd(
         nan_policy,
         keep_idle=keep_idle,
         seed=globals_of(ctx).seed,
+        target_bins=target_bins,
     )
     info = describe(ds)
     if want_json(ctx, json_out):
@@ -159,12 +161,14 @@ def split_cmd(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    target_bins: int | None = do.TARGET_BINS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Split a dataset into generation / evaluation parts (stratified for classification).
 
     Builtin datasets are generated with the global autospec --seed; --seed here
-    seeds the split only.
+    seeds the split only. --target-bins cuts a regression target into labelled bins over
+    the whole dataset before splitting, so a label means the same interval in both parts.
     """
     from autospec_cli.data.split import check_ratio, write_split
 
@@ -172,7 +176,8 @@ def split_cmd(
     data_seed = globals_of(ctx).seed
     seed = data_seed if seed is None else seed
     ds = do.load_from_cli(
-        data, task, features, label, window, nan_policy, keep_idle=keep_idle, seed=data_seed
+        data, task, features, label, window, nan_policy, keep_idle=keep_idle, seed=data_seed,
+        target_bins=target_bins,
     )
     summary = write_split(ds, out, ratio=ratio, seed=seed, force=force, by_group=by_group)
     if want_json(ctx, json_out):

@@ -10,7 +10,8 @@ Use them as defaults in a command signature and pass the values to :func:`load_f
         ds = do.load_from_cli(data, task, features, label, window, nan_policy,
                               seed=globals_of(ctx).seed)
 
-``KEEP_IDLE_OPT`` (throughput traces) is optional; pass its value as ``keep_idle=``.
+``KEEP_IDLE_OPT`` (throughput traces) and ``TARGET_BINS_OPT`` (labelled targets) are optional;
+pass their values as ``keep_idle=`` and ``target_bins=``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ KEEP_IDLE_OPT = typer.Option(
     "--keep-idle",
     help="Throughput traces: keep the leading rows with nof_ue = 0 (dropped by default).",
 )
+TARGET_BINS_OPT = typer.Option(
+    None,
+    "--target-bins",
+    metavar="N",
+    help="Cut a regression target into N labelled bins of equal width over [0, max] "
+    "([min, max] if negative): AutoSpec's labelled setting.",
+)
 
 
 def parse_features(features: str | None) -> list[str] | None:
@@ -76,6 +84,7 @@ def load_from_cli(
     *,
     keep_idle: bool = False,
     seed: int = 0,
+    target_bins: int | None = None,
 ) -> Dataset:
     """Load a dataset from the shared CLI options (errors are typed; the CLI root renders them)."""
     from autospec_cli.data.loaders import load_dataset
@@ -89,4 +98,5 @@ def load_from_cli(
         nan_policy=nan_policy,
         seed=seed,
         drop_leading_idle=not keep_idle,
+        target_bins=target_bins,
     )

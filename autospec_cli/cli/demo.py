@@ -36,11 +36,16 @@ def demo(
         "bab", "--backend", help="Verifier backend for the throughput properties."
     ),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds per verification instance."),
+    target_bins: int = typer.Option(
+        10, "--target-bins", metavar="N",
+        help="Bins of the labelled throughput setting (AutoSpec §5.2: ten intervals of the "
+        "maximum)."),
     force: bool = typer.Option(False, "--force", help="Replace an earlier demo output folder."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run AutoSpec end to end on built-in data: split 9:1, mine specs with every generator,
     score them, plot, train the throughput model, export VNN-LIB and verify."""
+    from autospec_cli.data.bins import check_n_bins
     from autospec_cli.demo import DemoConfig, run_demo
 
     as_json = want_json(ctx, json_out)
@@ -53,6 +58,7 @@ def demo(
         backend=backend,
         timeout=timeout,
         force=force,
+        target_bins=check_n_bins(target_bins),
     )
     with progress_bars(show_progress(ctx, as_json)) as progress:
         summary = run_demo(cfg, progress)
@@ -79,6 +85,18 @@ def _render(summary: dict, out: Path) -> None:
             f"{r['f1']:.3f}",
         )
     console.print(table)
+    gains = Table(title="Tree F1 gain on throughput, beside the paper's (labelled setting)")
+    for col in ("setting", "tree F1", "vs next best", "vs human rules", "vs best human subset",
+                "majority F1"):
+        gains.add_column(col, justify="left" if col == "setting" else "right")
+    for g in summary.get("tree_gains", []):
+        maj = "–" if g.get("majority_f1") is None else f"{g['majority_f1']:.3f}"
+        gains.add_row(g["dataset"], f"{g['tree']:.3f}", f"{_pct(g['vs_next'])} ({g['next']})",
+                      _pct(g["vs_human"]), _pct(g["vs_best_human"]), maj)
+    paper = summary.get("paper_gains", {})
+    gains.add_row("paper (labelled)", "", _pct(paper.get("next best generator")),
+                  _pct(paper.get("human rules")), "")
+    console.print(gains)
     ver = summary.get("verification")
     if ver:
         console.print(ver.get("text", ""), markup=False, highlight=False)
@@ -87,3 +105,7 @@ def _render(summary: dict, out: Path) -> None:
         "summary.json, plots/, specs/, data/"
         + (", models/, throughput-bench/, throughput-results/" if ver else "")
     )
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v:+.0%}"

@@ -68,30 +68,51 @@ def evaluate_cmd(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    target_bins: int | None = do.TARGET_BINS_OPT,
+    sweep_confidence: Path | None = typer.Option(
+        None, "--sweep-confidence", metavar="PNG",
+        help="Also score the specs kept at confidence thresholds 0, 0.05, ..., 0.95 "
+        "(specs filter) and draw the precision-recall curve into PNG."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the sweep PNG."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Score a spec set on evaluation data: TP, FP, FN, precision, recall and F1 (AutoSpec §3).
 
     A point inside at least one kept spec is a TP if it satisfies every spec it lies in,
-    else an FP; a point inside none is an FN.
+    else an FP; a point inside none is an FN. Labelled specs (mined with --target-bins) are
+    scored by the classification rules on the data's target cut into the spec set's own bins.
     """
     from autospec_cli.specs.metrics import check_alpha, evaluate_specs
     from autospec_cli.specs.model import SpecSet
 
     check_alpha(alpha)
+    if sweep_confidence is not None:
+        check_writable(sweep_confidence, force)
     specset = SpecSet.load(specs)
     ds, whole_range = load_eval_data(ctx, data, task, features, label, window, nan_policy,
                                      keep_idle)
+    ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     yr = parse_range(y_range) if y_range is not None else whole_range
     with progress_bars(show_progress(ctx, json_out)) as progress:
         metrics = evaluate_specs(specset, ds.X, ds.y, alpha=alpha, y_range=yr, progress=progress)
     ids = [s.id for s in specset.specs] if per_spec else None
+    sweep = None
+    if sweep_confidence is not None:
+        from autospec_cli.specs.confidence import confidence_sweep, plot_sweep
+
+        sweep = confidence_sweep(specset, ds.X, ds.y, alpha=alpha, y_range=yr)
+        plot_sweep(sweep, sweep_confidence, title=f"{specs.name}: filtering by confidence",
+                   force=force)
     if want_json(ctx, json_out):
+        extra = {} if sweep is None else {"sweep": sweep, "sweep_plot": str(sweep_confidence)}
         emit_json({"specs": str(specs), "data": data, "task": specset.task,
-                   **metrics.to_json(ids)})
+                   **metrics.to_json(ids), **extra})
         return
     _render(metrics, specset, str(specs), data, per_spec)
+    if sweep is not None:
+        console.print(_sweep_table(sweep))
+        console.print(f"wrote {sweep_confidence}", markup=False, highlight=False)
 
 
 def plot_cmd(
@@ -122,6 +143,7 @@ def plot_cmd(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    target_bins: int | None = do.TARGET_BINS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Draw the specs as rectangles over the data points (2-D data, or two of its features).
@@ -138,6 +160,7 @@ def plot_cmd(
     check_writable(out, force)
     specset = SpecSet.load(specs)
     ds, _ = load_eval_data(ctx, data, task, features, label, window, nan_policy, keep_idle)
+    ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     xy = parse_features_xy(features_xy, specset.features) if features_xy else None
     info = plot_specs_2d(specset, ds.X, ds.y, out, title=title, max_specs=max_specs,
@@ -184,6 +207,32 @@ def load_eval_data(
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
                           keep_idle=keep_idle, seed=seed)
     return ds, None
+
+
+def labelled_data(specset: SpecSet, ds: Dataset, target_bins: int | None) -> Dataset:
+    """The data with its target cut into the bins the specs name (see ``data.bins``).
+
+    A labelled spec set fixes the bins (its edges), so regression data is binned with them
+    and already-binned data must use the same edges; ``target_bins`` must then agree with
+    their number. Specs without bins: ``target_bins`` bins the data over its own range.
+    """
+    import numpy as np
+
+    from autospec_cli.data.bins import bin_dataset, check_n_bins, dataset_edges
+
+    if target_bins is not None:
+        check_n_bins(target_bins)
+    edges = specset.target_bins
+    if edges is None:
+        return ds if target_bins is None else bin_dataset(ds, target_bins)
+    if target_bins is not None and target_bins != edges.size - 1:
+        raise ConfigError(f"the specifications name {edges.size - 1} bins, not {target_bins}",
+                          param="target_bins")
+    have = dataset_edges(ds)
+    if have is not None and not np.array_equal(have, edges):
+        raise SpecError("the data's target bins differ from the ones the specifications name; "
+                        "bin the data once (data split --target-bins) and use both parts")
+    return ds if have is not None or ds.task != "regression" else bin_dataset(ds, edges=edges)
 
 
 def check_compatible(specset: SpecSet, ds: Dataset, data: str) -> None:
@@ -247,6 +296,18 @@ def _render(metrics: SpecMetrics, specset: SpecSet, specs: str, data: str,
                       markup=False, highlight=False)
     if per_spec:
         console.print(_spec_table(metrics, specset))
+
+
+def _sweep_table(rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title="specs kept by confidence threshold", show_header=True)
+    for col in ("min confidence", "specs", "precision", "recall", "F1"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(f"{r['min_confidence']:.2f}", str(r["specs"]), f"{r['precision']:.4f}",
+                  f"{r['recall']:.4f}", f"{r['f1']:.4f}")
+    return t
 
 
 def _limit(m: SpecMetrics) -> float:

@@ -106,6 +106,7 @@ def generate(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    target_bins: int | None = do.TARGET_BINS_OPT,
     beta: str | None = _flag("--beta"),
     k: str | None = _flag("--k"),
     max_depth: str | None = _flag("--max-depth"),
@@ -120,7 +121,11 @@ def generate(
     force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it exists."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Mine hyperrectangle specifications from DATA and write them as a spec set (JSON)."""
+    """Mine hyperrectangle specifications from DATA and write them as a spec set (JSON).
+
+    --target-bins N mines labelled specs: each names one of N bins of the target (AutoSpec
+    §5.2); bin before splitting (data split --target-bins) so both parts share the bins.
+    """
     from autospec_cli.specs.generators.registry import generate_specs, generator_class
 
     as_json = want_json(ctx, json_out)
@@ -131,7 +136,7 @@ def generate(
     params = _params(algo, given, opt or [], param or [], generator_class(algo).parameters)
     check_writable(output, force)
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
-                          keep_idle=keep_idle, seed=seed)
+                          keep_idle=keep_idle, seed=seed, target_bins=target_bins)
     start = time.perf_counter()
     with _status(f"mining {algo} specifications from {ds.n} points", show_progress(ctx, as_json)):
         specset = generate_specs(ds, algo, seed=seed, **params)
@@ -197,6 +202,7 @@ def summarize(specset: Any, output: Path, seconds: float) -> dict[str, Any]:
         "dataset": specset.dataset,
         "n_features": specset.d,
         "n_specs": len(specset),
+        "target_bins": None if specset.target_bins is None else specset.target_bins.tolist(),
         "mean_support": sum(support) / len(support) if support else 0.0,
         "min_support": min(support) if support else 0,
         "max_support": max(support) if support else 0,

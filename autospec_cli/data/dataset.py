@@ -90,6 +90,8 @@ class Dataset:
             arrays["classes"] = np.array(self.classes, dtype=str)
         if self.groups is not None:
             arrays["groups"] = self.groups
+        if self.meta.get("target_bins"):  # labelled targets: which interval each class is
+            arrays["target_bin_edges"] = np.asarray(self.meta["target_bins"]["edges"], float)
         with atomic_path(path, force=force) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **arrays)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autospec_cli.data.bins import bin_dataset, check_n_bins
 from autospec_cli.data.builtin import load_builtin
 from autospec_cli.data.dataset import TASKS, Dataset
 from autospec_cli.data.flows import is_flow_file, load_flows
@@ -106,6 +107,7 @@ def load_dataset(
     nan_policy: str = "drop",
     seed: int = 0,
     drop_leading_idle: bool = True,
+    target_bins: int | None = None,
 ) -> Dataset:
     """Load ``source`` (a builtin name, NPZ, CSV or folder) into a :class:`Dataset`.
 
@@ -115,6 +117,8 @@ def load_dataset(
     the task of a generic CSV/NPZ and must agree with sources that fix it. ``window`` is the
     number of past values per throughput window; ``nan_policy`` is ``drop``, ``clip`` or
     ``error`` (see :mod:`autospec_cli.data.nonfinite`). ``seed`` drives builtin generators.
+    ``target_bins`` cuts a regression target into that many labelled bins
+    (:mod:`autospec_cli.data.bins`); a dataset saved already binned that way is kept as it is.
     """
     check_nan_policy(nan_policy)
     if task is not None and task not in TASKS:
@@ -132,6 +136,8 @@ def load_dataset(
     ds.meta["source"] = source
     if fmt != "builtin" and Path(path).exists():
         ds.meta["source_sha256"] = source_sha256(path, ds.meta.get("files"))
+    if target_bins is not None:
+        ds = bin_dataset(ds, check_n_bins(target_bins))
     return ds
 
 

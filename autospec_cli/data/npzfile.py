@@ -55,6 +55,9 @@ def load_npz(
             groups=arrays.get("groups"),
             meta=meta,
         )
+        if "target_bin_edges" in arrays:  # written by save_npz for binned targets
+            edges = arrays["target_bin_edges"].astype(np.float64)
+            ds.meta["target_bins"] = {"edges": edges.tolist(), "n": int(edges.size - 1)}
     else:
         ds = _generic_npz(X, y, task, p, meta)
     X2, y2, keep, nan_meta = apply_nan_policy(

@@ -166,6 +166,8 @@ def split_summary(ds: Dataset, gen: Dataset, ev: Dataset, ratio: float, seed: in
         assert gen.groups is not None and ev.groups is not None  # a group split keeps them
         summary["groups"] = {"generation": np.unique(gen.groups).tolist(),
                              "evaluation": np.unique(ev.groups).tolist()}
+    if ds.meta.get("target_bins"):
+        summary["target_bins"] = {"edges": list(ds.meta["target_bins"]["edges"])}
     if ds.classes is not None:
         summary["classes"] = list(ds.classes)
         summary["class_counts"] = {

@@ -3,7 +3,11 @@
 Spiral (classification, 2-D) and uplink throughput (regression, 4-D windows of the real
 Colosseum O-RAN traces when a folder of them is given, else the synthetic series) are split
 9:1; every generator mines specifications from the generation fold and they are scored on the
-evaluation fold; the throughput network (4-10-5-1, AutoSpec §5.3) is trained, the tree specs
+evaluation fold. Throughput is scored in both of the paper's settings, side by side: as
+regression (output ranges, alpha filter) and labelled (§5.2: the target cut into
+``target_bins`` bins of its maximum over the whole dataset; the same rows in each fold as the
+regression split, so the two settings differ only in the output constraint); the throughput
+network (4-10-5-1, AutoSpec §5.3) is trained, the tree specs
 are exported as a VNN-COMP benchmark and verified, and counterexamples are shown as the
 paper's Figure 6 does. Everything is written under one output folder.
 """
@@ -19,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from autospec_cli.data.bins import bin_dataset, dataset_edges
 from autospec_cli.data.loaders import load_dataset
 from autospec_cli.data.split import split_dataset
-from autospec_cli.demo.params import DEMO_PARAMS
+from autospec_cli.demo.params import DEMO_PARAMS, PAPER_GAINS, algorithm_of
 from autospec_cli.demo.verification import check_backend, verify_throughput
 from autospec_cli.errors import OutputExistsError
 from autospec_cli.io import atomic_write_json, atomic_write_text
@@ -47,6 +52,7 @@ class DemoConfig:
     timeout: float = 5.0
     max_properties: int = 40
     force: bool = False
+    target_bins: int = 10
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -71,22 +77,36 @@ def load_demo_datasets(cfg: DemoConfig) -> dict[str, Any]:
     throughput = load_dataset(source, seed=cfg.seed)
     throughput.name = "throughput"
     spiral.name = "spiral"
-    return {"spiral": spiral, "throughput": throughput}
+    labelled = bin_dataset(throughput, cfg.target_bins)
+    labelled.name = "throughput-labelled"
+    return {"spiral": spiral, "throughput": throughput, "throughput-labelled": labelled}
+
+
+def demo_split(cfg: DemoConfig, name: str, datasets: dict[str, Any]) -> tuple[Any, Any]:
+    """Generation and evaluation folds; the labelled throughput reuses the regression rows."""
+    if name != "throughput-labelled":
+        return split_dataset(datasets[name], ratio=cfg.ratio, seed=cfg.seed)
+    edges = dataset_edges(datasets[name])
+    gen, ev = split_dataset(datasets["throughput"], ratio=cfg.ratio, seed=cfg.seed)
+    return bin_dataset(gen, edges=edges), bin_dataset(ev, edges=edges)
 
 
 def mine_and_score(cfg: DemoConfig, datasets: dict[str, Any], progress: ProgressFn) -> list[dict]:
     """Split, generate with every algorithm, evaluate; write spec sets and plots."""
     rows: list[dict] = []
+    majority: dict[str, float] = {}
     total = sum(len(DEMO_PARAMS[n]) for n in datasets)
     done = 0
     for name, ds in datasets.items():
-        gen, ev = split_dataset(ds, ratio=cfg.ratio, seed=cfg.seed)
+        gen, ev = demo_split(cfg, name, datasets)
         gen.save_npz(cfg.out_dir / "data" / name / "generation.npz", force=True)
         ev.save_npz(cfg.out_dir / "data" / name / "evaluation.npz", force=True)
         y_range = None if ds.task == "classification" else (float(ds.y.min()), float(ds.y.max()))
+        if ds.task == "classification":
+            majority[name] = majority_f1(gen.y, ev.y)
         for algo, params in DEMO_PARAMS[name].items():
             t0 = time.perf_counter()
-            specset = generate_specs(gen, algo, seed=cfg.seed, **params)
+            specset = generate_specs(gen, algorithm_of(algo), seed=cfg.seed, **params)
             gen_time = time.perf_counter() - t0
             specset.save(cfg.out_dir / "specs" / f"{name}-{algo}.json", force=True)
             m = evaluate_specs(specset, ev.X, ev.y, alpha=cfg.alpha, y_range=y_range)
@@ -104,9 +124,19 @@ def mine_and_score(cfg: DemoConfig, datasets: dict[str, Any], progress: Progress
                     str(a): float(evaluate_specs(specset, ev.X, ev.y, alpha=a, y_range=y_range).f1)
                     for a in ALPHA_SWEEP
                 }
+            if name in majority:
+                rows[-1]["majority_f1"] = majority[name]
             done += 1
             progress("mine and score specifications", done, total)
     return rows
+
+
+def majority_f1(gen_y: np.ndarray, ev_y: np.ndarray) -> float:
+    """F1 of the trivial spec set: one box over everything, the generation fold's majority
+    label. Every point is covered, so recall is 1 and precision the label's share."""
+    label = int(np.bincount(gen_y).argmax())
+    p = float(np.mean(ev_y == label)) if ev_y.size else 0.0
+    return 2 * p / (p + 1) if p > 0 else 0.0
 
 
 def plot_f1_comparison(rows: list[dict], path: Path) -> None:
@@ -115,16 +145,15 @@ def plot_f1_comparison(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = sorted({r["dataset"] for r in rows})
-    algos = ["tree", "cluster", "grid", "human"]
+    names = list(dict.fromkeys(r["dataset"] for r in rows))
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         sub = {r["algorithm"]: r for r in rows if r["dataset"] == name}
-        present = [a for a in algos if a in sub]
+        present = list(sub)
         x = np.arange(len(present))
         for i, metric in enumerate(("precision", "recall", "f1")):
             ax.bar(x + (i - 1) * 0.27, [sub[a][metric] for a in present], 0.27, label=metric)
-        ax.set_xticks(x, present)
+        ax.set_xticks(x, [a.replace("-", "\n", 1) for a in present], fontsize=8)
         ax.set_ylim(0, 1.05)
         ax.set_title(name)
         ax.grid(axis="y", alpha=0.3)
@@ -160,7 +189,54 @@ def results_markdown(rows: list[dict], extra: str = "") -> str:
             cells = [(f"**{r['f1_by_alpha'][a]:.3f}**" if r["f1_by_alpha"][a] == best[a] > 0
                       else f"{r['f1_by_alpha'][a]:.3f}") for a in alphas]
             lines.append(f"| {r['dataset']} | {r['algorithm']} | " + " | ".join(cells) + " |")
+    gains = tree_gains(rows)
+    if gains:
+        lines += ["", "The tree's F1 against the others on throughput, in both settings, beside "
+                  "the paper's (§5.2, labelled setting):", "",
+                  "| setting | tree F1 | vs next best generator | vs human rules | "
+                  "vs best human rule subset | one-spec majority F1 |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for g in gains:
+            maj = "–" if g["majority_f1"] is None else f"{g['majority_f1']:.3f}"
+            lines.append(f"| {g['dataset']} | {g['tree']:.3f} | {_pct(g['vs_next'])} "
+                         f"({g['next']}) | {_pct(g['vs_human'])} | {_pct(g['vs_best_human'])} | "
+                         f"{maj} |")
+        lines.append(f"| paper (labelled) | | {_pct(PAPER_GAINS['next best generator'])} | "
+                     f"{_pct(PAPER_GAINS['human rules'])} | | |")
+        lines.append("\n(One-spec majority F1: one box over the whole input space naming the "
+                     "most frequent label. A labelled spec set that does not beat it gains "
+                     "nothing on this metric over saying nothing about the inputs.)")
     return "\n".join(lines) + "\n" + extra
+
+
+def tree_gains(rows: list[dict]) -> list[dict]:
+    """Relative F1 gains of the tree over the best other generator and over the human rules
+    (all rules, and the best rule subset the demo scores), per throughput setting."""
+    out = []
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        sub = {r["algorithm"]: r["f1"] for r in rows if r["dataset"] == name}
+        humans = {a: f for a, f in sub.items() if algorithm_of(a) == "human"}
+        if "tree" not in sub or "human" not in humans:
+            continue
+        others = {a: f for a, f in sub.items() if a != "tree" and a not in humans}
+        nxt = max(others, key=lambda a: others[a]) if others else None
+        out.append({
+            "dataset": name, "tree": sub["tree"], "next": nxt,
+            "vs_next": _gain(sub["tree"], others[nxt]) if nxt else None,
+            "vs_human": _gain(sub["tree"], humans["human"]),
+            "vs_best_human": _gain(sub["tree"], max(humans.values())),
+            "majority_f1": next((r.get("majority_f1") for r in rows if r["dataset"] == name),
+                                None),
+        })
+    return out
+
+
+def _gain(a: float, b: float) -> float | None:
+    return None if b <= 0 else a / b - 1.0
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v:+.0%}"
 
 
 def run_demo(cfg: DemoConfig, progress: ProgressFn | None = None) -> dict[str, Any]:
@@ -179,6 +255,9 @@ def run_demo(cfg: DemoConfig, progress: ProgressFn | None = None) -> dict[str, A
         "datasets": {n: {"rows": d.n, "features": d.d, "task": d.task}
                      for n, d in datasets.items()},
         "specs": rows,
+        "target_bins": cfg.target_bins,
+        "tree_gains": tree_gains(rows),
+        "paper_gains": PAPER_GAINS,
     }
     extra = ""
     if cfg.verify:

@@ -2,9 +2,12 @@
 
 JSON form (versioned): ``{"version": 1, "task", "features", "algorithm", "params",
 "dataset": {"sha256", ...}, "domain": {"lo", "hi"} | null, "classes": [...] | null,
-"specs": [{"id", "lo", "hi", "label" | "y_lo","y_hi", "support"}]}``. Unbounded box sides are
-written as null and read back as -inf / +inf. Floats are written with ``repr`` precision, so
-a spec set round-trips exactly.
+"target_bins": {"edges": [...]} | null, "specs": [{"id", "lo", "hi", "label" | "y_lo","y_hi",
+"support"}]}``. ``target_bins`` marks a labelled (binned) regression target
+(:mod:`autospec_cli.data.bins`): label ``i`` stands for the interval ``[edges[i],
+edges[i+1]]`` of the real-valued output, which is what ``export`` writes for a regressor.
+Unbounded box sides are written as null and read back as -inf / +inf. Floats are written
+with ``repr`` precision, so a spec set round-trips exactly.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ class Spec:
     """One specification: ``lo <= x <= hi`` implies the output constraint.
 
     Classification: the model predicts ``label``. Regression: ``y_lo <= y <= y_hi``.
-    ``support`` is the number of generation points the box was mined from.
+    ``support`` is the number of generation points the box was mined from, ``purity`` the
+    share of them satisfying the output constraint and ``confidence`` the Wilson 95 % lower
+    bound of that share (:mod:`autospec_cli.specs.confidence`); older files lack the last two.
     """
 
     id: str
@@ -39,6 +44,8 @@ class Spec:
     y_lo: float | None = None
     y_hi: float | None = None
     support: int = 0
+    purity: float | None = None
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         self.lo = np.asarray(self.lo, dtype=np.float64)
@@ -60,6 +67,10 @@ class Spec:
             d["y_lo"] = _enc_f(self.y_lo)
             d["y_hi"] = _enc_f(self.y_hi)
         d["support"] = int(self.support)
+        if self.purity is not None:
+            d["purity"] = float(self.purity)
+        if self.confidence is not None:
+            d["confidence"] = float(self.confidence)
         return d
 
     @classmethod
@@ -73,6 +84,8 @@ class Spec:
                 y_lo=_dec_f(d.get("y_lo"), -math.inf) if "y_lo" in d else None,
                 y_hi=_dec_f(d.get("y_hi"), math.inf) if "y_hi" in d else None,
                 support=int(d.get("support", 0)),
+                purity=None if d.get("purity") is None else float(d["purity"]),
+                confidence=None if d.get("confidence") is None else float(d["confidence"]),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise SpecError(f"malformed specification {d.get('id', '?')!r}: {e}") from None
@@ -116,6 +129,7 @@ class SpecSet:
     dataset: dict[str, Any] = field(default_factory=dict)
     domain: tuple[np.ndarray, np.ndarray] | None = None
     classes: list[str] | None = None
+    target_bins: np.ndarray | None = None
     version: int = FORMAT_VERSION
 
     @property
@@ -148,6 +162,8 @@ class SpecSet:
             "domain": None if self.domain is None
             else {"lo": _enc(self.domain[0]), "hi": _enc(self.domain[1])},
             "classes": self.classes,
+            "target_bins": None if self.target_bins is None
+            else {"edges": [float(v) for v in self.target_bins]},
             "specs": [s.to_json() for s in self.specs],
         }
 
@@ -176,11 +192,12 @@ class SpecSet:
                                 f"bound(s) for {len(features)} features")
         if not isinstance(d["specs"], list):
             raise SpecError("not a specification set: 'specs' is not a list")
+        specs = [Spec.from_json(s, len(features)) for s in d["specs"]]
         return cls(
-            task=task, features=features, algorithm=str(d.get("algorithm", "")),
-            specs=[Spec.from_json(s, len(features)) for s in d["specs"]],
+            task=task, features=features, algorithm=str(d.get("algorithm", "")), specs=specs,
             params=dict(d.get("params") or {}), dataset=dict(d.get("dataset") or {}),
-            domain=domain, classes=d.get("classes"), version=version,
+            domain=domain, classes=d.get("classes"),
+            target_bins=_target_bins(d.get("target_bins"), task, specs), version=version,
         )
 
     def save(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
@@ -197,6 +214,25 @@ class SpecSet:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise SpecError(f"{p} is not valid JSON: {e}") from None
         return cls.from_json(d)
+
+
+def _target_bins(value: Any, task: str, specs: list[Spec]) -> np.ndarray | None:
+    """The bin edges of a labelled spec set: increasing, finite, one bin per label used."""
+    if value is None:
+        return None
+    try:
+        edges = np.asarray([float(v) for v in value["edges"]], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as e:
+        raise SpecError(f"malformed target_bins of the specification set: {e}") from None
+    if (task != "classification" or edges.size < 3 or not np.all(np.isfinite(edges))
+            or np.any(np.diff(edges) <= 0)):
+        raise SpecError("target_bins must be at least 3 finite increasing edges of a "
+                        "classification spec set")
+    bad = [s for s in specs if s.label is not None and s.label >= edges.size - 1]
+    if bad:
+        raise SpecError(f"specification {bad[0].id!r} names bin {bad[0].label} but there are "
+                        f"only {edges.size - 1} bins")
+    return edges
 
 
 def _enc_f(v: float | None) -> float | None:

@@ -59,6 +59,18 @@ def _data(cls: type[SpecGenerator]) -> tuple[np.ndarray, np.ndarray, str]:
     return (*classification_data(), "classification")
 
 
+def _fitting_with(cls: type[SpecGenerator], edges: np.ndarray) -> type[SpecGenerator]:
+    """``cls`` whose ``fit`` always receives the bin edges ``edges``."""
+
+    class WithBins(cls):  # type: ignore[valid-type, misc]
+        def fit(self, X: Any, y: Any, *, task: str, features: Any = None,
+                target_bins: Any = None) -> SpecGenerator:
+            return super().fit(X, y, task=task, features=features, target_bins=edges)
+
+    WithBins.__name__ = WithBins.__qualname__ = cls.__name__
+    return WithBins
+
+
 def _specs_json(gen: SpecGenerator) -> str:
     return json.dumps([s.to_json() for s in gen.specs_], sort_keys=True)
 
@@ -165,13 +177,18 @@ def check_generator(
     X: Any = None,
     y: Any = None,
     task: str | None = None,
+    *,
+    target_bins: Any = None,
 ) -> None:
     """Run every check; ``AssertionError`` lists the failed ones with their reasons.
 
     Without ``X, y`` the generator gets regression windows when it supports regression, else
-    three labelled blobs.
+    three labelled blobs. ``target_bins`` (labels that are bins of a real-valued target) is
+    passed to every ``fit``.
     """
     cls = generator_cls(generator)
+    if target_bins is not None:
+        cls = _fitting_with(cls, np.asarray(target_bins, dtype=np.float64))
     if X is None or y is None or task is None:
         X, y, task = _data(cls)
     X, y = np.asarray(X), np.asarray(y)

@@ -5,6 +5,12 @@ inputs (the spec set's feature count must equal the model's flattened input size
 outputs (labels must index an output; regression needs a single output). Unbounded box sides
 are closed with a domain: the one given here (typically min/max of a dataset), else the spec
 set's own ``domain``; the manifest records which properties were closed and with what.
+
+Labelled specs (a spec set with ``target_bins``, mined from a regression target cut into bins)
+name a bin; for a model with a single real-valued output (the regressor the bins were cut
+from) each is written as the regression property of its bin's interval
+``[edges[label], edges[label+1]]``: the model stays a regressor. For a model with one output
+per bin they are ordinary classification properties.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 from autospec_cli.data.dataset import Dataset
 from autospec_cli.errors import InputError
 from autospec_cli.progress import ProgressFn
-from autospec_cli.specs.model import SpecSet
+from autospec_cli.specs.model import Spec, SpecSet
 from autospec_cli.vnnlib.benchmark import BenchmarkItem, write_benchmark
 from autospec_cli.vnnlib.builders import spec_to_property
 from autospec_cli.vnnlib.onnxinfo import model_io
@@ -62,6 +68,14 @@ def dataset_domain(ds: Dataset, features: list[str]) -> Domain:
     return np.nanmin(X, axis=0), np.nanmax(X, axis=0)
 
 
+def bin_as_interval(spec: Spec, edges: np.ndarray) -> Spec:
+    """A labelled spec as the regression spec of its bin's interval."""
+    if spec.label is None or not 0 <= spec.label < edges.size - 1:
+        raise InputError(f"specification {spec.id!r} names no bin of the {edges.size - 1} bins")
+    lo_y, hi_y = float(edges[spec.label]), float(edges[spec.label + 1])
+    return Spec(id=spec.id, lo=spec.lo, hi=spec.hi, y_lo=lo_y, y_hi=hi_y, support=spec.support)
+
+
 def export_specset(
     specs: SpecSet,
     model: str | os.PathLike[str],
@@ -89,11 +103,17 @@ def export_specset(
         domain, domain_source = specs.domain, "spec set"
     items = []
     n_closed = 0
-    for spec in specs.specs:
+    as_interval = specs.target_bins is not None and mio.n_outputs == 1
+    for named in specs.specs:
+        spec = bin_as_interval(named, specs.target_bins) if as_interval else named  # type: ignore[arg-type]
         prop, closed = spec_to_property(spec, mio.n_outputs, domain)
         n_closed += closed
         meta: dict[str, Any] = {"support": spec.support}
-        if spec.is_classification:
+        if as_interval:
+            meta.update(bin=named.label, y_lo=spec.y_lo, y_hi=spec.y_hi)
+            if specs.classes and len(specs.classes) == specs.target_bins.size - 1:  # type: ignore[union-attr]
+                meta["class"] = specs.classes[int(named.label)]  # type: ignore[arg-type]
+        elif spec.is_classification:
             meta["label"] = spec.label
             if specs.classes and 0 <= int(spec.label) < len(specs.classes):  # type: ignore[arg-type]
                 meta["class"] = specs.classes[int(spec.label)]  # type: ignore[arg-type]

@@ -56,7 +56,7 @@ def test_rows_are_reproducible_from_the_written_files(demo) -> None:
 def test_alpha_sweep_only_for_regression_and_consistent(demo) -> None:
     summary, _ = demo
     for r in summary["specs"]:
-        if r["dataset"] == "spiral":
+        if r["dataset"] != "throughput":
             assert "f1_by_alpha" not in r
             continue
         sweep = r["f1_by_alpha"]
@@ -64,6 +64,27 @@ def test_alpha_sweep_only_for_regression_and_consistent(demo) -> None:
         assert sweep[str(summary["alpha"])] == pytest.approx(r["f1"])
     md = results_markdown(summary["specs"])
     assert "| throughput | tree |" in md and "α = 0.05" in md
+
+
+def test_labelled_setting_beside_the_regression_one(demo) -> None:
+    """Same rows in each fold, the target cut into the bins of the whole series (§5.2)."""
+    summary, out = demo
+    reg_ev = load_dataset(str(out / "data" / "throughput" / "evaluation.npz"))
+    lab_ev = load_dataset(str(out / "data" / "throughput-labelled" / "evaluation.npz"))
+    assert np.array_equal(reg_ev.X, lab_ev.X) and lab_ev.task == "classification"
+    edges = np.asarray(lab_ev.meta["target_bins"]["edges"])
+    assert edges.size == summary["target_bins"] + 1 and edges[0] == 0
+    assert np.all((reg_ev.y >= edges[lab_ev.y]) & (reg_ev.y <= edges[lab_ev.y + 1]))
+    rows = {r["algorithm"]: r for r in summary["specs"] if r["dataset"] == "throughput-labelled"}
+    assert set(rows) == {"grid", "cluster", "tree", "human", "human-level-stable"}
+    assert SpecSet.load(out / "specs" / "throughput-labelled-human-level-stable.json").params[
+        "rules"] == "level,stable"
+    gains = {g["dataset"]: g for g in summary["tree_gains"]}
+    lab = gains["throughput-labelled"]
+    assert lab["vs_human"] == pytest.approx(rows["tree"]["f1"] / rows["human"]["f1"] - 1)
+    p = float(np.mean(lab_ev.y == 0))  # bin 0 is the majority of the synthetic series
+    assert lab["majority_f1"] == pytest.approx(2 * p / (p + 1))
+    assert "paper (labelled)" in (out / "results.md").read_text()
 
 
 def test_existing_output_needs_force(demo, cli_runner) -> None:

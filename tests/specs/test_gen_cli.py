@@ -65,7 +65,7 @@ def test_generic_params_and_human(cli_runner, walk_npz: Path, tmp_path: Path) ->
         (["--algo", "grid", "--k", "3"], "--k does not apply to --algo grid; its options are"),
         (["--algo", "grid", "--beta", "0"], "beta must be between 1 and"),
         (["--algo", "forest"], "unknown generator 'forest'"),
-        (["--algo", "human"], "does not support classification"),
+        (["--algo", "human"], "need labels that are bins of the throughput"),
         (["--algo", "tree", "-p", "depth"], "--param expects NAME=VALUE"),
         (["--algo", "tree", "-p", "depth=3"], "no parameter depth"),
     ],

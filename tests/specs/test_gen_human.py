@@ -86,7 +86,7 @@ def test_real_looking_windows_give_overlapping_rules() -> None:
 
 
 def test_refusals() -> None:
-    with pytest.raises(ConfigError, match="does not support classification"):
+    with pytest.raises(ConfigError, match="bins of the throughput"):  # labelled form only
         get_generator("human").fit(X, np.array([0, 1, 0, 1, 0]), task="classification")
     with pytest.raises(ConfigError, match="at least 2 past values"):
         get_generator("human").fit(X[:, :1], Y, task="regression")

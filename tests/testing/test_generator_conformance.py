@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from autospec_cli.data.bins import bin_edges, bin_indices
 from autospec_cli.errors import ConfigError
 from autospec_cli.specs.generators.base import Boxes, SpecGenerator, check_seed
 from autospec_cli.specs.generators.registry import available_generators, generator_class
@@ -29,6 +30,11 @@ def test_every_registered_generator_meets_the_contract(name: str) -> None:
 def test_classification_capable_generators_meet_it_on_labels(name: str) -> None:
     if "classification" not in generator_class(name).tasks:
         pytest.skip(f"{name} mines regression specifications only")
+    if name == "human":  # labelled throughput: windows whose labels are bins of the target
+        X, y = regression_data()
+        edges = bin_edges(y, 5)
+        check_generator(name, X, bin_indices(y, edges)[0], "classification", target_bins=edges)
+        return
     check_generator(name, *classification_data(), "classification")
 
 

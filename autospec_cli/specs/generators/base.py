@@ -12,7 +12,9 @@ from (its *members*):
 
 - classification: the majority label of the members (ties go to the smallest label);
 - regression: ``[mean - std, mean + std]`` of the members' targets (population std, ddof 0);
-- ``support`` is the number of members.
+- ``support`` is the number of members, ``purity`` the share of members whose label or value
+  satisfies the spec's output constraint, ``confidence`` its Wilson 95 % lower bound
+  (:mod:`autospec_cli.specs.confidence`, AutoSpec §6.2).
 
 Members are given as a sparse relation (``owner[j]`` is the box of generation point
 ``member[j]``) so that one point may belong to several boxes (human rules) or to none, and a
@@ -33,6 +35,7 @@ from autospec_cli.data.dataset import TASKS
 from autospec_cli.errors import ConfigError, InputError
 from autospec_cli.io import to_jsonable
 from autospec_cli.params import Parameter, declared
+from autospec_cli.specs.confidence import wilson_lower
 from autospec_cli.specs.model import Spec
 
 
@@ -82,7 +85,8 @@ class SpecGenerator:
     :func:`autospec_cli.params.param` (default, help, bounds in one place); ``parameters``
     maps each to its :class:`~autospec_cli.params.Parameter` (inferred from the default for a
     plain field), which parses ``--opt name=value`` and feeds help and ``autospec plugins``.
-    Learned attributes after :meth:`fit`: ``specs_``, ``n_features_in_``, ``feature_names_in_``.
+    Learned attributes after :meth:`fit`: ``specs_``, ``n_features_in_``, ``feature_names_in_``,
+    ``target_bins_`` (the bin edges of a labelled target, or None).
     """
 
     name: ClassVar[str] = "base"
@@ -94,9 +98,16 @@ class SpecGenerator:
         return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def fit(
-        self, X: np.ndarray, y: np.ndarray, *, task: str, features: list[str] | None = None
+        self, X: np.ndarray, y: np.ndarray, *, task: str, features: list[str] | None = None,
+        target_bins: np.ndarray | None = None,
     ) -> SpecGenerator:
-        """Mine specifications from generation points ``X`` (n, d) with targets ``y`` (n,)."""
+        """Mine specifications from generation points ``X`` (n, d) with targets ``y`` (n,).
+
+        ``target_bins`` (classification only): the edges of the bins when the labels are bins
+        of a real-valued target (:mod:`autospec_cli.data.bins`); label ``i`` is the interval
+        ``[edges[i], edges[i+1]]``. Generators that reason about values (the human rules) use
+        it; the others ignore it. It is available to :meth:`_boxes` as ``self.target_bins_``.
+        """
         if task not in TASKS:
             raise ConfigError(f"unknown task {task!r}; use classification or regression")
         if task not in self.tasks:
@@ -107,6 +118,9 @@ class SpecGenerator:
         X, y = check_xy(X, y, task)
         if features is not None and len(features) != X.shape[1]:
             raise InputError(f"{X.shape[1]} feature columns but {len(features)} feature names")
+        if target_bins is not None and task != "classification":
+            raise ConfigError("target_bins apply to classification labels only")
+        self.target_bins_ = None if target_bins is None else np.asarray(target_bins, float)
         self._validate(X.shape[0], X.shape[1])
         boxes = self._boxes(X, y, task, None if features is None else list(features))
         self.specs_ = build_specs(boxes, y, task, self.name)
@@ -184,19 +198,31 @@ def build_specs(boxes: Boxes, y: np.ndarray, task: str, name: str) -> list[Spec]
     lo, hi = boxes.lo, boxes.hi
     if task == "classification":
         labels = boxes.label if boxes.label is not None else majority_labels(boxes, y, support)
+        ok = y[boxes.member] == labels[boxes.owner]
+        purity, conf = _purity(boxes, ok, support)
         return [
-            Spec(id=ids[i], lo=lo[i], hi=hi[i], label=int(labels[i]), support=int(support[i]))
+            Spec(id=ids[i], lo=lo[i], hi=hi[i], label=int(labels[i]), support=int(support[i]),
+                 purity=purity[i], confidence=conf[i])
             for i in range(m)
         ]
     if boxes.y_lo is not None and boxes.y_hi is not None:
         y_lo, y_hi = boxes.y_lo, boxes.y_hi
     else:
         y_lo, y_hi = mean_std_ranges(boxes, y, support)
+    ym = y[boxes.member]
+    purity, conf = _purity(boxes, (ym >= y_lo[boxes.owner]) & (ym <= y_hi[boxes.owner]), support)
     return [
         Spec(id=ids[i], lo=lo[i], hi=hi[i], y_lo=float(y_lo[i]), y_hi=float(y_hi[i]),
-             support=int(support[i]))
+             support=int(support[i]), purity=purity[i], confidence=conf[i])
         for i in range(m)
     ]
+
+
+def _purity(boxes: Boxes, ok: np.ndarray, support: np.ndarray) -> tuple[list[float], list[float]]:
+    """Share of each box's members satisfying its output constraint, and its Wilson bound."""
+    n_ok = np.bincount(boxes.owner[ok], minlength=boxes.m)
+    purity = np.where(support > 0, n_ok / np.maximum(support, 1), 0.0)
+    return purity.tolist(), wilson_lower(n_ok, support).tolist()
 
 
 def majority_labels(boxes: Boxes, y: np.ndarray, support: np.ndarray) -> np.ndarray:

@@ -35,8 +35,25 @@ Rules (each yields one specification per bin that holds at least one generation 
     ``[min_j lo_j, max_j hi_j]``.
 
 A window can satisfy a level rule and a trend rule, so specifications overlap (the metrics
-handle overlaps). The output constraint is the rule's, not Algorithm 1's. Classification
-data is refused (these are throughput rules), and so are windows of fewer than two values.
+handle overlaps). The output constraint is the rule's, not Algorithm 1's. Windows of fewer
+than two values are refused.
+
+Labelled form (§5.2: the target cut into bins, :mod:`autospec_cli.data.bins`). On
+classification data whose labels are bins of the throughput (``target_bins`` given to
+``fit``), every rule names a bin, as the paper's human specifications do; the bins are the
+target's (``n_bins`` is not used) and past values are binned with the same edges (values
+beyond them go to the end bins):
+
+``level`` (``human-level-<i>``)
+    every past value in bin ``i`` => label ``i``; box ``B_i`` on every feature.
+``increase`` / ``decrease`` (``human-increase-<i>-to-<j>``)
+    increasing (decreasing) trend, last value in bin ``i``, and the least-squares line
+    through the window extrapolated one step (its value at step ``k``) in bin ``j`` =>
+    label ``j``. Box: the extremities of those windows.
+``stable`` (``human-stable-<i>``)
+    stable trend, last value (the recent level) in bin ``i`` => label ``i``. Box: the
+    extremities of those windows.
+Other classification data (no bins) is refused: these are throughput rules.
 Feature names ``col[t-i]`` (the throughput loader's) are checked: one series, oldest first.
 """
 
@@ -62,7 +79,7 @@ class HumanGenerator(SpecGenerator):
     """Rule-based throughput specifications: level bins and increase/decrease/stable trends."""
 
     name = "human"
-    tasks = ("regression",)
+    tasks = ("regression", "classification")
     n_bins: int = param(10, "throughput bins", min=1, max=10_000)
     tau: float = param(
         0.01, "trend slope threshold, a fraction of the throughput range per step",
@@ -93,6 +110,8 @@ class HumanGenerator(SpecGenerator):
 
     def _boxes(self, X: np.ndarray, y: np.ndarray, task: str, features: list[str] | None) -> Boxes:
         _check_window_names(features)
+        if task == "classification":
+            return self._labelled_boxes(X)
         t_lo, t_hi = min(0.0, float(X.min()), float(y.min())), max(float(X.max()), float(y.max()))
         edges = grid_edges(np.array([[t_lo], [t_hi]]), int(self.n_bins))
         bins = cell_codes(X, np.repeat(edges, X.shape[1], axis=0)).astype(np.int64)
@@ -102,6 +121,31 @@ class HumanGenerator(SpecGenerator):
             else _trend_rules(X, bins, rule, float(self.tau) * (t_hi - t_lo), (t_lo, t_hi))
             for rule in RULES if rule in rules
         ]
+        return _concat(parts, X.shape[1])
+
+    def _labelled_boxes(self, X: np.ndarray) -> Boxes:
+        """The rules' labelled form: each names the bin it predicts (module notes)."""
+        edges = getattr(self, "target_bins_", None)
+        if edges is None:
+            raise ConfigError("human rules on classification data need labels that are bins of "
+                              "the throughput; load the data with target_bins")
+        n = edges.size - 1
+        row_edges = edges[None, :]
+        bins = np.clip(np.searchsorted(edges, X, side="right") - 1, 0, n - 1).astype(np.int64)
+        tau_abs = float(self.tau) * float(edges[-1] - edges[0])
+        rules = self.rule_list()
+        parts = []
+        for rule in RULES:
+            if rule not in rules:
+                continue
+            if rule == "level":
+                part = _level_rules(X, bins, row_edges)
+                part.label = np.array([int(i.rsplit("-", 1)[1]) for i in part.ids or []],
+                                      dtype=np.int64)
+                part.y_lo = part.y_hi = None
+            else:
+                part = _labelled_trend_rules(X, bins, edges, rule, tau_abs)
+            parts.append(part)
         return _concat(parts, X.shape[1])
 
 
@@ -147,15 +191,48 @@ def _trend_rules(
     return boxes
 
 
+def _labelled_trend_rules(
+    X: np.ndarray, bins: np.ndarray, edges: np.ndarray, rule: str, tau_abs: float
+) -> Boxes:
+    """Trend rules naming a bin: the extrapolated bin (increase/decrease), the last one
+    (stable); one box per (last-value bin, predicted bin) holding a generation window."""
+    s = window_slopes(X)
+    k = X.shape[1]
+    n = edges.size - 1
+    if rule == "stable":
+        sel = np.abs(s) <= tau_abs
+        pred = bins[:, -1]
+    else:
+        sel = s > tau_abs if rule == "increase" else s < -tau_abs
+        ahead = X.mean(axis=1) + s * (k + 1) / 2.0  # the fitted line at step k
+        pred = np.clip(np.searchsorted(edges, ahead, side="right") - 1, 0, n - 1)
+    keys = bins[sel, -1] * n + pred[sel]
+    used, assign = np.unique(keys, return_inverse=True)
+    assign = assign.reshape(-1)
+    lo, hi = group_extremities(X[sel], assign, used.size)
+    full = np.full(X.shape[0], -1, dtype=np.int64)
+    full[sel] = assign
+    boxes = Boxes.from_assignment(lo, hi, full)
+    boxes.label = (used % n).astype(np.int64)
+    last = (used // n).tolist()
+    boxes.ids = ([f"human-stable-{i}" for i in last] if rule == "stable" else
+                 [f"human-{rule}-{i}-to-{j}" for i, j in zip(last, boxes.label.tolist(),
+                                                             strict=True)])
+    return boxes
+
+
 def _concat(parts: list[Boxes], d: int) -> Boxes:
     offsets = np.cumsum([0] + [p.m for p in parts])
     cat = np.concatenate
+    labelled = bool(parts) and parts[0].label is not None
     return Boxes(
         lo=cat([p.lo for p in parts]) if parts else np.empty((0, d)),
         hi=cat([p.hi for p in parts]) if parts else np.empty((0, d)),
         owner=cat([p.owner + o for p, o in zip(parts, offsets[:-1], strict=True)]).astype(np.int64),
         member=cat([p.member for p in parts]).astype(np.int64),
-        y_lo=cat([p.y_lo for p in parts]), y_hi=cat([p.y_hi for p in parts]),
+        label=cat([p.label for p in parts]) if labelled else None,
+        y_lo=None if labelled else cat([p.y_lo for p in parts]),
+        y_hi=None if labelled else cat([p.y_hi for p in parts]),
         ids=[i for p in parts for i in (p.ids or [])],
     )
 

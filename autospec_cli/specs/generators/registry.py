@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from autospec_cli.data.bins import dataset_edges
 from autospec_cli.data.dataset import Dataset
 from autospec_cli.errors import ParameterError
 from autospec_cli.params import parse_pairs
@@ -66,14 +67,17 @@ def generate_specs(
 
     ``seed`` becomes the generator's ``random_state`` unless ``params`` sets one. The set
     records the algorithm, ``get_params()``, the dataset (sha256, name, size), the input
-    domain (per-feature min and max of the generation data) and the class names.
+    domain (per-feature min and max of the generation data), the class names and, for a
+    labelled (binned) target, the bin edges (given to the generator's ``fit`` too).
     """
     if "random_state" in generator_params(algo) and "random_state" not in params:
         params["random_state"] = seed
     gen = get_generator(algo, **params)
     if progress is not None:
         progress(f"mining {algo} specs", 0, 1)
-    gen.fit(dataset.X, dataset.y, task=dataset.task, features=dataset.features)
+    edges = dataset_edges(dataset)
+    gen.fit(dataset.X, dataset.y, task=dataset.task, features=dataset.features,
+            target_bins=edges)
     if progress is not None:
         progress(f"mining {algo} specs", 1, 1)
     return SpecSet(
@@ -82,4 +86,5 @@ def generate_specs(
         dataset={"sha256": dataset.sha256(), "name": dataset.name, "n": dataset.n},
         domain=(dataset.X.min(axis=0), dataset.X.max(axis=0)),
         classes=None if dataset.classes is None else list(dataset.classes),
+        target_bins=edges,
     )
