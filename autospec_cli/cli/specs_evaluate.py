@@ -74,7 +74,7 @@ def evaluate_cmd(
     A point inside at least one kept spec is a TP if it satisfies every spec it lies in,
     else an FP; a point inside none is an FN.
     """
-    from autospec_cli.specs.metrics import check_alpha, evaluate_specs
+    from autospec_cli.specs.metrics import check_alpha, check_eval_data, evaluate_specs
     from autospec_cli.specs.model import SpecSet
 
     check_alpha(alpha)
@@ -83,6 +83,7 @@ def evaluate_cmd(
                                      keep_idle)
     check_compatible(specset, ds, str(data))
     yr = parse_range(y_range) if y_range is not None else whole_range
+    check_eval_data(specset, ds.X, ds.y)  # refuse bad labels before any progress bar is drawn
     with progress_bars(show_progress(ctx, json_out)) as progress:
         metrics = evaluate_specs(specset, ds.X, ds.y, alpha=alpha, y_range=yr, progress=progress)
     ids = [s.id for s in specset.specs] if per_spec else None

@@ -107,6 +107,7 @@ def train_to_onnx(
     check_writable(side, force)
     if ds.n < 2:
         raise InputError(f"dataset {ds.name!r} has {ds.n} row(s); training needs at least 2")
+    ds.require_classes("training a classifier")
     spec = parse_arch(cfg.arch)
     n_out = n_outputs_of(ds)
     model = spec.build(n_inputs=ds.d, n_outputs=n_out, input_shape=_input_shape(ds, cfg),

@@ -68,6 +68,7 @@ def generate_specs(
     records the algorithm, ``get_params()``, the dataset (sha256, name, size), the input
     domain (per-feature min and max of the generation data) and the class names.
     """
+    dataset.require_classes("mining classification specifications")
     if "random_state" in generator_params(algo) and "random_state" not in params:
         params["random_state"] = seed
     gen = get_generator(algo, **params)
