@@ -37,7 +37,7 @@ from typing import Any
 
 from autospec_cli import __version__
 from autospec_cli.errors import InputError, OutputExistsError, VnnlibError
-from autospec_cli.io import to_jsonable
+from autospec_cli.io import publish_dir, to_jsonable
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.onnxinfo import ModelIO, model_io
 from autospec_cli.vnnlib.property import Property
@@ -257,6 +257,7 @@ def write_benchmark(
     _check_out(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    publish_dir(tmp)  # mkdtemp's folder is 0700; the benchmark is shared like any folder
     try:
         entries, models = _fill(tmp, Path(model_path) if model_path else None, item_list,
                                 version, float(timeout), progress)
