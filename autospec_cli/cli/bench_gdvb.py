@@ -9,7 +9,14 @@ from typing import Any
 import typer
 
 from autospec_cli.campaign.executors import make_executor
-from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.cli.common import (
+    FoldingTable,
+    console,
+    emit_json,
+    progress_bars,
+    show_progress,
+    want_json,
+)
 
 EXECUTOR_HELP = "Where jobs run: local (worker processes), inline, dask-local, dask (--scheduler)."
 
@@ -108,9 +115,7 @@ def run(
 
 
 def _print_scores(res: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title="GDVB results (SCR order)")
+    table = FoldingTable(title="GDVB results (SCR order)")
     for col in ("rank", "verifier", "solved", "wrong", "unsolved", "PAR2", "PAR2 mean"):
         table.add_column(col, justify="left" if col == "verifier" else "right")
     for v in res["scores"]["verifiers"]:

@@ -11,6 +11,7 @@ from autospec_cli.campaign.engine import read_description, run_campaign
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.cli.common import (
+    FoldingTable,
     console,
     emit_json,
     progress_bars,
@@ -63,8 +64,6 @@ def status(
 
 def _render_status(info: dict[str, Any]) -> None:
     from rich.markup import escape
-    from rich.table import Table
-
     by = info["by_status"]
     state = "complete" if info["complete"] else f"{by.get('pending', 0)} pending"
     console.print(f"[bold]{escape(info['path'])}[/]: {info['total']} jobs, {state}")
@@ -72,7 +71,7 @@ def _render_status(info: dict[str, Any]) -> None:
     if desc.get("name") or desc.get("description"):
         console.print(escape(str(desc.get("name") or desc.get("description"))))
     statuses = ["pending", "done", "failed", "timeout"]
-    t = Table("kind", *statuses, "total")
+    t = FoldingTable("kind", *statuses, "total")
     for kind, counts in sorted(info["by_kind"].items()):
         t.add_row(escape(kind), *(str(counts.get(s, 0)) for s in statuses),
                   str(sum(counts.values())))

@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from autospec_cli.errors import AutospecError
 from autospec_cli.io import to_jsonable
@@ -65,6 +66,16 @@ def error_line(e: AutospecError) -> str:
     if flag and flag not in message:
         message += f" (option {flag})"
     return message
+
+
+class FoldingTable(Table):
+    """The table every command prints: at any terminal width a long cell folds onto more
+    lines instead of being cut with an ellipsis (``atta…``, ``880.…``), so no value is lost.
+    Every column defaults to ``overflow="fold"`` and may wrap."""
+
+    def add_column(self, header: Any = "", footer: Any = "", *, overflow: Any = "fold",
+                   no_wrap: bool = False, **kwargs: Any) -> None:
+        super().add_column(header, footer, overflow=overflow, no_wrap=no_wrap, **kwargs)
 
 
 @dataclass

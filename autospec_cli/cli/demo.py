@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.cli.common import (
+    FoldingTable,
+    console,
+    emit_json,
+    progress_bars,
+    show_progress,
+    want_json,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -61,9 +68,7 @@ def demo(
 
 
 def _render(summary: dict, out: Path) -> None:
-    from rich.table import Table
-
-    table = Table(title="Specification quality on the evaluation fold (AutoSpec §3)")
+    table = FoldingTable(title="Specification quality on the evaluation fold (AutoSpec §3)")
     for col in ("dataset", "algorithm", "specs", "kept", "precision", "recall", "F1"):
         table.add_column(col, justify="right" if col not in ("dataset", "algorithm") else "left")
     for r in summary["specs"]:

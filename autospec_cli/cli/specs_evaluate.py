@@ -15,6 +15,7 @@ import typer
 
 from autospec_cli.cli import dataopts as do
 from autospec_cli.cli.common import (
+    FoldingTable,
     console,
     emit_json,
     globals_of,
@@ -212,9 +213,7 @@ def parse_features_xy(text: str, names: list[str]) -> tuple[int, int]:
 
 def _render(metrics: SpecMetrics, specset: SpecSet, specs: str, data: str,
             per_spec: bool) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{specs} on {data}", show_header=True)
+    t = FoldingTable(title=f"{specs} on {data}", show_header=True)
     for col in ("TP", "FP", "FN", "precision", "recall", "F1", "coverage", "specs kept"):
         t.add_column(col, justify="right")
     m = metrics
@@ -235,9 +234,7 @@ def _limit(m: SpecMetrics) -> float:
 
 
 def _spec_table(m: SpecMetrics, specset: SpecSet) -> Any:
-    from rich.table import Table
-
-    t = Table(show_header=True)
+    t = FoldingTable(show_header=True)
     for col in ("id", "kept", "covered", "satisfied", "precision"):
         t.add_column(col, justify="right" if col != "id" else "left")
     for s, k, c, sat in zip(specset.specs, m.kept, m.spec_covered, m.spec_satisfied,

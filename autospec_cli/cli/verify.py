@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import (
+    FoldingTable,
     console,
     emit_json,
     progress_bars,
@@ -112,12 +113,10 @@ def _execute(ctx: typer.Context, verifier: Any, instances: list[Instance],
 
 def _render(label: str, instances: list[Instance], results: list[Result], out_dir: Path | None,
             root: Path | None) -> None:
-    from rich.table import Table
-
     from autospec_cli.verifyrun.results import summarize
 
     s = summarize(results)
-    table = Table(title=f"{label}: {s['instances']} instance(s)")
+    table = FoldingTable(title=f"{label}: {s['instances']} instance(s)")
     table.add_column("result")
     table.add_column("count", justify="right")
     table.add_column("time (s)", justify="right")
@@ -285,8 +284,6 @@ def backends(
     json_out: bool = JSON_OPT,
 ) -> None:
     """List verifier backends with their availability and declared parameters."""
-    from rich.table import Table
-
     from autospec_cli.verify.registry import describe_backends, load_tools
 
     rows = describe_backends()
@@ -297,7 +294,7 @@ def backends(
     if want_json(ctx, json_out):
         emit_json({"backends": rows})
         return
-    table = Table(title="verifier backends")
+    table = FoldingTable(title="verifier backends")
     for col in ("name", "available", "complete", "parameters (default)", "notes"):
         table.add_column(col)
     for r in rows:
