@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from typing import Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup, TyperOption
 
 from autospec_cli import __version__
 from autospec_cli.cli import (
@@ -32,7 +34,35 @@ from autospec_cli.cli.common import (
 )
 from autospec_cli.errors import AutospecError
 
+
+class _RootGroup(TyperGroup):
+    """The root group. Help shows no value placeholder (``<bool>``, ``<int>``) for options
+    that take no value -- flags, ``--x/--no-x`` pairs, counters like ``-v`` -- in this
+    command and in every sub-command reached through it."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            _plain_flags(cmd, ctx)
+        return cmd
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _plain_flags(self, ctx, recurse=False)
+        super().format_help(ctx, formatter)
+
+
+def _plain_flags(cmd: Any, ctx: Any, *, recurse: bool = True) -> None:
+    """Blank the metavar of ``cmd``'s value-less options (its help option included)."""
+    for p in [*cmd.params, cmd.get_help_option(ctx)]:
+        if isinstance(p, TyperOption) and (p.is_flag or p.count) and p.metavar is None:
+            p.metavar = ""
+    if recurse:
+        for sub in getattr(cmd, "commands", {}).values():
+            _plain_flags(sub, ctx)
+
+
 app = typer.Typer(
+    cls=_RootGroup,
     name="autospec",
     help="Specifications from data, VNN-LIB benchmarks and neural-network verification.",
     no_args_is_help=True,
