@@ -11,8 +11,10 @@ from autospec_cli.campaign.engine import read_description, run_campaign
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.cli.common import (
+    JOBS_MAX_OPT,
     FoldingTable,
     console,
+    effective_jobs,
     emit_json,
     progress_bars,
     show_progress,
@@ -113,6 +115,7 @@ def run(
                                  help="local, inline, dask-local or dask."),
     jobs: int | None = typer.Option(None, "--jobs", "-j",
                                        help="Worker processes (default: CPU count; 0: inline)."),
+    jobs_max: int | None = JOBS_MAX_OPT,
     timeout: float | None = typer.Option(None, "--timeout",
                                             help="Hard per-job timeout in seconds."),
     scheduler: str | None = typer.Option(None, "--scheduler",
@@ -122,7 +125,8 @@ def run(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Resume a campaign: run the jobs of its store that have not finished."""
-    ex = make_executor(executor, jobs=jobs, timeout=timeout, scheduler=scheduler)
+    ex = make_executor(executor, jobs=effective_jobs(executor, jobs, jobs_max), timeout=timeout,
+                       scheduler=scheduler)
     with CampaignStore(folder, create=False) as store, \
             progress_bars(show_progress(ctx, json_out)) as progress:
         summary = run_campaign(store, None, ex, progress=progress, retry_failed=retry_failed)

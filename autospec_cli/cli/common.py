@@ -28,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from autospec_cli.campaign.executors import cap_jobs
 from autospec_cli.errors import AutospecError
 from autospec_cli.io import to_jsonable
 from autospec_cli.progress import ProgressFn
@@ -47,6 +48,7 @@ PARAM_FLAGS: dict[str, str] = {
     "features_xy": "--features-xy",
     "force": "--force",
     "input_shape": "--input-shape",
+    "jobs_max": "--jobs-max",
     "label": "--label",
     "lr": "--lr",
     "nan_policy": "--nan-policy",
@@ -119,6 +121,21 @@ def set_current_globals(g: Globals) -> None:
 def current_globals() -> Globals:
     """The root options of the command being run (defaults outside a command)."""
     return _current
+
+
+JOBS_MAX_OPT = typer.Option(
+    None, "--jobs-max", min=1,
+    help="Most worker processes on this machine (default: its usable cores); a larger --jobs "
+    "is capped to it with a note.")
+
+
+def effective_jobs(executor: str, jobs: int | None, jobs_max: int | None) -> int | None:
+    """``jobs`` capped for ``executor`` (see :func:`cap_jobs`); the note, if any, goes to
+    stderr as one line (not with ``--quiet``)."""
+    n, note = cap_jobs(executor, jobs, jobs_max)
+    if note and not current_globals().quiet:
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return n
 
 
 class StepLog:

@@ -19,8 +19,10 @@ from typer.core import TyperGroup
 
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import (
+    JOBS_MAX_OPT,
     FoldingTable,
     console,
+    effective_jobs,
     emit_json,
     progress_bars,
     show_progress,
@@ -174,6 +176,7 @@ def run(
                                             "overrides instances.csv."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Jobs run in parallel (worker "
                              "processes; Dask: LocalCluster workers)."),
+    jobs_max: int | None = JOBS_MAX_OPT,
     executor: str = typer.Option("local", "--executor", "-e", help="local (worker processes "
                                  "here), dask-local (a Dask LocalCluster on loopback), dask "
                                  "(a running scheduler, see --scheduler) or inline (in this "
@@ -222,7 +225,8 @@ def run(
     if timeout is not None:
         _check_timeout(timeout)
         instances = [replace(i, timeout=timeout) for i in instances]
-    ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
+    ex = make_executor(executor, jobs=effective_jobs(executor, jobs, jobs_max),
+                       scheduler=scheduler)
     with progress_bars(show_progress(ctx, json_out)) as progress:
         done = run_verification(instances, out_dir, entry=spec.entry, options=spec.options,
                                 label=spec.label, root=root, manifest=read_manifest(root),
