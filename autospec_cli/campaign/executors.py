@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 
 from autospec_cli.campaign.runner import Outcome, Task, execute
 from autospec_cli.errors import ConfigError
+from autospec_cli.params import check_seconds
 
 EXECUTORS = ("local", "inline", "dask-local", "dask")
 
@@ -106,8 +107,8 @@ def make_executor(name: str = "local", *, jobs: int | None = None, timeout: floa
     ``jobs``: worker processes (default: the CPU count); ``timeout``: hard per-job timeout in
     seconds (None: no limit).
     """
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be positive, got {timeout:g}")
+    if timeout is not None:
+        timeout = check_seconds("the job timeout", timeout)
     if name == "inline" or (name == "local" and jobs == 0):
         return InlineExecutor()
     if name == "local":

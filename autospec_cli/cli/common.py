@@ -55,6 +55,7 @@ PARAM_FLAGS: dict[str, str] = {
     "options": "--opt",
     "ratio": "--ratio",
     "task": "--task",
+    "timeout": "--timeout",
     "tools_file": "--tools",
     "verifiers": "--verifiers",
     "window": "--window",

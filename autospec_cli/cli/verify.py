@@ -10,7 +10,6 @@ undecided (``unknown``/``timeout``/``error``) and no ``sat``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ from autospec_cli.cli.common import (
 )
 from autospec_cli.errors import InputError
 from autospec_cli.io import check_writable
+from autospec_cli.params import check_seconds
 
 if TYPE_CHECKING:
     from autospec_cli.verify.base import Instance, Result
@@ -91,8 +91,7 @@ def _exit(code: int) -> None:
 
 def _check_timeout(seconds: float) -> None:
     """A time limit is a finite, positive number of seconds (``nan`` and ``inf`` are not)."""
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise InputError(f"--timeout must be a positive number of seconds, got {seconds}")
+    check_seconds("--timeout", seconds)
 
 
 def exit_code(results: list[Result]) -> int:

@@ -26,6 +26,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -38,6 +39,7 @@ from typing import Any
 from autospec_cli import __version__
 from autospec_cli.errors import InputError, OutputExistsError, VnnlibError
 from autospec_cli.io import publish_dir, to_jsonable
+from autospec_cli.params import check_seconds
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.onnxinfo import ModelIO, model_io
 from autospec_cli.vnnlib.property import Property
@@ -248,8 +250,7 @@ def write_benchmark(
     """
     if version not in VERSIONS:
         raise VnnlibError(f"unknown VNN-LIB version {version!r}; use 1.0 or 2.0")
-    if not timeout > 0:
-        raise InputError(f"timeout must be positive, got {timeout}")
+    timeout = check_seconds("timeout", timeout)
     out = Path(out_dir)
     item_list = [_coerce(i) for i in items]
     if not item_list:
@@ -397,6 +398,9 @@ def read_instances(
                 continue  # a header line
             raise InputError(f"{where}: expected 'onnx,vnnlib,timeout', got {line.strip()!r}")
         first = False
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise InputError(f"{where}: the timeout {fields[2]!r} is not a positive number of "
+                             "seconds")
         resolved: dict[str, Path] = {}
         ok = True
         for k, (name, rel) in enumerate(_networks(fields[0], where)):
