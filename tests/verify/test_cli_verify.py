@@ -292,3 +292,22 @@ def test_cap_jobs_rules(monkeypatch) -> None:
     assert executors.cap_jobs("dask", 500) == (500, None)  # remote workers: not ours to cap
     with pytest.raises(ConfigError):
         executors.cap_jobs("local", 2, jobs_max=0)
+
+
+def test_resume_compares_effective_timeout_and_category(cli_runner, bench) -> None:
+    """The benchmark's rows say 10 s: `--timeout 10` and no `--timeout` are the same run, and
+    so are the default category and naming it; another timeout still needs --force."""
+    b = bench("lin_unsat")
+    code, first = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE, "--timeout",
+                               "10")
+    assert first["campaign"]["ran"] == 1
+    code, again = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE)
+    assert (again["campaign"]["ran"], again["campaign"]["skipped"]) == (0, 1)
+    code, named = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE, "--category",
+                               "bench")
+    assert (named["campaign"]["ran"], named["campaign"]["skipped"]) == (0, 1)
+    desc = json.loads((b / "results-attack" / "campaign.json").read_text())
+    assert desc["timeout"] == [10.0] and desc["category"] == ["bench"]
+    code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE,
+                              "--timeout", "10.5")
+    assert code == 2 and "different timeout" in err
