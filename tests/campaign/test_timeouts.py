@@ -66,3 +66,15 @@ def test_benchmark_timeouts_written_and_read(tmp_path: Path, cli_runner) -> None
         read_benchmark(bench)
     code, _, err = cli_runner("verify", str(bench), "--backend", "attack")
     assert code == 2 and err.startswith("error: ") and "'inf'" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0"])
+def test_solver_timeout(tmp_path: Path, capsys, value: str) -> None:
+    from autospec_cli.cli.solver import main
+
+    prob = build_problems(tmp_path / "p")[0]
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(prob.vnnlib), "--network", f"N={prob.onnx}", "--timeout", value])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err == f"error: --timeout must be a positive number of seconds, got {float(value)!r}\n"
