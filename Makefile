@@ -14,9 +14,13 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	# torch first: the local CPU build; anything installed before it would pull CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
-	# auto_LiRPA 0.3 pins torch<1.13 in its metadata; it works on 2.13 with our shims.
-	$(BIN)/pip install -q --no-deps auto-lirpa==0.3
+	# auto_LiRPA 0.3 pins torch<1.13 in its metadata; it works on 2.13 with our shims. Its
+	# runtime needs are this package's own dependencies. It is installed last, without
+	# dependencies: pip checks installed packages' pins only when it resolves, so removing it
+	# first (if a previous setup left it) keeps pip from printing a resolver error about it.
+	$(BIN)/pip uninstall -qq -y auto-lirpa
 	$(BIN)/pip install -q -e ".[dev,marabou,dask]"
+	$(BIN)/pip install -q --no-deps auto-lirpa==0.3
 	touch $(STAMP)
 
 setup: $(STAMP)

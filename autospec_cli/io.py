@@ -2,7 +2,10 @@
 
 Outputs are written to a temporary file in the destination folder and moved into place with
 ``os.replace``, so a reader never sees a half-written file and a crash leaves the old file
-(or nothing) behind.
+(or nothing) behind. The temporary file is private while it is written (``mkstemp``: 0600);
+the finished output gets the mode any other program would give it, ``0666`` less the user's
+umask (0644 by default), and a staged folder :func:`publish_dir` gives ``0777`` less the umask
+(0755), so results can be shared like any other file.
 
 :func:`to_jsonable` is the only place values become plain JSON (numpy, paths, enums,
 non-finite floats): every writer of JSON in the package goes through it, so a number or an
@@ -42,6 +45,28 @@ def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
     return p
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux
+    ``/proc``); elsewhere set and restored at once."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def publish_file(path: str | os.PathLike[str]) -> None:
+    """Give a finished file the mode a plain ``open`` would have: ``0666`` less the umask."""
+    os.chmod(path, 0o666 & ~current_umask())
+
+
+def publish_dir(path: str | os.PathLike[str]) -> None:
+    """Give a staged folder (``mkdtemp``: 0700) the mode of ``mkdir``: ``0777`` less the umask."""
+    os.chmod(path, 0o777 & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place when the block succeeds."""
@@ -52,6 +77,8 @@ def atomic_path(path: str | os.PathLike[str], *, force: bool = False) -> Iterato
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            publish_file(tmp_path)
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():

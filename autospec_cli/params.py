@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from autospec_cli.errors import ParameterError
+from autospec_cli.errors import ConfigError, ParameterError
 
 __all__ = ["BOOL_WORDS", "Parameter", "param", "parse_pairs"]
 
@@ -179,6 +179,20 @@ def _to_int(name: str, raw: Any) -> int:
     if isinstance(raw, str) and _INT_LITERAL.match(raw.strip()):
         return int(raw.strip())
     raise ParameterError(f"parameter {name}: cannot read {raw!r} as an integer")
+
+
+def check_seconds(name: str, value: Any, *, param: str | None = "timeout") -> float:
+    """A time limit as a float: a finite number of seconds above 0. Anything else -- ``nan``,
+    ``inf``, ``0``, a negative number, a string, a boolean -- is refused with one plain
+    sentence naming ``name`` (an option, ``--timeout``, or a config key, ``run.timeout``)."""
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}",
+                          param=param)
+    return seconds
 
 
 def _to_float(name: str, raw: Any, finite: bool) -> float:

@@ -21,11 +21,13 @@ ends; otherwise :func:`autospec_cli.campaign.engine.run_campaign` closes it afte
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 
 from autospec_cli.campaign.runner import Outcome, Task, execute
 from autospec_cli.errors import ConfigError
+from autospec_cli.params import check_seconds
 
 EXECUTORS = ("local", "inline", "dask-local", "dask")
 
@@ -73,6 +75,31 @@ class InlineExecutor(Executor):
             yield execute(task, worker="inline")
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def cap_jobs(name: str, jobs: int | None, jobs_max: int | None = None
+             ) -> tuple[int | None, str | None]:
+    """``(jobs to use, note or None)``: worker processes on this machine are capped at
+    ``jobs_max`` (default: :func:`usable_cores`), since more only compete for the same cores
+    (``-j 100000`` once started 170 workers for 13 jobs). A remote Dask scheduler (``dask``)
+    is not capped: its workers are elsewhere. The note says what was changed."""
+    if jobs_max is not None and jobs_max < 1:
+        raise ConfigError(f"jobs-max must be at least 1, got {jobs_max}", param="jobs_max")
+    if jobs is None or name not in ("local", "dask-local"):
+        return jobs, None
+    limit = usable_cores() if jobs_max is None else jobs_max
+    if jobs <= limit:
+        return jobs, None
+    why = "--jobs-max" if jobs_max is not None else "the cores available here"
+    return limit, (f"--jobs {jobs} is more than {why} ({limit}): running {limit} worker(s); "
+                   "raise --jobs-max to allow more")
+
+
 def make_executor(name: str = "local", *, jobs: int | None = None, timeout: float | None = None,
                   scheduler: str | None = None) -> Executor:
     """An executor by name: ``local``, ``inline``, ``dask-local`` or ``dask`` (needs scheduler).
@@ -80,8 +107,8 @@ def make_executor(name: str = "local", *, jobs: int | None = None, timeout: floa
     ``jobs``: worker processes (default: the CPU count); ``timeout``: hard per-job timeout in
     seconds (None: no limit).
     """
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be positive, got {timeout:g}")
+    if timeout is not None:
+        timeout = check_seconds("the job timeout", timeout)
     if name == "inline" or (name == "local" and jobs == 0):
         return InlineExecutor()
     if name == "local":

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from autospec_cli.cli import bench_gdvb
-from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.cli.common import (
+    FoldingTable,
+    console,
+    emit_json,
+    progress_bars,
+    show_progress,
+    want_json,
+)
 from autospec_cli.inert import inert
 
 if TYPE_CHECKING:
@@ -83,9 +90,7 @@ def _array_doc(ca: CoveringArray) -> dict[str, Any]:
 
 
 def _print_table(ca: CoveringArray, indices: bool) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{ca.t}-way covering array, seed {ca.seed}", header_style="bold")
+    table = FoldingTable(title=f"{ca.t}-way covering array, seed {ca.seed}", header_style="bold")
     table.add_column("#", justify="right", style="dim")
     for name, n in zip(ca.factors, ca.levels, strict=True):
         table.add_column(inert(f"{name} ({n})"), justify="right")

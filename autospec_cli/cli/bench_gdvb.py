@@ -9,15 +9,25 @@ from typing import Any
 import typer
 
 from autospec_cli.campaign.executors import make_executor
-from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.cli.common import (
+    JOBS_MAX_OPT,
+    FoldingTable,
+    console,
+    effective_jobs,
+    emit_json,
+    progress_bars,
+    show_progress,
+    want_json,
+)
 from autospec_cli.inert import inert
 
 EXECUTOR_HELP = "Where jobs run: local (worker processes), inline, dask-local, dask (--scheduler)."
 
 
 def _executor(name: str, jobs: int | None, scheduler: str | None,
-              timeout: float | None = None) -> Any:
-    return make_executor(name, jobs=jobs, timeout=timeout, scheduler=scheduler)
+              timeout: float | None = None, *, jobs_max: int | None = None) -> Any:
+    return make_executor(name, jobs=effective_jobs(name, jobs, jobs_max), timeout=timeout,
+                         scheduler=scheduler)
 
 
 def generate(
@@ -27,6 +37,7 @@ def generate(
                                 "running the command again resumes an interrupted generation)."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel training "
                                        "workers (default: one per CPU)."),
+    jobs_max: int | None = JOBS_MAX_OPT,
     executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler "
                                             "address tcp://HOST:PORT (with --executor dask)."),
@@ -43,7 +54,7 @@ def generate(
 
     cfg = load_gdvb_config(config)
     as_json = want_json(ctx, json_out)
-    ex = _executor(executor, jobs, scheduler)
+    ex = _executor(executor, jobs, scheduler, jobs_max=jobs_max)
     with progress_bars(show_progress(ctx, as_json)) as progress:
         desc = gen(cfg, output, executor=ex, force=force, progress=progress)
     if as_json:
@@ -78,6 +89,7 @@ def run(
                                             "(default: the benchmark's)."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel verification "
                                        "workers (default: one per CPU)."),
+    jobs_max: int | None = JOBS_MAX_OPT,
     executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler "
                                             "address (with --executor dask)."),
@@ -97,7 +109,7 @@ def run(
     names = ([v.strip() for v in verifiers.split(",") if v.strip()] if verifiers
              else list(desc.get("verifiers", [])))
     as_json = want_json(ctx, json_out)
-    ex = _executor(executor, jobs, scheduler)
+    ex = _executor(executor, jobs, scheduler, jobs_max=jobs_max)
     with progress_bars(show_progress(ctx, as_json)) as progress:
         res = run_bench(folder, names, executor=ex, timeout=timeout,
                         tools_file=str(tools) if tools else None, retry_failed=retry_failed,
@@ -109,9 +121,7 @@ def run(
 
 
 def _print_scores(res: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title="GDVB results (SCR order)")
+    table = FoldingTable(title="GDVB results (SCR order)")
     for col in ("rank", "verifier", "solved", "wrong", "unsolved", "PAR2", "PAR2 mean"):
         table.add_column(col, justify="left" if col == "verifier" else "right")
     for v in res["scores"]["verifiers"]:

@@ -11,7 +11,10 @@ from autospec_cli.campaign.engine import read_description, run_campaign
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.campaign.store import CampaignStore
 from autospec_cli.cli.common import (
+    JOBS_MAX_OPT,
+    FoldingTable,
     console,
+    effective_jobs,
     emit_json,
     progress_bars,
     show_progress,
@@ -62,8 +65,6 @@ def status(
 
 
 def _render_status(info: dict[str, Any]) -> None:
-    from rich.table import Table
-
     from autospec_cli.inert import inert as escape
 
     by = info["by_status"]
@@ -73,7 +74,7 @@ def _render_status(info: dict[str, Any]) -> None:
     if desc.get("name") or desc.get("description"):
         console.print(escape(str(desc.get("name") or desc.get("description"))))
     statuses = ["pending", "done", "failed", "timeout"]
-    t = Table("kind", *statuses, "total")
+    t = FoldingTable("kind", *statuses, "total")
     for kind, counts in sorted(info["by_kind"].items()):
         t.add_row(escape(kind), *(str(counts.get(s, 0)) for s in statuses),
                   str(sum(counts.values())))
@@ -115,6 +116,7 @@ def run(
                                  help="local, inline, dask-local or dask."),
     jobs: int | None = typer.Option(None, "--jobs", "-j",
                                        help="Worker processes (default: CPU count; 0: inline)."),
+    jobs_max: int | None = JOBS_MAX_OPT,
     timeout: float | None = typer.Option(None, "--timeout",
                                             help="Hard per-job timeout in seconds."),
     scheduler: str | None = typer.Option(None, "--scheduler",
@@ -124,7 +126,8 @@ def run(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Resume a campaign: run the jobs of its store that have not finished."""
-    ex = make_executor(executor, jobs=jobs, timeout=timeout, scheduler=scheduler)
+    ex = make_executor(executor, jobs=effective_jobs(executor, jobs, jobs_max), timeout=timeout,
+                       scheduler=scheduler)
     with CampaignStore(folder, create=False) as store, \
             progress_bars(show_progress(ctx, json_out)) as progress:
         summary = run_campaign(store, None, ex, progress=progress, retry_failed=retry_failed)

@@ -26,7 +26,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
+from autospec_cli.campaign.executors import cap_jobs
 from autospec_cli.errors import AutospecError
 from autospec_cli.inert import inert
 from autospec_cli.io import to_jsonable
@@ -48,6 +50,7 @@ PARAM_FLAGS: dict[str, str] = {
     "features_xy": "--features-xy",
     "force": "--force",
     "input_shape": "--input-shape",
+    "jobs_max": "--jobs-max",
     "label": "--label",
     "level": "--level",
     "lr": "--lr",
@@ -59,6 +62,7 @@ PARAM_FLAGS: dict[str, str] = {
     "scale": "--scale",
     "target_bins": "--target-bins",
     "task": "--task",
+    "timeout": "--timeout",
     "tools_file": "--tools",
     "verifiers": "--verifiers",
     "window": "--window",
@@ -72,6 +76,16 @@ def error_line(e: AutospecError) -> str:
     if flag and flag not in message:
         message += f" (option {flag})"
     return message
+
+
+class FoldingTable(Table):
+    """The table every command prints: at any terminal width a long cell folds onto more
+    lines instead of being cut with an ellipsis (``atta…``, ``880.…``), so no value is lost.
+    Every column defaults to ``overflow="fold"`` and may wrap."""
+
+    def add_column(self, header: Any = "", footer: Any = "", *, overflow: Any = "fold",
+                   no_wrap: bool = False, **kwargs: Any) -> None:
+        super().add_column(header, footer, overflow=overflow, no_wrap=no_wrap, **kwargs)
 
 
 @dataclass
@@ -115,6 +129,21 @@ def set_current_globals(g: Globals) -> None:
 def current_globals() -> Globals:
     """The root options of the command being run (defaults outside a command)."""
     return _current
+
+
+JOBS_MAX_OPT = typer.Option(
+    None, "--jobs-max", min=1,
+    help="Most worker processes on this machine (default: its usable cores); a larger --jobs "
+    "is capped to it with a note.")
+
+
+def effective_jobs(executor: str, jobs: int | None, jobs_max: int | None) -> int | None:
+    """``jobs`` capped for ``executor`` (see :func:`cap_jobs`); the note, if any, goes to
+    stderr as one line (not with ``--quiet``)."""
+    n, note = cap_jobs(executor, jobs, jobs_max)
+    if note and not current_globals().quiet:
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return n
 
 
 class StepLog:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from autospec_cli.cli import dataopts as do
-from autospec_cli.cli.common import console, emit_json, globals_of, want_json
+from autospec_cli.cli.common import FoldingTable, console, emit_json, globals_of, want_json
 
 if TYPE_CHECKING:
     from autospec_cli.data.dataset import Dataset
@@ -63,11 +63,9 @@ def describe(ds: Dataset) -> dict[str, Any]:
 
 
 def _render_info(info: dict[str, Any]) -> None:
-    from rich.table import Table
-
     from autospec_cli.inert import inert as escape
 
-    t = Table(show_header=False, box=None)
+    t = FoldingTable(show_header=False, box=None)
     feats = info["features"]
     preview = ", ".join(feats[:6]) + (f", ... ({len(feats)})" if len(feats) > 6 else "")
     for key, value in [

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.cli.common import (
+    FoldingTable,
+    console,
+    emit_json,
+    progress_bars,
+    show_progress,
+    want_json,
+)
 from autospec_cli.inert import inert
 
 
@@ -69,9 +76,7 @@ def demo(
 
 
 def _render(summary: dict, out: Path) -> None:
-    from rich.table import Table
-
-    table = Table(title="Specification quality on the evaluation fold (AutoSpec §3)")
+    table = FoldingTable(title="Specification quality on the evaluation fold (AutoSpec §3)")
     for col in ("dataset", "algorithm", "specs", "kept", "precision", "recall", "F1"):
         table.add_column(col, justify="right" if col not in ("dataset", "algorithm") else "left")
     for r in summary["specs"]:
@@ -85,7 +90,7 @@ def _render(summary: dict, out: Path) -> None:
             f"{r['f1']:.3f}",
         )
     console.print(table)
-    gains = Table(title="Tree F1 gain on throughput, beside the paper's (labelled setting)")
+    gains = FoldingTable(title="Tree F1 gain on throughput, beside the paper's (labelled setting)")
     for col in ("setting", "tree F1", "vs next best", "vs human rules", "vs best human subset",
                 "majority F1"):
         gains.add_column(col, justify="left" if col == "setting" else "right")

@@ -6,8 +6,10 @@ import os
 import signal
 import sys
 import warnings
+from typing import Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from autospec_cli import __version__, procs
 from autospec_cli.cli import (
@@ -33,7 +35,35 @@ from autospec_cli.cli.common import (
 from autospec_cli.errors import AutospecError
 from autospec_cli.inert import inert
 
+
+class _RootGroup(TyperGroup):
+    """The root group. Help shows no value placeholder (``<bool>``, ``<int>``) for options
+    that take no value -- flags, ``--x/--no-x`` pairs, counters like ``-v`` -- in this
+    command and in every sub-command reached through it."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            _plain_flags(cmd, ctx)
+        return cmd
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _plain_flags(self, ctx, recurse=False)
+        super().format_help(ctx, formatter)
+
+
+def _plain_flags(cmd: Any, ctx: Any, *, recurse: bool = True) -> None:
+    """Blank the metavar of ``cmd``'s value-less options (its help option included)."""
+    for p in [*cmd.params, cmd.get_help_option(ctx)]:
+        if isinstance(p, TyperOption) and (p.is_flag or p.count) and p.metavar is None:
+            p.metavar = ""
+    if recurse:
+        for sub in getattr(cmd, "commands", {}).values():
+            _plain_flags(sub, ctx)
+
+
 app = typer.Typer(
+    cls=_RootGroup,
     name="autospec",
     help="Specifications from data, VNN-LIB benchmarks and neural-network verification.",
     no_args_is_help=True,
@@ -76,19 +106,19 @@ def root(
     _quiet_library_warnings(verbose)
 
 
-#: Warnings of our dependencies that say nothing actionable to a user of this tool (torch's
-#: own deprecations of what auto_LiRPA calls; numpy's overflow notes inside bound arithmetic).
-_NOISE: tuple[type[Warning], ...] = (DeprecationWarning, FutureWarning)
-
-
 def _quiet_library_warnings(verbose: int) -> None:
-    """Hide dependencies' deprecation noise unless ``-v`` or ``PYTHONWARNINGS`` asks for it;
-    job processes inherit the choice through ``PYTHONWARNINGS``."""
+    """Hide Python warnings unless ``-v`` or ``PYTHONWARNINGS`` asks for them; job processes
+    inherit the choice through ``PYTHONWARNINGS``.
+
+    Every warning seen in real runs was our dependencies talking to their own developers:
+    torch's deprecations of what auto_LiRPA calls, its UserWarnings about tracing, numpy's
+    RuntimeWarnings about overflow inside bound arithmetic on heavy-tailed features. None is
+    actionable by a user of this tool; what is reaches them as an error or a note.
+    """
     if verbose >= 1 or sys.warnoptions or os.environ.get("PYTHONWARNINGS"):
         return
-    for category in _NOISE:
-        warnings.filterwarnings("ignore", category=category)
-    os.environ["PYTHONWARNINGS"] = ",".join(f"ignore::{c.__name__}" for c in _NOISE)
+    warnings.filterwarnings("ignore")
+    os.environ["PYTHONWARNINGS"] = "ignore"
 
 
 INTERRUPTED = "interrupted; rerun the same command to resume"

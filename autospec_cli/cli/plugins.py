@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from autospec_cli.cli.common import console, emit_json, want_json
+from autospec_cli.cli.common import FoldingTable, console, emit_json, want_json
 from autospec_cli.errors import ConfigError
 
 #: Kind (the entry-point group's last word) -> where its registry lives.
@@ -80,14 +80,12 @@ def plugins(
 
 def _render(rows: list[dict[str, Any]]) -> None:
     """A table per kind (name, origin, target), then one per plug-in that has parameters."""
-    from rich.table import Table
-
     from autospec_cli.inert import inert as escape
 
     for kind in dict.fromkeys(r["kind"] for r in rows):
-        table = Table(title=kind, title_justify="left")
+        table = FoldingTable(title=kind, title_justify="left")
         for col in ("name", "origin", "target"):
-            table.add_column(col, overflow="fold")
+            table.add_column(col)
         mine = [r for r in rows if r["kind"] == kind]
         for r in mine:
             target = f"[red]{escape(r['error'])}[/]" if "error" in r else escape(r["target"])
@@ -99,13 +97,11 @@ def _render(rows: list[dict[str, Any]]) -> None:
 
 
 def _parameter_table(title: str, parameters: dict[str, dict[str, Any]]) -> Any:
-    from rich.table import Table
-
     from autospec_cli.inert import inert as escape
 
-    table = Table(title=f"{title}: parameters", title_justify="left")
+    table = FoldingTable(title=f"{title}: parameters", title_justify="left")
     for col in ("parameter", "type", "default", "allowed", "help"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col)
     for name, p in parameters.items():
         allowed = []
         if p.get("choices"):

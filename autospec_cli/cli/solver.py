@@ -32,6 +32,7 @@ import typer
 
 from autospec_cli import __version__, procs
 from autospec_cli.errors import AutospecError, InputError, VnnlibError
+from autospec_cli.params import check_seconds
 
 if TYPE_CHECKING:
     from autospec_cli.verify.solver_interface import QueryDecls
@@ -217,6 +218,7 @@ def verify(
         raise InputError(
             "--serialise-assignments and --unsat-proofs are not supported by this solver"
         )
+    limit = check_seconds("--timeout", timeout) if timeout is not None else NO_LIMIT
     if not query.is_file():
         raise InputError(f"{query}: query file not found")
     decls, model = _check_query(query, _networks(network or []))
@@ -225,7 +227,6 @@ def verify(
     spec = resolve_backend(backend, parse_option_pairs(cls, opt or []))
     with _stdout_to_stderr():
         verifier = get_backend_class(spec.entry)(**spec.options)
-        limit = timeout if timeout is not None else NO_LIMIT
         result = run_instances(verifier, [Instance(model, query, limit, "")])[0]
     verdict = result.verdict.value
     if verdict == "error":

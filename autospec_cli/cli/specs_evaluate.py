@@ -15,6 +15,7 @@ import typer
 
 from autospec_cli.cli import dataopts as do
 from autospec_cli.cli.common import (
+    FoldingTable,
     console,
     emit_json,
     globals_of,
@@ -82,7 +83,7 @@ def evaluate_cmd(
     else an FP; a point inside none is an FN. Labelled specs (mined with --target-bins) are
     scored by the classification rules on the data's target cut into the spec set's own bins.
     """
-    from autospec_cli.specs.metrics import check_alpha, evaluate_specs
+    from autospec_cli.specs.metrics import check_alpha, check_eval_data, evaluate_specs
     from autospec_cli.specs.model import SpecSet
 
     check_alpha(alpha)
@@ -94,6 +95,7 @@ def evaluate_cmd(
     ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     yr = parse_range(y_range) if y_range is not None else whole_range
+    check_eval_data(specset, ds.X, ds.y)  # refuse bad labels before any progress bar is drawn
     with progress_bars(show_progress(ctx, json_out)) as progress:
         metrics = evaluate_specs(specset, ds.X, ds.y, alpha=alpha, y_range=yr, progress=progress)
     ids = [s.id for s in specset.specs] if per_spec else None
@@ -281,9 +283,7 @@ def parse_features_xy(text: str, names: list[str]) -> tuple[int, int]:
 
 def _render(metrics: SpecMetrics, specset: SpecSet, specs: str, data: str,
             per_spec: bool) -> None:
-    from rich.table import Table
-
-    t = Table(title=inert(f"{specs} on {data}"), show_header=True)
+    t = FoldingTable(title=inert(f"{specs} on {data}"), show_header=True)
     for col in ("TP", "FP", "FN", "precision", "recall", "F1", "coverage", "specs kept"):
         t.add_column(col, justify="right")
     m = metrics
@@ -299,9 +299,7 @@ def _render(metrics: SpecMetrics, specset: SpecSet, specs: str, data: str,
 
 
 def _sweep_table(rows: list[dict[str, Any]]) -> Any:
-    from rich.table import Table
-
-    t = Table(title="specs kept by confidence threshold", show_header=True)
+    t = FoldingTable(title="specs kept by confidence threshold", show_header=True)
     for col in ("min confidence", "specs", "precision", "recall", "F1"):
         t.add_column(col, justify="right")
     for r in rows:
@@ -316,9 +314,7 @@ def _limit(m: SpecMetrics) -> float:
 
 
 def _spec_table(m: SpecMetrics, specset: SpecSet) -> Any:
-    from rich.table import Table
-
-    t = Table(show_header=True)
+    t = FoldingTable(show_header=True)
     for col in ("id", "kept", "covered", "satisfied", "precision"):
         t.add_column(col, justify="right" if col != "id" else "left")
     for s, k, c, sat in zip(specset.specs, m.kept, m.spec_covered, m.spec_satisfied,

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from autospec_cli.cli.common import (
+    FoldingTable,
     console,
     emit_json,
     progress_bars,
@@ -76,16 +77,15 @@ def table_cmd(
 
 
 def _render(res: dict[str, Any], files: dict[str, str]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    from autospec_cli.inert import inert as escape
 
-    t = Table(title="AutoSpec Table 1: specification quality per generator")
+    t = FoldingTable(title="AutoSpec Table 1: specification quality per generator")
     for col in ("dataset", "d", "algorithm", "specs", "kept", "precision", "recall", "F1",
                 "gen s", "gen CPU s"):
         t.add_column(col, justify="left" if col in ("dataset", "algorithm") else "right")
     for r in res["rows"]:
-        t.add_row(r["dataset"], str(r["n_features"]), r["algorithm"], str(r["specs"]),
-                  str(r["kept"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+        t.add_row(escape(r["dataset"]), str(r["n_features"]), escape(r["algorithm"]),
+                  str(r["specs"]), str(r["kept"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}",
                   f"{r['f1']:.3f}", f"{r['generate_seconds']:.2f}",
                   f"{r['generate_cpu_seconds']:.2f}")
     console.print(t)

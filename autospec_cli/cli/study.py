@@ -8,7 +8,15 @@ from typing import Any
 import typer
 
 from autospec_cli.campaign.executors import make_executor
-from autospec_cli.cli.common import console, emit_json, progress_bars, show_progress, want_json
+from autospec_cli.cli.common import (
+    JOBS_MAX_OPT,
+    console,
+    effective_jobs,
+    emit_json,
+    progress_bars,
+    show_progress,
+    want_json,
+)
 from autospec_cli.inert import inert
 
 study_app = typer.Typer(
@@ -41,6 +49,7 @@ def run(
                                         help="local, inline, dask-local or dask "
                                              "(default: the config's run.executor)."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes."),
+    jobs_max: int | None = JOBS_MAX_OPT,
     scheduler: str | None = typer.Option(None, "--scheduler",
                                          help="Dask scheduler address tcp://HOST:PORT."),
     timeout: float | None = typer.Option(None, "--timeout", help="Hard per-job timeout (s)."),
@@ -60,7 +69,8 @@ def run(
     r = cfg.run
     r = replace(r, executor=executor or r.executor, jobs=r.jobs if jobs is None else jobs,
                 scheduler=scheduler or r.scheduler, timeout=timeout or r.timeout)
-    ex = make_executor(r.executor, jobs=r.jobs, timeout=r.timeout, scheduler=r.scheduler)
+    ex = make_executor(r.executor, jobs=effective_jobs(r.executor, r.jobs, jobs_max),
+                       timeout=r.timeout, scheduler=r.scheduler)
     folder = out or Path("out") / cfg.name
     with progress_bars(show_progress(ctx, json_out)) as progress:
         summary = run_study(cfg, folder, executor=ex, progress=progress)

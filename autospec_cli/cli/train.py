@@ -35,8 +35,9 @@ def train(
     ctx: typer.Context,
     data: str = do.DATA_ARG,
     arch: str = typer.Option("mlp:10,5", "--arch", "-a", help=ARCH_HELP),
-    out: Path = typer.Option(Path("model.onnx"), "--out", "-o",
-                             help="ONNX file to write; the sidecar MODEL.json goes beside it."),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="ONNX file to write (required: no file appears unasked in "
+                             "the current folder); the sidecar MODEL.json goes beside it."),
     epochs: int = typer.Option(100, "--epochs", min=1, help="Maximum number of epochs."),
     tol: float = typer.Option(1e-3, "--tol", min=0.0,
                               help="Stop when the epoch training loss changes by at most this "
@@ -61,6 +62,9 @@ def train(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    threads: int = typer.Option(1, "--threads", min=1,
+                                help="torch threads for training (default 1: fastest for small "
+                                "networks and fair to other jobs; more can help conv nets)."),
     force: bool = typer.Option(False, "--force", help="Overwrite MODEL.onnx / MODEL.json."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
@@ -87,7 +91,7 @@ def train(
                       input_shape=parse_shape(input_shape) if input_shape else None)
     as_json = want_json(ctx, json_out)
     with progress_bars(show_progress(ctx, as_json)) as progress:
-        record = train_to_onnx(ds, out, cfg, force=force, progress=progress)
+        record = train_to_onnx(ds, out, cfg, force=force, progress=progress, threads=threads)
     if as_json:
         emit_json(record)
         return

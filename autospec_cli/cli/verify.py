@@ -10,7 +10,6 @@ undecided (``unknown``/``timeout``/``error``) and no ``sat``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,10 @@ from typer.core import TyperGroup
 
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import (
+    JOBS_MAX_OPT,
+    FoldingTable,
     console,
+    effective_jobs,
     emit_json,
     progress_bars,
     show_progress,
@@ -28,6 +30,7 @@ from autospec_cli.cli.common import (
 from autospec_cli.errors import InputError
 from autospec_cli.inert import inert
 from autospec_cli.io import check_writable
+from autospec_cli.params import check_seconds
 
 if TYPE_CHECKING:
     from autospec_cli.verify.base import Instance, Result
@@ -92,8 +95,7 @@ def _exit(code: int) -> None:
 
 def _check_timeout(seconds: float) -> None:
     """A time limit is a finite, positive number of seconds (``nan`` and ``inf`` are not)."""
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise InputError(f"--timeout must be a positive number of seconds, got {seconds}")
+    check_seconds("--timeout", seconds)
 
 
 def exit_code(results: list[Result]) -> int:
@@ -116,12 +118,10 @@ def _execute(ctx: typer.Context, verifier: Any, instances: list[Instance],
 
 def _render(label: str, instances: list[Instance], results: list[Result], out_dir: Path | None,
             root: Path | None) -> None:
-    from rich.table import Table
-
     from autospec_cli.verifyrun.results import summarize
 
     s = summarize(results)
-    table = Table(title=f"{inert(label)}: {s['instances']} instance(s)")
+    table = FoldingTable(title=f"{inert(label)}: {s['instances']} instance(s)")
     table.add_column("result")
     table.add_column("count", justify="right")
     table.add_column("time (s)", justify="right")
@@ -179,6 +179,7 @@ def run(
                                             "overrides instances.csv."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Jobs run in parallel (worker "
                              "processes; Dask: LocalCluster workers)."),
+    jobs_max: int | None = JOBS_MAX_OPT,
     executor: str = typer.Option("local", "--executor", "-e", help="local (worker processes "
                                  "here), dask-local (a Dask LocalCluster on loopback), dask "
                                  "(a running scheduler, see --scheduler) or inline (in this "
@@ -228,7 +229,8 @@ def run(
     if timeout is not None:
         _check_timeout(timeout)
         instances = [replace(i, timeout=timeout) for i in instances]
-    ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
+    ex = make_executor(executor, jobs=effective_jobs(executor, jobs, jobs_max),
+                       scheduler=scheduler)
     with progress_bars(show_progress(ctx, json_out)) as progress:
         done = run_verification(instances, out_dir, entry=spec.entry, options=spec.options,
                                 label=spec.label, root=root, manifest=read_manifest(root),
@@ -301,8 +303,6 @@ def backends(
     json_out: bool = JSON_OPT,
 ) -> None:
     """List verifier backends with their availability and declared parameters."""
-    from rich.table import Table
-
     from autospec_cli.verify.registry import describe_backends, load_tools
 
     rows = describe_backends()
@@ -313,7 +313,7 @@ def backends(
     if want_json(ctx, json_out):
         emit_json({"backends": rows})
         return
-    table = Table(title="verifier backends")
+    table = FoldingTable(title="verifier backends")
     for col in ("name", "available", "complete", "parameters (default)", "notes"):
         table.add_column(col)
     for r in rows:

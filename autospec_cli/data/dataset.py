@@ -65,6 +65,27 @@ class Dataset:
     def sha256(self) -> str:
         return sha256_arrays(self.X, self.y)
 
+    def require_classes(self, purpose: str) -> None:
+        """Refuse a classification dataset whose rows hold fewer than two classes.
+
+        A one-class "classifier" (one output, every spec the same label) is accepted by the
+        arithmetic and meaningless to the user, so ``purpose`` (``"training"``, ...) fails
+        here with the class it found. Regression datasets pass.
+        """
+        if self.task != "classification":
+            return
+        present = np.unique(self.y)
+        if present.size >= 2:
+            return
+        if present.size == 0:
+            raise InputError(f"dataset {self.name!r} has no rows; {purpose} needs data")
+        code = int(present[0])
+        name = self.classes[code] if self.classes and 0 <= code < len(self.classes) else code
+        raise InputError(
+            f"dataset {self.name!r} holds one class only ({name!r} in all {self.n} rows); "
+            f"{purpose} needs at least two classes (check the label column, or use "
+            "task regression for a numeric target)", param="label")
+
     def subset(self, idx: np.ndarray, name: str | None = None) -> Dataset:
         return Dataset(
             X=self.X[idx],

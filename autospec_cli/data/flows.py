@@ -1,6 +1,9 @@
 """Network-flow CSVs in the CIC-IDS2017 (CICFlowMeter) layouts, as classification data.
 
-Detected by a ``Label`` column. Both published layouts are read:
+Detected by a ``Label`` column, or by the CICFlowMeter feature names (:data:`SIGNATURE`): a
+file with those columns but no ``Label`` (the column was cut, or renamed) is refused with
+that reason rather than read as a generic CSV whose last column (``Idle Min``) would become
+the label; ``label`` names another label column. Both published layouts are read:
 
 - MachineLearningCVE: 78 numeric features and `` Label``. Header names are stripped of
   surrounding spaces. The duplicated ``Fwd Header Length`` column is kept twice, the second
@@ -48,9 +51,24 @@ IDENTIFIERS: tuple[str, ...] = (
 )
 
 
+#: Feature names every CICFlowMeter layout writes; a header holding most of them is a flow file.
+SIGNATURE: frozenset[str] = frozenset({
+    "Flow Duration", "Total Fwd Packets", "Total Backward Packets", "Flow Bytes/s",
+    "Flow Packets/s", "Flow IAT Mean", "Fwd IAT Total", "Bwd IAT Total", "Active Mean",
+    "Idle Min",
+})
+
+
 def is_flow_file(path: str | os.PathLike[str]) -> bool:
     """Whether a CSV's header has a ``Label`` column (spaces around names ignored)."""
     return LABEL in {c.strip() for c in first_line(path).split(",")}
+
+
+def looks_like_flows(path: str | os.PathLike[str]) -> bool:
+    """Whether a CSV's header is CICFlowMeter's, with or without its ``Label`` column (at
+    least 6 of the :data:`SIGNATURE` feature names)."""
+    names = {c.strip() for c in first_line(path).split(",")}
+    return LABEL in names or len(SIGNATURE & names) >= 6
 
 
 def clean_header(header: list[str]) -> list[str]:
@@ -69,6 +87,11 @@ def pick_columns(
 ) -> list[str]:
     """The feature column names: the requested ones (checked) or all but identifiers and label."""
     if label not in header:
+        if label == LABEL:
+            raise InputError(
+                f"{path}: CIC-IDS2017 flow columns (CICFlowMeter) but no {LABEL!r} column, so "
+                f"there is no class to learn; restore the {LABEL!r} column, or name the label "
+                "column with --label", param="label")
         raise InputError(f"{path}: no label column {label!r}; the columns are {_preview(header)}")
     if features is None:
         return [c for c in header if c != label and c not in IDENTIFIERS]

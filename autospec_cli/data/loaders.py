@@ -10,7 +10,8 @@ Sources (detected in this order):
   traces, or CIC-IDS2017 flow CSVs (all files of one kind, by header).
 - an IDX file (gzip or not; detected by its header): its images and the labels beside it.
 - a CSV whose header is exactly ``time,nof_ue,dl_brate,ul_brate``: a throughput trace.
-- a CSV with a ``Label`` column: CIC-IDS2017 flows (see :mod:`autospec_cli.data.flows`).
+- a CSV with a ``Label`` column or CICFlowMeter's feature names: CIC-IDS2017 flows (see
+  :mod:`autospec_cli.data.flows`; without ``Label`` it is refused unless ``label`` is given).
 - 43 fields, no header, ``tcp``/``udp``/``icmp`` in field 2: NSL-KDD.
 - any other CSV with a header: generic table (label = last column unless ``label`` is given).
 
@@ -33,7 +34,7 @@ from pathlib import Path
 from autospec_cli.data.bins import bin_dataset, check_n_bins
 from autospec_cli.data.builtin import load_builtin
 from autospec_cli.data.dataset import TASKS, Dataset
-from autospec_cli.data.flows import is_flow_file, load_flows
+from autospec_cli.data.flows import is_flow_file, load_flows, looks_like_flows
 from autospec_cli.data.generic import encode_classes, infer_task, load_csv
 from autospec_cli.data.idx import has_split_arrays, is_idx_file, is_idx_folder, load_idx
 from autospec_cli.data.nonfinite import check_nan_policy
@@ -90,7 +91,7 @@ def detect_format(source: str) -> str:
         return "idx"
     if is_trace_file(p):
         return "throughput"
-    if is_flow_file(p):
+    if looks_like_flows(p):
         return "flows"
     if is_nslkdd_file(p):
         return "nsl-kdd"

@@ -11,9 +11,10 @@ Models without ``set_output_stats`` (plain ``nn.Module``) train on raw regressio
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from autospec_cli.data.dataset import Dataset
-from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.errors import ConfigError, InputError, ModelError
 from autospec_cli.progress import ProgressFn
 
 Regularizer = Callable[[nn.Module], torch.Tensor]
@@ -58,6 +59,36 @@ def _arrays(data: Dataset | tuple[np.ndarray, np.ndarray], task: str | None
     if len(X) != len(y) or len(X) == 0:
         raise InputError(f"training data: {len(X)} inputs and {len(y)} targets")
     return X.reshape(len(X), -1), y, task
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads, then restore the previous number.
+
+    Training the small networks of this tool is fastest on one thread, and unpinned threads
+    fight each other (and parallel jobs) for cores: measured 3.5x slower under contention.
+    """
+    if n < 1:
+        raise ConfigError(f"threads must be at least 1, got {n}", param="threads")
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _check_float32(X: np.ndarray) -> None:
+    """Training runs in float32: refuse features that are not finite there (1e308 is a
+    float64 but overflows float32 to infinity, and every loss after it is NaN)."""
+    if X.size == 0 or not np.issubdtype(X.dtype, np.number):
+        return
+    big = float(np.max(np.abs(X)))
+    if not big <= float(np.finfo(np.float32).max):
+        raise InputError(
+            f"training data holds a value of magnitude {big:.3g}, beyond float32's range "
+            f"({float(np.finfo(np.float32).max):.3g}) used for training; scale the features "
+            "or remove those rows")
 
 
 def _split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +217,7 @@ def train_model(
     stats: Any = model  # the optional statistics hooks of our architectures (hasattr-checked)
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
+    _check_float32(X)
     tr, va = _split(len(X), val_fraction, seed)
     spec = _Task(task, y[tr], standardize=hasattr(model, "set_output_stats"))
     if hasattr(model, "set_input_stats"):
@@ -204,6 +236,10 @@ def train_model(
         opt = _optimizer(optimizer, model, lr, weight_decay)
         for epoch in range(1, epochs + 1):
             train_loss = _epoch(model, opt, Xt, tt, spec, batch_size, gen, regularizer)
+            if not math.isfinite(train_loss):
+                raise ModelError(
+                    f"training diverged at epoch {epoch}: the loss is {train_loss}; scale the "
+                    "data or lower the learning rate (lr)", param="lr")
             val_loss = _eval_loss(model, Xv, tv, spec)
             history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
             score = val_loss if len(va) else train_loss

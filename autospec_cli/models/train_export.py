@@ -91,13 +91,15 @@ def train_to_onnx(
     *,
     force: bool = False,
     progress: ProgressFn | None = None,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """Train ``cfg.arch`` on ``ds``, write ``out`` (ONNX) and its JSON sidecar; return the
     sidecar's content plus ``"onnx"``/``"sidecar"`` paths. Raises OutputExistsError before
-    training when either file exists and ``force`` is false."""
+    training when either file exists and ``force`` is false. Training runs on ``threads``
+    torch threads (one by default: see :func:`~.train.torch_threads`)."""
     from autospec_cli.models.arch import parse_arch
     from autospec_cli.models.onnx_export import export_onnx
-    from autospec_cli.models.train import train_model
+    from autospec_cli.models.train import torch_threads, train_model
 
     cfg = cfg or TrainConfig()
     onnx_path, side = Path(out), sidecar_path(out)
@@ -107,14 +109,17 @@ def train_to_onnx(
     check_writable(side, force)
     if ds.n < 2:
         raise InputError(f"dataset {ds.name!r} has {ds.n} row(s); training needs at least 2")
+    ds.require_classes("training a classifier")
     spec = parse_arch(cfg.arch)
     n_out = n_outputs_of(ds)
     model = spec.build(n_inputs=ds.d, n_outputs=n_out, input_shape=_input_shape(ds, cfg),
                        seed=cfg.seed)
     t0 = time.perf_counter()
-    res = train_model(model, ds, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size,
-                      tol=cfg.tol, seed=cfg.seed, val_fraction=cfg.val_fraction,
-                      weight_decay=cfg.weight_decay, optimizer=cfg.optimizer, progress=progress)
+    with torch_threads(threads):
+        res = train_model(model, ds, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size,
+                          tol=cfg.tol, seed=cfg.seed, val_fraction=cfg.val_fraction,
+                          weight_decay=cfg.weight_decay, optimizer=cfg.optimizer,
+                          progress=progress)
     train_seconds = time.perf_counter() - t0
     bad = [name for name, w in model.state_dict().items()
            if w.is_floating_point() and not bool(w.isfinite().all())]

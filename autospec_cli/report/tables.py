@@ -83,14 +83,15 @@ class ReportTable:
         return "\n".join(lines) + "\n"
 
     def to_rich(self) -> Any:
-        """A :class:`rich.table.Table` (imported lazily)."""
+        """A :class:`rich.table.Table` (imported lazily) whose cells fold onto more lines at
+        narrow widths rather than being cut with an ellipsis."""
         from rich.table import Table
 
         t = Table(title=inert(self.title))
         for k, c in enumerate(self.columns):
             numeric = bool(self.rows) and all(isinstance(r[k], (int, float)) or r[k] is None
                                               for r in self.rows)
-            t.add_column(inert(c), justify="right" if numeric else "left")
+            t.add_column(inert(c), justify="right" if numeric else "left", overflow="fold")
         for r in self.rows:
             t.add_row(*(inert(format_cell(v, self.digits)) for v in r))
         return t

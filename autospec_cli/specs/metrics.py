@@ -209,11 +209,31 @@ def check_eval_data(specset: SpecSet, X: Any, y: Any) -> tuple[np.ndarray, np.nd
     if specset.task == "classification":
         if y.size and (y.dtype.kind not in "iub" and not np.all(y == np.round(y))):
             raise InputError("classification targets must be integer class indices")
-        return X, y.astype(np.int64)
+        y = y.astype(np.int64)
+        _check_labels(specset, y)
+        return X, y
     y = y.astype(np.float64)
     if np.isnan(y).any():
         raise InputError("regression targets hold NaN; drop those rows first")
     return X, y
+
+
+def _check_labels(specset: SpecSet, y: np.ndarray) -> None:
+    """Class indices must name classes of the spec set (``0 .. len(classes) - 1``); a label
+    outside them would count silently as a false positive of every spec it falls in. Without
+    class names only negative labels are refused."""
+    if not y.size:
+        return
+    n = len(specset.classes) if specset.classes else None
+    bad = y[(y < 0) | (y >= n)] if n is not None else y[y < 0]
+    if bad.size:
+        names = [str(c) for c in (specset.classes or [])[:6]]
+        more = ", ..." if n is not None and n > 6 else ""
+        allowed = (f"0..{n - 1} ({n} classes: {', '.join(names)}{more})" if n is not None
+                   else "non-negative class indices")
+        raise SpecError(
+            f"evaluation label {int(bad[0])} is not a class of the specifications "
+            f"({bad.size} row(s) hold labels outside them); expected {allowed}")
 
 
 def _outputs(specset: SpecSet, idx: np.ndarray) -> np.ndarray:

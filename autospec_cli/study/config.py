@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from autospec_cli.errors import ConfigError, InputError, VerifierError
 from autospec_cli.models.lirpa_compat import METHODS
+from autospec_cli.params import check_seconds
 from autospec_cli.study.initialisers import canonical_initialiser
 from autospec_cli.study.regularisers import regularisation
 from autospec_cli.study.training import TrainingConfig
@@ -196,17 +197,18 @@ def _check_backend(backend: str, options: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"[verify] backend {backend!r}: {e}") from None
 
 
+def _check_run(r: RunConfig) -> RunConfig:
+    if r.timeout is None:
+        return r
+    return replace(r, timeout=check_seconds("run.timeout", r.timeout, param=None))
+
+
 def _check_verify(v: VerifyConfig) -> VerifyConfig:
     if v.images_per_class < 1:
         raise ConfigError("verify.images_per_class must be >= 1")
     if not isinstance(v.options, dict):
         raise ConfigError("verify.options must be a table, e.g. options = { method = 'crown' }")
-    try:
-        timeout = float(v.timeout)
-    except (TypeError, ValueError):
-        timeout = -1.0
-    if not timeout > 0:
-        raise ConfigError(f"verify.timeout = {v.timeout!r}: give seconds per instance (> 0)")
+    timeout = check_seconds("verify.timeout", v.timeout, param=None)
     if v.group not in (None, True, False):
         raise ConfigError("verify.group must be true or false (or left out)")
     options = _check_backend(v.backend, v.options)
@@ -248,7 +250,7 @@ def config_from_dict(raw: dict[str, Any], *, name: str = "study") -> StudyConfig
         design=_check_design(_build(DesignConfig, dict(raw.get("design") or {}), "design")),
         training=training,
         verify=_check_verify(_build(VerifyConfig, verify_t, "verify")),
-        run=_build(RunConfig, dict(raw.get("run") or {}), "run"),
+        run=_check_run(_build(RunConfig, dict(raw.get("run") or {}), "run")),
         ignored=tuple(f"verify.{k}" for k in ignored))
 
 

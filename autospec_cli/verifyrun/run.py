@@ -7,6 +7,11 @@ campaign store (``campaign.sqlite``) and its description (``campaign.json``, ``"
 instances are not run again and the outputs are rewritten from the store. A folder holding a
 run with other settings (backend, options, benchmark, category, timeout), or VNN-COMP results
 without a store, is refused unless ``force``, which discards the stored results first.
+
+Categories and timeouts are compared as the instances have them -- the effective values,
+whether they came from ``instances.csv``, the manifest or an override -- so ``--timeout 60``
+on a benchmark whose rows say 60 resumes the same run as no ``--timeout`` at all. (Folders
+written before this recorded the override instead and need ``force`` once.)
 """
 
 from __future__ import annotations
@@ -52,10 +57,13 @@ class VerifyRun:
 
 
 def _settings(label: str, entry: str, options: Mapping[str, Any], benchmark: Path | None,
-              category: str | None, timeout: float | None) -> dict[str, Any]:
+              instances: Sequence[Instance]) -> dict[str, Any]:
+    """The settings a resumed run must share, with category and timeout as the instances
+    have them (the distinct values, sorted)."""
     doc = {"backend": label, "entry": entry, "options": dict(options),
            "benchmark": str(Path(benchmark).resolve()) if benchmark else None,
-           "category": category, "timeout": timeout}
+           "category": sorted({str(i.category) for i in instances}),
+           "timeout": sorted({float(i.timeout) for i in instances})}
     return json.loads(json.dumps(doc, default=str))
 
 
@@ -86,13 +94,13 @@ def run_verification(instances: Sequence[Instance], out_dir: str | os.PathLike[s
     ``root``: the benchmark folder (instance names and results.csv paths are relative to it);
     ``manifest``: its manifest (factor levels, known verdicts; ``BENCH/expected.csv`` is read
     too, see :func:`~autospec_cli.verifyrun.jobs.read_expected`);
-    ``category``/``timeout``: the overrides used to build ``instances`` (recorded, so a
-    re-run with other ones is detected);
+    ``category``/``timeout``: the overrides used to build ``instances`` (kept for callers; a
+    re-run is compared on the instances' effective values, see the module docstring);
     ``batch``: see :func:`autospec_cli.verifyrun.jobs.make_jobs`.
     """
     out = Path(out_dir)
     label = label or entry
-    settings = _settings(label, entry, options, root, category, timeout)
+    settings = _settings(label, entry, options, root, instances)
     _check_folder(out, settings, force)
     infos = describe_instances(instances, root, manifest,
                                read_expected(root) if root is not None else None)

@@ -26,6 +26,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -38,7 +39,8 @@ from typing import Any
 from autospec_cli import __version__
 from autospec_cli.errors import InputError, OutputExistsError, VnnlibError
 from autospec_cli.inert import excerpt
-from autospec_cli.io import to_jsonable
+from autospec_cli.io import publish_dir, to_jsonable
+from autospec_cli.params import check_seconds
 from autospec_cli.progress import ProgressFn
 from autospec_cli.vnnlib.onnxinfo import ModelIO, model_io
 from autospec_cli.vnnlib.property import Property
@@ -249,8 +251,7 @@ def write_benchmark(
     """
     if version not in VERSIONS:
         raise VnnlibError(f"unknown VNN-LIB version {version!r}; use 1.0 or 2.0")
-    if not timeout > 0:
-        raise InputError(f"timeout must be positive, got {timeout}")
+    timeout = check_seconds("timeout", timeout)
     out = Path(out_dir)
     item_list = [_coerce(i) for i in items]
     if not item_list:
@@ -258,6 +259,7 @@ def write_benchmark(
     _check_out(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    publish_dir(tmp)  # mkdtemp's folder is 0700; the benchmark is shared like any folder
     try:
         entries, models = _fill(tmp, Path(model_path) if model_path else None, item_list,
                                 version, float(timeout), progress)
@@ -417,6 +419,9 @@ def read_instances(
             raise InputError(f"{where}: expected 'onnx,vnnlib,timeout', got "
                              f"{excerpt(line.strip())}")
         first = False
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise InputError(f"{where}: the timeout {fields[2]!r} is not a positive number of "
+                             "seconds")
         resolved: dict[str, Path] = {}
         ok = True
         for k, (name, rel) in enumerate(_networks(fields[0], where)):

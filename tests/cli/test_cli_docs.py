@@ -49,3 +49,20 @@ def test_version_is_the_package_metadata_version() -> None:
     from importlib.metadata import version
 
     assert version("autospec-cli") == __version__
+
+
+def test_help_shows_no_value_placeholder_for_flags(cli_runner) -> None:
+    """Flags (``--force``, ``--batch/--no-batch``, ``-v``, ``--help``) take no value, so help
+    must not show one (typer prints ``<bool>``); options with values keep theirs."""
+    root = typer.main.get_command(app)
+    seen = 0
+    for path, _ in _walk(root):
+        code, out, err = cli_runner(*path, "--help")
+        assert code == 0, (path, err)
+        assert "<bool>" not in out, (path, out)
+        seen += 1
+    assert seen > 20
+    _, out, _ = cli_runner("verify", "run", "--help")
+    assert "<flo" in out and "<int" in out  # --timeout and --jobs still show theirs
+    _, out, _ = cli_runner("--help")
+    assert out.count("<int") == 1  # --seed; -v (a counter) shows none

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import onnx
+import pytest
 
 from autospec_cli.data.dataset import Dataset
 from autospec_cli.io import sha256_file
@@ -111,7 +112,8 @@ def test_help_documents_arch(cli_runner):
 
 
 def test_diverged_training_is_an_error_and_writes_nothing(cli_runner, tmp_path):
-    """Values near 1e308 make the weights NaN; that model must not be written as a success."""
+    """Values near 1e308 (beyond float32, in which training runs) made the weights NaN; they
+    are refused before training, and nothing is written."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2)) * 1e307
     csv = tmp_path / "huge.csv"
@@ -120,7 +122,39 @@ def test_diverged_training_is_an_error_and_writes_nothing(cli_runner, tmp_path):
     code, _, err = cli_runner("train", str(csv), "--arch", "mlp:4", "-o",
                               str(tmp_path / "m.onnx"), "--epochs", "3", "--task", "regression")
     assert code == 2, err
-    assert "training diverged" in err and "(option --lr)" in err
+    assert "beyond float32's range" in err and "scale the features" in err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in err
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.json").exists()
+
+
+def test_out_is_required_and_nothing_lands_in_the_current_folder(cli_runner, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli_runner("train", "builtin:spiral", "--arch", "mlp:4", "--epochs", "1")
+    assert code == 2 and "--out" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("threads", [None, "3"])
+def test_training_runs_on_the_chosen_number_of_torch_threads(cli_runner, tmp_path, monkeypatch,
+                                                             threads):
+    import torch
+
+    from autospec_cli.models import train as train_mod
+
+    seen: list[int] = []
+    real = train_mod.train_model
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_model", spy)
+    before = torch.get_num_threads()
+    extra = ["--threads", threads] if threads else []
+    code, _, err = cli_runner("--quiet", "train", "builtin:spiral", "--arch", "mlp:4", "--epochs",
+                              "1", "-o", str(tmp_path / "m.onnx"), *extra)
+    assert code == 0, err
+    assert seen == [int(threads or 1)]
+    assert torch.get_num_threads() == before  # restored afterwards

@@ -258,3 +258,56 @@ def test_a_time_limit_that_is_not_a_positive_number_is_refused(cli_runner, bench
                               "--timeout", value)
     assert code == 2 and "--timeout must be a positive number" in err
     assert not (b / "results-attack").exists()
+
+
+def test_jobs_beyond_the_cores_are_capped_with_a_note(cli_runner, bench, monkeypatch) -> None:
+    from autospec_cli.campaign import executors
+
+    monkeypatch.setattr(executors, "usable_cores", lambda: 2)
+    b = bench("lin_unsat")
+    code, out, err = cli_runner("verify", str(b), "--backend", "attack", *FAST, "-j", "100000",
+                                "--json")
+    assert code == 3, err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert notes == ["note: --jobs 100000 is more than the cores available here (2): running 2 "
+                     "worker(s); raise --jobs-max to allow more"]
+    assert json.loads(out)["exit_code"] == 3
+    code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *FAST, "-j", "4",
+                              "--jobs-max", "1", "--force")
+    assert code == 3 and "note:" not in err  # --quiet hides the note
+
+
+def test_cap_jobs_rules(monkeypatch) -> None:
+    from autospec_cli.campaign import executors
+    from autospec_cli.errors import ConfigError
+
+    monkeypatch.setattr(executors, "usable_cores", lambda: 4)
+    assert executors.cap_jobs("local", 3) == (3, None)
+    assert executors.cap_jobs("local", None) == (None, None)
+    n, note = executors.cap_jobs("dask-local", 9)
+    assert n == 4 and note and "(4)" in note
+    n, note = executors.cap_jobs("local", 9, jobs_max=8)
+    assert n == 8 and note and "--jobs-max (8)" in note
+    assert executors.cap_jobs("local", 9, jobs_max=16) == (9, None)  # allowed explicitly
+    assert executors.cap_jobs("dask", 500) == (500, None)  # remote workers: not ours to cap
+    with pytest.raises(ConfigError):
+        executors.cap_jobs("local", 2, jobs_max=0)
+
+
+def test_resume_compares_effective_timeout_and_category(cli_runner, bench) -> None:
+    """The benchmark's rows say 10 s: `--timeout 10` and no `--timeout` are the same run, and
+    so are the default category and naming it; another timeout still needs --force."""
+    b = bench("lin_unsat")
+    code, first = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE, "--timeout",
+                               "10")
+    assert first["campaign"]["ran"] == 1
+    code, again = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE)
+    assert (again["campaign"]["ran"], again["campaign"]["skipped"]) == (0, 1)
+    code, named = _verify_json(cli_runner, str(b), "--backend", "attack", *INLINE, "--category",
+                               "bench")
+    assert (named["campaign"]["ran"], named["campaign"]["skipped"]) == (0, 1)
+    desc = json.loads((b / "results-attack" / "campaign.json").read_text())
+    assert desc["timeout"] == [10.0] and desc["category"] == ["bench"]
+    code, _, err = cli_runner("-q", "verify", str(b), "--backend", "attack", *INLINE,
+                              "--timeout", "10.5")
+    assert code == 2 and "different timeout" in err

@@ -24,6 +24,7 @@ million boxes are handled with a few vectorised passes.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import numbers
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ class _Declared:
 class SpecGenerator:
     """Base class of every specification generator (subclasses are keyword-only dataclasses).
 
-    Class attributes: ``name`` (registry name) and ``tasks`` (the tasks it supports).
+    Class attributes: ``name`` (registry name), ``tasks`` (the tasks it supports) and
+    ``requires`` (heavy modules it imports when it first fits, such as scikit-learn: loaded
+    by :meth:`load_dependencies` so a caller can keep import time out of a timed run).
     Hyperparameters are dataclass fields, best declared with
     :func:`autospec_cli.params.param` (default, help, bounds in one place); ``parameters``
     maps each to its :class:`~autospec_cli.params.Parameter` (inferred from the default for a
@@ -92,6 +95,13 @@ class SpecGenerator:
     name: ClassVar[str] = "base"
     tasks: ClassVar[tuple[str, ...]] = TASKS
     parameters: ClassVar[dict[str, Parameter]] = _Declared()  # type: ignore[assignment]
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def load_dependencies(cls) -> None:
+        """Import the modules in ``requires`` now (they stay loaded for :meth:`fit`)."""
+        for module in cls.requires:
+            importlib.import_module(module)
 
     def get_params(self) -> dict[str, Any]:
         """The hyperparameters, as given to the constructor (JSON-friendly)."""

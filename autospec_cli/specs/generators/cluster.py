@@ -27,6 +27,7 @@ class ClusterGenerator(SpecGenerator):
     """k-means with ``k`` clusters; one box (member extremities) per non-empty cluster."""
 
     name = "cluster"
+    requires = ("sklearn.cluster", "sklearn.exceptions")
     k: int = param(8, "number of k-means clusters, 1 to the number of generation points")
     n_init: int = param(4, "k-means runs from different centroids (the best is kept)", min=1)
     max_iter: int = param(300, "k-means iterations per run", min=1)

@@ -70,6 +70,7 @@ def generate_specs(
     domain (per-feature min and max of the generation data), the class names and, for a
     labelled (binned) target, the bin edges (given to the generator's ``fit`` too).
     """
+    dataset.require_classes("mining classification specifications")
     if "random_state" in generator_params(algo) and "random_state" not in params:
         params["random_state"] = seed
     gen = get_generator(algo, **params)

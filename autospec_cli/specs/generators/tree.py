@@ -42,6 +42,7 @@ class TreeGenerator(SpecGenerator):
     """A CART tree of depth ``max_depth``; one box per leaf (the leaves partition R^d)."""
 
     name = "tree"
+    requires = ("sklearn.tree",)
     max_depth: int = param(10, "maximum depth", min=1)
     min_samples_leaf: int = param(
         5, "minimum generation points per leaf, at most their number")

@@ -353,12 +353,17 @@ class LirpaVerifier(Verifier):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        from autospec_cli.models.lirpa_compat import import_auto_lirpa
+        """Whether torch and auto_LiRPA are installed, found without importing them: listing
+        backends must not pay torch's import (about a second). An install that is present but
+        fails to import is reported when the backend first runs (as an ``error`` verdict)."""
+        import importlib.util
 
-        try:
-            import_auto_lirpa()
-        except VerifierError as e:
-            return False, str(e)
+        if importlib.util.find_spec("torch") is None:
+            return False, "torch is not installed (see README: install torch first)"
+        if importlib.util.find_spec("auto_LiRPA") is None:
+            from autospec_cli.models.lirpa_compat import INSTALL_HINT
+
+            return False, INSTALL_HINT
         return True, ""
 
     def verify_instance(self, instance: Instance) -> Result:
