@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-study clean
+.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-study clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ lint: setup
 	$(BIN)/ruff check autospec_cli tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
+	$(BIN)/deptry .
+
+# Build sdist and wheel, check them, install the wheel into a fresh venv with the README's
+# commands only and run every command a new user would (see .ci/install-check).
+install-check: setup
+	PYTHON=$(BIN)/python .ci/install-check
 
 bench: bench-specs bench-verify bench-campaign bench-gdvb
 
