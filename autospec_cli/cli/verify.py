@@ -167,7 +167,7 @@ def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: li
 def render_diff(diff: RunDiff) -> None:
     """The regression gate's findings, one line each (shared with ``report diff``)."""
     counts = {k: v for k, v in diff.counts().items() if v and k != "same"}
-    console.print(f"against {diff.base}: {len(diff.matched)} matched, "
+    console.print(f"against {diff.base}: {len(diff.matched)} matched by {diff.matched_by}, "
                   f"{len(diff.regressions)} regression(s)"
                   + (" (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")"
                      if counts else "")

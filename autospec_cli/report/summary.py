@@ -43,7 +43,7 @@ def diff_markdown(d: RunDiff) -> str:
     instances added or removed, the largest slowdowns."""
     counts = {k: v for k, v in d.counts().items() if v and k != "same"}
     lines = ["### Against the baseline", "",
-             f"{len(d.matched)} instance(s) matched by model name and property content; "
+             f"{len(d.matched)} instance(s) matched by {d.matched_by}; "
              f"{len(d.regressions)} regression(s)"
              + (" (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")" if counts else "")
              + f"; {len(d.added)} added, {len(d.removed)} removed.", ""]

@@ -2,7 +2,9 @@
 
 Instances are matched by the model's file name and the property's *content* (SHA-256 of its
 text, see :attr:`~autospec_cli.verifyrun.runs.RunEntry.key`), never by path: the baseline was
-run in another checkout, on another machine, maybe from a cache. So a retrained model keeps
+run in another checkout, on another machine, maybe from a cache. When either run lacks a
+property's content (a ``results.csv`` whose files are gone), all instances are matched by
+file names and the diff says so. So a retrained model keeps
 its instances (same name) and the diff says its content changed; an edited property is a
 different instance (one removed, one added) and the diff says so.
 
@@ -31,6 +33,8 @@ CLASSES = ("held -> violated", "held -> undecided", "violated -> held",
 REGRESSIONS = ("held -> violated", "held -> undecided")
 #: Times below this many seconds are too small for a meaningful ratio.
 MIN_RATIO_TIME = 0.01
+#: A time ratio above this is a slowdown worth listing.
+SLOWDOWN = 1.1
 
 
 def status(verdict: str) -> str:
@@ -82,6 +86,7 @@ class RunDiff:
 
     base: str
     new: str
+    matched_by: str = "model name and property content"
     matched: list[Change] = field(default_factory=list)
     added: list[RunEntry] = field(default_factory=list)
     removed: list[RunEntry] = field(default_factory=list)
@@ -102,13 +107,14 @@ class RunDiff:
         return out
 
     def slowdowns(self, n: int = 5) -> list[Change]:
-        """The ``n`` matched instances whose time grew the most (ratio > 1)."""
-        rated = [c for c in self.matched if (c.time_ratio or 0.0) > 1.0]
+        """The ``n`` matched instances whose time grew the most (ratio > :data:`SLOWDOWN`)."""
+        rated = [c for c in self.matched if (c.time_ratio or 0.0) > SLOWDOWN]
         return sorted(rated, key=lambda c: -(c.time_ratio or 0.0))[:n]
 
     def to_dict(self) -> dict[str, Any]:
         ratios = [r for r in (c.time_ratio for c in self.matched) if r is not None]
-        return {"base": self.base, "new": self.new, "matched": len(self.matched),
+        return {"base": self.base, "new": self.new, "matched_by": self.matched_by,
+                "matched": len(self.matched),
                 "counts": self.counts(), "regressions": [c.to_dict() for c in self.regressions],
                 "changes": [c.to_dict() for c in self.changed],
                 "added": [asdict(e) for e in self.added],
@@ -130,10 +136,10 @@ def _classify(base: str, new: str) -> str:
     return "same" if b == n else f"{b} -> {n}"
 
 
-def _by_key(entries: Sequence[RunEntry]) -> dict[tuple[str, str], RunEntry]:
+def _by_key(entries: Sequence[RunEntry], by_name: bool) -> dict[tuple[str, str], RunEntry]:
     out: dict[tuple[str, str], RunEntry] = {}
     for e in entries:
-        out.setdefault(e.key, e)
+        out.setdefault(e.name_key if by_name else e.key, e)
     return out
 
 
@@ -158,8 +164,11 @@ def _content_changes(base: Sequence[RunEntry], new: Sequence[RunEntry]) -> list[
 
 def diff_runs(base: Run, new: Run) -> RunDiff:
     """Match ``new`` against ``base`` (see the module doc)."""
-    b, n = _by_key(base.entries), _by_key(new.entries)
-    out = RunDiff(base.source, new.source)
+    by_name = any(not e.property_sha256 for e in (*base.entries, *new.entries))
+    b, n = _by_key(base.entries, by_name), _by_key(new.entries, by_name)
+    out = RunDiff(base.source, new.source, matched_by="file names (a property's content is "
+                  "unknown: its file was not found)" if by_name else "model name and "
+                  "property content")
     for key, e in n.items():
         old = b.get(key)
         if old is None:

@@ -11,8 +11,9 @@ accepts each form a run takes:
 - a ``campaign.sqlite`` file: the same, for its folder;
 - a ``results.csv`` (VNN-COMP columns), or a folder holding one without a store: paths are
   resolved against the CSV's folder and the folders above it (a results folder sits inside its
-  benchmark) and the files hashed; a property file that cannot be found is identified by its
-  name only (:attr:`RunEntry.property_sha256` empty).
+  benchmark, or the benchmark its ``campaign.json`` names) and the files hashed; a property
+  file that cannot be found is identified by its name only (:attr:`RunEntry.property_sha256`
+  empty).
 
 Counterexample files come from the folder's ``summary.json``.
 """
@@ -58,6 +59,11 @@ class RunEntry:
         """What identifies the instance across runs: the model's file name and the property's
         content (its name when the content is unknown)."""
         return self.model, self.property_sha256 or f"name:{self.prop}"
+
+    @property
+    def name_key(self) -> tuple[str, str]:
+        """The instance by file names only (when one run lacks the property's content)."""
+        return self.model, f"name:{self.prop}"
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,9 @@ def _resolve(path: str, bases: list[Path]) -> Path | None:
 def _from_csv(csv_path: Path) -> Run:
     rows = read_results_csv(csv_path)
     folder = csv_path.parent
-    bases = [folder, *list(folder.resolve().parents)[:2], Path.cwd()]
+    bench = (read_description(folder) or {}).get("benchmark")
+    bases = [*([Path(str(bench))] if bench else []), folder,
+             *list(folder.resolve().parents)[:2], Path.cwd()]
     hashes: dict[Path, str] = {}
 
     def digest(path: str) -> str:
