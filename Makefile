@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q torch==2.13.0
 	# auto_LiRPA 0.3 pins torch<1.13 in its metadata; it works on 2.13 with our shims.
 	$(BIN)/pip install -q --no-deps auto-lirpa==0.3
-	$(BIN)/pip install -q -e ".[dev,marabou,dask]"
+	$(BIN)/pip install -q -e ".[dev,lirpa,marabou,dask]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -2,7 +2,8 @@
 the one command that completes it.
 
 A plain ``pip install autospec-cli`` (or ``pipx install``) cannot bring everything: auto_LiRPA
-0.3's metadata pins a torch from 2022, so it must be installed with ``--no-deps``; Marabou and
+0.3's metadata pins a torch from 2022, so it must be installed with ``--no-deps`` (and then
+what it imports, appdirs, tqdm and setuptools, the ``lirpa`` extra, comes separately); Marabou and
 Dask are optional extras; external tools live in the user's tools file. Rather than let the
 first run fail, :func:`diagnose` reports each piece:
 
@@ -34,7 +35,9 @@ from autospec_cli.errors import AutospecError
 from autospec_cli.verify.registry import backend_names, describe_backends, load_tools
 
 DISTRIBUTION = "autospec-cli"
-LIRPA_REQUIREMENT = "auto-lirpa==0.3"
+#: auto_LiRPA 0.3 and what it imports (the ``lirpa`` extra): all installed with ``--no-deps``,
+#: since auto_LiRPA's metadata pins a torch from 2022 and the others need nothing more.
+LIRPA_REQUIREMENTS = ("auto-lirpa==0.3", "appdirs", "tqdm", "setuptools")
 MARABOU_REQUIREMENT = "maraboupy==2.0.0"
 DASK_REQUIREMENT = "dask[distributed]>=2024.1"
 TORCH_REQUIREMENT = "torch==2.13.0"
@@ -68,15 +71,15 @@ def in_pipx(prefix: str | None = None) -> bool:
     return "pipx" in parts or ".pipx" in parts
 
 
-def install_command(requirement: str, *, no_deps: bool = False, prefix: str | None = None,
+def install_command(*requirements: str, no_deps: bool = False, prefix: str | None = None,
                     python: str | None = None) -> str:
-    """The command that installs ``requirement`` into this environment."""
+    """The one command that installs ``requirements`` into this environment."""
+    names = " ".join(shlex.quote(r) for r in requirements)
     if in_pipx(prefix):
         extra = " --pip-args=--no-deps" if no_deps else ""
-        return f"pipx inject{extra} {DISTRIBUTION} {shlex.quote(requirement)}"
+        return f"pipx inject{extra} {DISTRIBUTION} {names}"
     flags = " --no-deps" if no_deps else ""
-    return (f"{shlex.quote(python or sys.executable)} -m pip install{flags} "
-            f"{shlex.quote(requirement)}")
+    return f"{shlex.quote(python or sys.executable)} -m pip install{flags} {names}"
 
 
 def _module_check(module: str, requirement: str) -> Check:
@@ -90,7 +93,7 @@ def _module_check(module: str, requirement: str) -> Check:
 
 def _backend_fix(name: str) -> str:
     if name == "lirpa":
-        return install_command(LIRPA_REQUIREMENT, no_deps=True)
+        return install_command(*LIRPA_REQUIREMENTS, no_deps=True)
     if name == "marabou":
         return install_command(MARABOU_REQUIREMENT)
     return ""

@@ -50,7 +50,7 @@ def test_missing_lirpa_is_a_core_gap_with_its_no_deps_command(cli_runner, monkey
     _without_lirpa(monkeypatch)
     code, out, _ = cli_runner("doctor")
     assert code == 1
-    assert "pip install --no-deps auto-lirpa==0.3" in out
+    assert "pip install --no-deps auto-lirpa==0.3 appdirs tqdm setuptools" in out
     assert "a core piece is missing" in out
     code, out, _ = cli_runner("doctor", "--json")
     lirpa = _by_name(json.loads(out))["backend lirpa"]
@@ -78,9 +78,9 @@ def test_external_tools_are_checked(tmp_path: Path) -> None:
 
 
 def test_pipx_environments_get_pipx_inject() -> None:
-    assert install_command("auto-lirpa==0.3", no_deps=True,
+    assert install_command("auto-lirpa==0.3", "tqdm", no_deps=True,
                            prefix="/home/u/.local/pipx/venvs/autospec-cli") == (
-        "pipx inject --pip-args=--no-deps autospec-cli auto-lirpa==0.3")
+        "pipx inject --pip-args=--no-deps autospec-cli auto-lirpa==0.3 tqdm")
     assert install_command("maraboupy==2.0.0", prefix="/venv", python="/venv/bin/python") == (
         "/venv/bin/python -m pip install maraboupy==2.0.0")
 
