@@ -77,7 +77,7 @@ def summary_markdown(run: Run, policy: FailPolicy | None = None,
                      baseline: RunDiff | None = None, *, title: str | None = None) -> str:
     """The whole summary (see the module doc)."""
     policy = policy or FailPolicy()
-    entries = run.entries
+    entries = sorted(run.entries, key=lambda e: (e.benchmark, e.verifier, e.model, e.prop))
     verifiers = sorted({e.verifier for e in entries})
     benches = sorted({e.benchmark for e in entries if e.benchmark})
     code = policy.gate_exit_code((e.verdict for e in entries),
@@ -101,7 +101,7 @@ def summary_markdown(run: Run, policy: FailPolicy | None = None,
         parts.append(_table("errors", "Errors", ["model", "property", "message"],
                             [(e.model, e.prop, e.message or "-") for e in errors],
                             len(errors)))
-    slowest = sorted(entries, key=lambda e: -e.time)[:SLOWEST]
+    slowest = sorted(entries, key=lambda e: (-e.time, e.model, e.prop))[:SLOWEST]
     if slowest:
         parts.append(_table("slowest", f"Slowest {len(slowest)} instance(s)",
                             ["model", "property", "verdict", "time (s)"],

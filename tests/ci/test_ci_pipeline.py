@@ -126,6 +126,22 @@ def test_pipeline_flags_the_flipped_property_and_no_other(cli_runner, tiny_commi
     # Without --fail-on-regression the gate reports and exits 0.
     assert cli_runner("report", "diff", str(base), str(new))[0] == 0
 
+    # The fail policy on a resumed run (nothing runs again): only counted verdicts fail.
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    for policy, expected in (("none", 0), ("unknown,timeout", 0), ("sat", 1)):
+        code, _, err = cli_runner("--quiet", "verify", str(main), "--backend", "bab", "-o",
+                                  str(base), "--fail-on", policy, "-e", "inline")
+        assert code == expected, (policy, err)
+    # `report` gives the same JUnit and summary from the stored run.
+    code, _, err = cli_runner("report", str(new), "--junit", str(tmp_path / "again.xml"))
+    assert code == 0, err
+    assert _read_junit(tmp_path / "again.xml") == cases
+    assert not (new / "report").exists()  # --junit alone builds no tables and figures
+    code, out, err = cli_runner("report", str(new), "--format", "markdown", "--fail-on",
+                                "sat,error", "--baseline", str(base))
+    assert code == 0, err
+    assert out == text.removeprefix("# earlier step\n")
+
 
 @pytest.mark.slow
 def test_makefile_fragment_on_acasxu(shared_data: Path, tmp_path: Path) -> None:
