@@ -72,6 +72,35 @@ def _check_out(out: Path, force: bool) -> None:
                                 "report or choose another -o")
 
 
+def _ci_outputs(ctx: typer.Context, folder: Path, fmt: str | None, junit: Path | None,
+                fail_on: str | None, baseline: Path | None, json_out: bool) -> bool:
+    """Write the JUnit file and/or print the Markdown summary of the run at ``folder``;
+    True when that is all that was asked (no tables and figures)."""
+    policy = FailPolicy.parse(fail_on)
+    run = load_run(folder)
+    diff = diff_runs(load_run(baseline), run) if baseline is not None else None
+    if junit is not None:
+        write_junit(junit, run.entries, policy)
+        if not (want_json(ctx, json_out) or fmt == "markdown"):
+            console.print(f"JUnit report written to {junit} ({len(run.entries)} testcases)",
+                          highlight=False)
+    if fmt == "markdown":
+        text = summary_markdown(run, policy, diff)
+        if want_json(ctx, json_out):
+            emit_json({"source": run.source, "markdown": text,
+                       "junit": str(junit) if junit else None,
+                       "baseline": diff.to_dict() if diff else None})
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        return True
+    if fmt is None:
+        if want_json(ctx, json_out):
+            emit_json({"source": run.source, "junit": str(junit), "testcases": len(run.entries)})
+        return True
+    return False
+
+
 @report_app.command("build")
 def report(
     ctx: typer.Context,
@@ -104,28 +133,7 @@ def report(
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}: choose report or markdown")
     if fmt == "markdown" or junit is not None:
-        policy = FailPolicy.parse(fail_on)
-        run = load_run(folder)
-        diff = diff_runs(load_run(baseline), run) if baseline is not None else None
-        if junit is not None:
-            write_junit(junit, run.entries, policy)
-            if not (want_json(ctx, json_out) or fmt == "markdown"):
-                console.print(f"JUnit report written to {junit} ({len(run.entries)} "
-                              "testcases)", highlight=False)
-        if fmt == "markdown":
-            text = summary_markdown(run, policy, diff)
-            if want_json(ctx, json_out):
-                emit_json({"source": run.source, "markdown": text,
-                           "junit": str(junit) if junit else None,
-                           "baseline": diff.to_dict() if diff else None})
-            else:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            return
-        if fmt is None:
-            if want_json(ctx, json_out):
-                emit_json({"source": run.source, "junit": str(junit),
-                           "testcases": len(run.entries)})
+        if _ci_outputs(ctx, folder, fmt, junit, fail_on, baseline, json_out):
             return
     elif baseline is not None:
         raise InputError("--baseline goes with --format markdown (or use `autospec report "
