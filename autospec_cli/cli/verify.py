@@ -5,7 +5,10 @@ also has ``instance`` (one ONNX + VNN-LIB pair) and ``backends`` (what is instal
 
 Exit codes of ``run`` and ``instance``: 0 every property holds (all ``unsat``); 1 a violation
 was found (some ``sat``, counterexample validated); 2 bad usage or input; 3 some instances
-undecided (``unknown``/``timeout``/``error``) and no ``sat``.
+undecided (``unknown``/``timeout``/``error``) and no ``sat``. ``--fail-on`` chooses which
+verdicts count (:class:`~autospec_cli.verifyrun.policy.FailPolicy`); ``run --baseline`` also
+exits 1 on a regression (:mod:`autospec_cli.verifyrun.diff`). ``run`` writes JUnit XML with
+``--junit`` and appends a Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set.
 """
 
 from __future__ import annotations
