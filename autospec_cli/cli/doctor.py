@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 
 from autospec_cli.cli.common import console, emit_json, want_json
-from autospec_cli.verifyrun.doctor import diagnose
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +29,8 @@ def doctor(
     missing), 1 a core piece (numpy, torch, onnx, onnxruntime, or a backend of the default
     portfolio: lirpa, attack, bab) is missing or broken.
     """
+    from autospec_cli.verifyrun.doctor import diagnose  # loads numpy: not for `--help`
+
     doc = diagnose(tools)
     if want_json(ctx, json_out):
         emit_json(doc)

@@ -41,12 +41,8 @@ from autospec_cli.cli.common import (
 from autospec_cli.cli.verify import FAIL_ON_OPT, render_diff
 from autospec_cli.errors import InputError, OutputExistsError
 from autospec_cli.report.builders import builder_for
-from autospec_cli.report.junit import write_junit
-from autospec_cli.report.summary import diff_markdown, summary_markdown
 from autospec_cli.report.tables import ReportTable
-from autospec_cli.verifyrun.diff import diff_runs
 from autospec_cli.verifyrun.policy import FailPolicy
-from autospec_cli.verifyrun.runs import load_run
 
 report_app = typer.Typer(
     cls=default_command_group("build"),
@@ -76,6 +72,12 @@ def _ci_outputs(ctx: typer.Context, folder: Path, fmt: str | None, junit: Path |
                 fail_on: str | None, baseline: Path | None, json_out: bool) -> bool:
     """Write the JUnit file and/or print the Markdown summary of the run at ``folder``;
     True when that is all that was asked (no tables and figures)."""
+    # Imported here: reading runs loads numpy, which `autospec --help` must not.
+    from autospec_cli.report.junit import write_junit
+    from autospec_cli.report.summary import summary_markdown
+    from autospec_cli.verifyrun.diff import diff_runs
+    from autospec_cli.verifyrun.runs import load_run
+
     policy = FailPolicy.parse(fail_on)
     run = load_run(folder)
     diff = diff_runs(load_run(baseline), run) if baseline is not None else None
@@ -183,6 +185,10 @@ def diff(
     undecided and the time ratios, and says when a model's content changed under the same
     name. Exit 0, or 1 with --fail-on-regression when anything that held no longer holds.
     """
+    from autospec_cli.report.summary import diff_markdown
+    from autospec_cli.verifyrun.diff import diff_runs
+    from autospec_cli.verifyrun.runs import load_run
+
     if fmt not in ("text", "markdown"):
         raise InputError(f"--format {fmt!r}: choose text or markdown")
     d = diff_runs(load_run(base), load_run(new))

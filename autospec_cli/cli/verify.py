@@ -31,11 +31,7 @@ from autospec_cli.cli.common import (
 )
 from autospec_cli.errors import InputError
 from autospec_cli.io import atomic_write_text, check_writable
-from autospec_cli.report.junit import write_junit
-from autospec_cli.report.summary import summary_markdown
-from autospec_cli.verifyrun.diff import diff_runs
 from autospec_cli.verifyrun.policy import FailPolicy
-from autospec_cli.verifyrun.runs import Run, entries_of, load_run
 
 if TYPE_CHECKING:
     from autospec_cli.verify.base import Instance, Result
@@ -241,7 +237,11 @@ def run(
     """
     from dataclasses import replace
 
+    from autospec_cli.report.junit import write_junit
+    from autospec_cli.report.summary import summary_markdown
+    from autospec_cli.verifyrun.diff import diff_runs
     from autospec_cli.verifyrun.run import run_verification
+    from autospec_cli.verifyrun.runs import Run, entries_of, load_run
     from autospec_cli.vnnlib.benchmark import read_benchmark, read_manifest
 
     if not (bench.is_dir() or (bench.is_file() and bench.suffix == ".csv")):

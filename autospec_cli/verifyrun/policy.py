@@ -15,9 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from autospec_cli.errors import InputError
-from autospec_cli.verify.base import Verdict
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_UNDECIDED = 0, 1, 3
+# Verdict words (autospec_cli.verify.base.Verdict values), written out so that the CLI can
+# parse --fail-on without loading numpy.
+SAT, UNSAT, ERROR_VERDICT = "sat", "unsat", "error"
 COUNTABLE = ("sat", "error", "unknown", "timeout")
 
 PASSED, FAILURE, ERROR, SKIPPED = "passed", "failure", "error", "skipped"
@@ -45,28 +47,28 @@ class FailPolicy:
 
     def counts(self, verdict: str) -> bool:
         """Whether ``verdict`` makes the run fail (for the exit code)."""
-        if verdict == Verdict.UNSAT.value:
+        if verdict == UNSAT:
             return False
         return self.fail_on is None or verdict in self.fail_on
 
     def exit_code(self, verdicts: Iterable[str]) -> int:
         """0 nothing counted, 1 a counted violation, 3 a counted undecided verdict."""
         counted = {v for v in verdicts if self.counts(v)}
-        if Verdict.SAT.value in counted:
+        if SAT in counted:
             return EXIT_VIOLATED
         return EXIT_UNDECIDED if counted else EXIT_HOLDS
 
     def junit_outcome(self, verdict: str) -> str:
         """``passed``, ``failure``, ``error`` or ``skipped`` for one instance's verdict."""
-        if verdict == Verdict.UNSAT.value:
+        if verdict == UNSAT:
             return PASSED
         if self.fail_on is None:
-            counted = verdict in (Verdict.SAT.value, Verdict.ERROR.value)
+            counted = verdict in (SAT, ERROR_VERDICT)
         else:
             counted = verdict in self.fail_on
         if not counted:
             return SKIPPED
-        return ERROR if verdict == Verdict.ERROR.value else FAILURE
+        return ERROR if verdict == ERROR_VERDICT else FAILURE
 
     def gate_exit_code(self, verdicts: Iterable[str], regressed: bool) -> int:
         """:meth:`exit_code`, except that a regression against a baseline exits 1."""
