@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table clean
+.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml Makefile
 	# torch first: the local CPU build; anything installed before it would pull CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
 	# auto_LiRPA 0.3 pins torch<1.13 in its metadata; it works on 2.13 with our shims. Its
-	# runtime needs are this package's own dependencies. It is installed last, without
+	# runtime needs come with the [lirpa] extra. It is installed last, without
 	# dependencies: pip checks installed packages' pins only when it resolves, so removing it
 	# first (if a previous setup left it) keeps pip from printing a resolver error about it.
 	$(BIN)/pip uninstall -qq -y auto-lirpa
-	$(BIN)/pip install -q -e ".[dev,marabou,dask]"
+	$(BIN)/pip install -q -e ".[dev,lirpa,marabou,dask]"
 	$(BIN)/pip install -q --no-deps auto-lirpa==0.3
 	touch $(STAMP)
 
@@ -38,6 +38,12 @@ lint: setup
 	$(BIN)/ruff check autospec_cli tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
+	$(BIN)/deptry .
+
+# Build sdist and wheel, check them, install the wheel into a fresh venv with the README's
+# commands only and run every command a new user would (see .ci/install-check).
+install-check: setup
+	PYTHON=$(BIN)/python .ci/install-check
 
 bench: bench-specs bench-verify bench-campaign bench-gdvb
 

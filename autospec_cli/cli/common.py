@@ -27,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from typer.core import TyperGroup
 
 from autospec_cli.campaign.executors import cap_jobs
 from autospec_cli.errors import AutospecError
@@ -220,3 +221,18 @@ def show_progress(ctx: typer.Context, json_out: bool = False) -> bool:
     """Progress bars unless ``--quiet`` or JSON output was asked for."""
     g = globals_of(ctx)
     return not (g.quiet or g.json or json_out)
+
+
+def default_command_group(default: str) -> type[TyperGroup]:
+    """A group class whose first argument, when not a sub-command, goes to ``default``
+    (``autospec verify BENCH`` runs ``verify run BENCH``)."""
+
+    class DefaultCommandGroup(TyperGroup):
+        # ctx: click's Context, or the copy of click that newer typer vendors (typer._click);
+        # which one depends on the typer version, and this override only passes it on.
+        def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+            if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+                args = [default, *args]
+            return super().parse_args(ctx, args)
+
+    return DefaultCommandGroup

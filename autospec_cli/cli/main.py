@@ -17,6 +17,7 @@ from autospec_cli.cli import (
     campaign,
     data,
     demo,
+    doctor,
     export,
     plugins,
     report,
@@ -72,7 +73,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (data, specs, train, export, verify, campaign, bench, study, report, demo, plugins):
+for module in (data, specs, train, export, verify, campaign, bench, study, report, demo, plugins,
+               doctor):
     module.register(app)
 
 

@@ -5,22 +5,26 @@ also has ``instance`` (one ONNX + VNN-LIB pair) and ``backends`` (what is instal
 
 Exit codes of ``run`` and ``instance``: 0 every property holds (all ``unsat``); 1 a violation
 was found (some ``sat``, counterexample validated); 2 bad usage or input; 3 some instances
-undecided (``unknown``/``timeout``/``error``) and no ``sat``.
+undecided (``unknown``/``timeout``/``error``) and no ``sat``. ``--fail-on`` chooses which
+verdicts count (:class:`~autospec_cli.verifyrun.policy.FailPolicy`); ``run --baseline`` also
+exits 1 on a regression (:mod:`autospec_cli.verifyrun.diff`). ``run`` writes JUnit XML with
+``--junit`` and appends a Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from typer.core import TyperGroup
 
 from autospec_cli.campaign.executors import make_executor
 from autospec_cli.cli.common import (
     JOBS_MAX_OPT,
     FoldingTable,
     console,
+    default_command_group,
     effective_jobs,
     emit_json,
     progress_bars,
@@ -29,30 +33,24 @@ from autospec_cli.cli.common import (
 )
 from autospec_cli.errors import InputError
 from autospec_cli.inert import inert
-from autospec_cli.io import check_writable
+from autospec_cli.io import atomic_write_text, check_writable
 from autospec_cli.params import check_seconds
+from autospec_cli.verifyrun.policy import FailPolicy
 
 if TYPE_CHECKING:
     from autospec_cli.verify.base import Instance, Result
     from autospec_cli.verify.registry import BackendSpec
+    from autospec_cli.verifyrun.diff import RunDiff
     from autospec_cli.verifyrun.results import ResultsPaths
 
-EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
-
-
-class _DefaultRun(TyperGroup):
-    """A group whose first argument, when not a sub-command, goes to ``run``."""
-
-    # ctx: click's Context, or the copy of click that newer typer vendors (typer._click);
-    # which one depends on the typer version, and this override only passes it on.
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
+FAIL_ON_OPT = typer.Option(None, "--fail-on", help="Verdicts that fail the run, "
+                           "comma-separated from sat,error,unknown,timeout (or none): a counted "
+                           "sat exits 1, a counted undecided verdict exits 3, the rest exit 0. "
+                           "Default: sat exits 1, any undecided verdict exits 3.")
 
 
 verify_app = typer.Typer(
-    cls=_DefaultRun,
+    cls=default_command_group("run"),
     help="Run verifiers over VNN-COMP benchmarks: `autospec verify BENCH --backend NAME`. "
     "Exit codes: 0 all properties hold, 1 a violation was found, 2 bad usage or input, "
     "3 some instances undecided and none violated.",
@@ -98,14 +96,9 @@ def _check_timeout(seconds: float) -> None:
     check_seconds("--timeout", seconds)
 
 
-def exit_code(results: list[Result]) -> int:
-    """0 all unsat, 1 any sat, 3 otherwise (see the module doc)."""
-    verdicts = {r.verdict.value for r in results}
-    if "sat" in verdicts:
-        return EXIT_VIOLATED
-    if verdicts <= {"unsat"}:
-        return EXIT_HOLDS
-    return EXIT_UNDECIDED
+def exit_code(results: list[Result], policy: FailPolicy | None = None) -> int:
+    """0 all unsat, 1 any sat, 3 otherwise (see the module doc); ``policy``: ``--fail-on``."""
+    return (policy or FailPolicy()).exit_code(r.verdict.value for r in results)
 
 
 def _execute(ctx: typer.Context, verifier: Any, instances: list[Instance],
@@ -144,15 +137,19 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
 
 def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: list[Instance],
             results: list[Result], out_dir: Path | None, root: Path | None,
-            paths: ResultsPaths | None, campaign: dict[str, Any] | None = None) -> None:
+            paths: ResultsPaths | None, campaign: dict[str, Any] | None = None, *,
+            code: int | None = None, diff: RunDiff | None = None) -> None:
     from autospec_cli.verifyrun.results import summarize
 
     if want_json(ctx, json_out):
         doc: dict[str, Any] = {"backend": spec.label,
                                "results_dir": str(out_dir) if out_dir else None,
-                               **summarize(results), "exit_code": exit_code(results)}
+                               **summarize(results),
+                               "exit_code": exit_code(results) if code is None else code}
         if campaign is not None:
             doc["campaign"] = campaign
+        if diff is not None:
+            doc["baseline"] = diff.to_dict()
         doc["results"] = [
             {"onnx": str(i.onnx), "vnnlib": str(i.vnnlib), "result": r.verdict.value,
              "time": r.time, "message": r.message,
@@ -166,6 +163,30 @@ def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: li
         if campaign is not None and campaign.get("skipped"):
             console.print(f"resumed: {campaign['skipped']} job(s) already finished, "
                           f"{campaign['ran']} run now", highlight=False)
+        if diff is not None:
+            render_diff(diff)
+
+
+def render_diff(diff: RunDiff) -> None:
+    """The regression gate's findings, one line each (shared with ``report diff``)."""
+    counts = {k: v for k, v in diff.counts().items() if v and k != "same"}
+    console.print(f"against {diff.base}: {len(diff.matched)} matched by {diff.matched_by}, "
+                  f"{len(diff.regressions)} regression(s)"
+                  + (" (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")"
+                     if counts else "")
+                  + f", {len(diff.added)} added, {len(diff.removed)} removed",
+                  highlight=False, markup=False)
+    for c in diff.changed:
+        mark = "REGRESSION" if c.regression else "changed"
+        console.print(f"  {mark:10s} {c.model} {c.prop}: {c.change} "
+                      f"({c.base_verdict} -> {c.new_verdict})", highlight=False, markup=False)
+    for cc in diff.content_changes:
+        console.print(f"  {cc.kind} {cc.name}: content changed under the same name",
+                      highlight=False, markup=False)
+    for c in diff.slowdowns(3):
+        console.print(f"  slower     {c.model} {c.prop}: {c.base_time:.2f} s -> "
+                      f"{c.new_time:.2f} s (x{c.time_ratio:.1f})", highlight=False,
+                      markup=False)
 
 
 @verify_app.command("run")
@@ -201,18 +222,32 @@ def run(
     force: bool = typer.Option(False, "--force", help="Discard stored results in the results "
                                "folder and run everything again."),
     allow_outside: bool = ALLOW_OUTSIDE_OPT,
+    fail_on: str | None = FAIL_ON_OPT,
+    junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report "
+                                      "there (one testsuite per benchmark and backend, one "
+                                      "testcase per instance; rewritten on every run)."),
+    baseline: Path | None = typer.Option(None, "--baseline", help="Compare with an earlier "
+                                         "run (results folder, results.csv or campaign.sqlite; "
+                                         "see `autospec report diff`): exit 1 when a property "
+                                         "that held there no longer holds."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Verify every instance of a benchmark as a resumable campaign.
 
     Writes results.csv (VNN-COMP), counterexamples/, summary.json and the campaign store
     (campaign.sqlite, campaign.json) into the results folder. Re-running the same command
-    resumes: finished instances are not run again. Exit codes: 0 all hold, 1 a violation,
-    2 bad usage or input, 3 some instances undecided.
+    resumes: finished instances are not run again. When $GITHUB_STEP_SUMMARY is set, a
+    Markdown summary is appended to that file. Exit codes: 0 all hold, 1 a violation (or a
+    regression against --baseline), 2 bad usage or input, 3 some instances undecided
+    (--fail-on chooses which verdicts count).
     """
     from dataclasses import replace
 
+    from autospec_cli.report.junit import write_junit
+    from autospec_cli.report.summary import summary_markdown
+    from autospec_cli.verifyrun.diff import diff_runs
     from autospec_cli.verifyrun.run import run_verification
+    from autospec_cli.verifyrun.runs import Run, entries_of, load_run
     from autospec_cli.vnnlib.benchmark import read_benchmark, read_manifest
 
     if not (bench.is_dir() or (bench.is_file() and bench.suffix == ".csv")):
@@ -221,7 +256,9 @@ def run(
     if executor not in ("local", "dask-local", "dask", "inline"):
         raise InputError(f"--executor {executor!r}: choose local, dask-local, dask or inline")
     root = bench if bench.is_dir() else bench.parent
+    policy = FailPolicy.parse(fail_on)
     _, spec = _resolve(backend, opt, tools)
+    base_run = load_run(baseline) if baseline is not None else None
     out_dir = output or root / f"results-{spec.label}"
     instances = read_benchmark(bench, category=category, allow_outside=allow_outside)
     if not instances:
@@ -236,9 +273,30 @@ def run(
                                 label=spec.label, root=root, manifest=read_manifest(root),
                                 executor=ex, batch=batch, category=category, timeout=timeout,
                                 force=force, retry_failed=retry_failed, progress=progress)
+    entries = entries_of(done.instances, done.results, verifier=spec.label,
+                         benchmark=root.name, counterexamples=done.paths.counterexamples,
+                         folder=out_dir)
+    this_run = Run(str(out_dir), out_dir, entries)
+    diff = diff_runs(base_run, this_run) if base_run is not None else None
+    code = policy.gate_exit_code((e.verdict for e in entries),
+                                 diff is not None and bool(diff.regressions))
+    if junit is not None:
+        write_junit(junit, entries, policy)
+    _append_step_summary(summary_markdown(this_run, policy, diff))
     _report(ctx, json_out, spec, instances, done.results, out_dir, root, done.paths,
-            done.campaign.to_dict())
-    _exit(exit_code(done.results))
+            done.campaign.to_dict(), code=code, diff=diff)
+    _exit(code)
+
+
+def _append_step_summary(text: str) -> None:
+    """Append to the file $GITHUB_STEP_SUMMARY names (GitHub Actions' job page), if set."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    path = Path(target)
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    atomic_write_text(path, old + ("\n" if old and not old.endswith("\n") else "") + text,
+                      force=True)
 
 
 def _check_instance(model: Path, prop: Path) -> None:
@@ -264,6 +322,7 @@ def instance(
     category: str = typer.Option("", "--category", help="Category written in results.csv."),
     tools: Path | None = TOOLS_OPT,
     force: bool = FORCE_OPT,
+    fail_on: str | None = FAIL_ON_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Verify one model against one property; print the verdict (and counterexample)."""
@@ -272,6 +331,7 @@ def instance(
     for p in (model, prop):
         if not p.is_file():
             raise InputError(f"{p}: file not found")
+    policy = FailPolicy.parse(fail_on)
     verifier, spec = _resolve(backend, opt, tools)
     _check_instance(model, prop)
     if output is not None:
@@ -287,13 +347,14 @@ def instance(
 
             paths = write_results(output, [inst], results, backend=spec.label,
                                   options=spec.options, force=force)
-        _report(ctx, json_out, spec, [inst], results, output, None, paths)
+        _report(ctx, json_out, spec, [inst], results, output, None, paths,
+                code=exit_code(results, policy))
     if not want_json(ctx, json_out):
         line = f"{r.verdict.value} ({r.time:.2f} s)" + (f": {r.message}" if r.message else "")
         console.print(line, highlight=False, markup=False)
         if r.counterexample is not None and r.verdict.value == "sat":
             console.print(r.counterexample.to_vnncomp(), highlight=False, markup=False)
-    _exit(exit_code(results))
+    _exit(exit_code(results, policy))
 
 
 @verify_app.command("backends")

@@ -39,7 +39,8 @@ from torch import nn
 
 from autospec_cli.errors import ConfigError, VerifierError
 
-INSTALL_HINT = "auto_LiRPA is not installed: pip install --no-deps auto-lirpa==0.3 (see README)"
+INSTALL_HINT = ("complete it with: pip install --no-deps auto-lirpa==0.3 appdirs tqdm setuptools "
+                "(`autospec doctor` prints the command for this environment)")
 METHODS: dict[str, str] = {"ibp": "IBP", "crown": "CROWN", "alpha-crown": "alpha-CROWN",
                            "crown-optimized": "alpha-CROWN"}
 _LEGACY_OPTS: dict[str, Any] = {"sparse_spec_alpha": False, "sparse_features_alpha": False}
@@ -129,7 +130,7 @@ def import_auto_lirpa() -> Any:
     """
     version = installed_version()
     if version is None and importlib.util.find_spec("auto_LiRPA") is None:
-        raise VerifierError(INSTALL_HINT)
+        raise VerifierError(f"auto_LiRPA is not installed; {INSTALL_HINT}")
     legacy = _is_legacy(version)
     try:
         if legacy:

@@ -34,7 +34,10 @@ class VerifyRecord:
 
     ``verdict`` and ``expected`` are verdict words (``expected`` only ``sat``/``unsat`` or
     None: a known answer); ``time`` and ``timeout`` are seconds; ``factors`` the instance's
-    factor levels, if its benchmark has them; ``finished`` the job's end (Unix time).
+    factor levels, if its benchmark has them; ``finished`` the job's end (Unix time);
+    ``onnx``/``vnnlib`` the files as run and ``onnx_sha256``/``vnnlib_sha256`` their content
+    hashes when the job recorded them (what matches instances across runs and machines, see
+    :mod:`autospec_cli.verifyrun.diff`).
     """
 
     verifier: str
@@ -47,6 +50,10 @@ class VerifyRecord:
     category: str = ""
     message: str = ""
     finished: float = 0.0
+    onnx: str = ""
+    vnnlib: str = ""
+    onnx_sha256: str = ""
+    vnnlib_sha256: str = ""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> VerifyRecord:
@@ -55,7 +62,9 @@ class VerifyRecord:
             return cls(str(d["verifier"]), str(d["instance"]), str(d["verdict"]),
                        float(d["time"]), float(d["timeout"]), d.get("expected"),
                        d.get("factors"), str(d.get("category") or ""),
-                       str(d.get("message") or ""), float(d.get("finished") or 0.0))
+                       str(d.get("message") or ""), float(d.get("finished") or 0.0),
+                       *(str(d.get(k) or "") for k in ("onnx", "vnnlib", "onnx_sha256",
+                                                        "vnnlib_sha256")))
         except KeyError as e:
             raise InputError(f"verification record lacks the field {e.args[0]!r}") from None
 
@@ -73,12 +82,15 @@ def load_records(campaign_dir: str | os.PathLike[str]) -> list[VerifyRecord]:
         for kind in KINDS:
             for job in store.iter_results(kind, status=("done", "failed", "timeout")):
                 label = _label(job, desc)
+                hashes = job.inputs or {}
                 for p, r in zip(instance_params(job), results_of(job), strict=True):
+                    onnx, prop = str(p["onnx"]), str(p["vnnlib"])
                     rec = VerifyRecord(
-                        label, str(p.get("name") or f"{p['onnx']}::{p['vnnlib']}"),
+                        label, str(p.get("name") or f"{onnx}::{prop}"),
                         r.verdict.value, float(r.time), float(p["timeout"]), p.get("expected"),
                         p.get("factors"), str(p.get("category", "")), r.message,
-                        float(job.finished or 0.0))
+                        float(job.finished or 0.0), onnx, prop, str(hashes.get(onnx, "")),
+                        str(hashes.get(prop, "")))
                     key = (rec.verifier, rec.instance)
                     old = latest.get(key)
                     if old is None or rec.finished >= old.finished:
