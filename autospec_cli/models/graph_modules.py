@@ -110,3 +110,43 @@ class GraphNet(nn.Module):
         for layer, ins in zip(self.layers, self.wiring, strict=True):
             values.append(layer(*[values[i] for i in ins]))
         return values[self.output]
+
+
+class Trunc(nn.Module):
+    """ONNX Cast of a float tensor to a signed integer type: rounding toward zero."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.trunc(x)
+
+
+class NonZero(nn.Module):
+    """ONNX Cast to BOOL (read back as a number): 1 where ``x != 0``, else 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x != 0).to(x.dtype) + 0 * x  # "+ 0 * x": a (zero) gradient for attacks
+
+
+class RoundHalf(nn.Module):
+    """ONNX Cast of a float tensor to FLOAT16: rounding to the nearest half-precision value."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(torch.float16).to(x.dtype)
+
+
+class Mul(nn.Module):
+    """``a * b`` of two computed tensors."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a * b
+
+
+class Div(nn.Module):
+    """``a / b`` of two computed tensors."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a / b
+
+
+#: modules whose rules auto_LiRPA 0.3 does not have (step functions, products): models with
+#: them are bounded by interval arithmetic only (:mod:`autospec_cli.models.interval`)
+INTERVAL_ONLY = (Trunc, NonZero, RoundHalf, Mul, Div)

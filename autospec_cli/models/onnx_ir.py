@@ -297,6 +297,16 @@ def make_module(step: Step) -> nn.Module:
         return gm.Add()
     if kind == "sub":
         return gm.Sub()
+    if kind == "mul":
+        return gm.Mul()
+    if kind == "div":
+        return gm.Div()
+    if kind == "trunc":
+        return gm.Trunc()
+    if kind == "nonzero":
+        return gm.NonZero()
+    if kind == "round16":
+        return gm.RoundHalf()
     raise AssertionError(f"unknown step kind {kind}")
 
 

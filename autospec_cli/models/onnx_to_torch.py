@@ -39,10 +39,18 @@ from autospec_cli.models.runtime import (
 #: Operators accepted on tensors computed from the input.
 COMPUTED_OPS: tuple[str, ...] = (
     "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Dropout",
-    "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
-    "Neg", "Relu", "Reshape", "Shape", "Sigmoid", "Squeeze", "Sub", "Tanh", "Transpose",
-    "Unsqueeze",
+    "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu",
+    "MatMul", "MaxPool", "Mul", "Neg", "Pad", "ReduceMean", "ReduceSum", "Relu", "Reshape",
+    "Shape", "Sigmoid", "Slice", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
 )
+#: Operators that are affine in their one computed input when every other input is constant:
+#: converted to an exact ``Linear`` whose matrix is read off numpy evaluations (see
+#: :meth:`_Converter._probe_affine`).
+AFFINE_OPS: tuple[str, ...] = (
+    "Concat", "Expand", "Gather", "Pad", "ReduceMean", "ReduceSum", "Slice", "Tile",
+)
+#: Largest matrix (entries) an affine operator is converted to.
+MAX_PROBE_ENTRIES = 1 << 22
 #: Operators accepted only on constants (folded while converting).
 CONSTANT_OPS: tuple[str, ...] = tuple(sorted(set(oc.FOLD) - set(COMPUTED_OPS)))
 #: Every ONNX operator the converter accepts (``supports --onnx-operators`` lists these).
@@ -70,6 +78,14 @@ class OnnxTorchModel(nn.Module):
         if y.dim() != 2:
             y = y.reshape(-1, self.n_outputs)
         return y
+
+
+class _Renamed:
+    """A node seen under another output name (for an intermediate step of a rewrite)."""
+
+    def __init__(self, node: Any, suffix: str) -> None:
+        self.name, self.op_type = node.name, node.op_type
+        self.output = [node.output[0] + suffix, *node.output[1:]]
 
 
 def _err(node: Any, what: str) -> ModelError:
@@ -105,9 +121,25 @@ class _Converter:
         for node in g.node:
             self._node(node)
         out = self.env.get(g.output[0].name)
+        if out is None:
+            raise ModelError(f"{self.name}: the output {g.output[0].name!r} is not computed")
         if not isinstance(out, Dyn):
-            raise ModelError(f"{self.name}: the output does not depend on the input")
+            out = self._constant_output(x, np.asarray(out, dtype=np.float64))
         return x, out
+
+    def _constant_output(self, x: Dyn, c: np.ndarray) -> Dyn:
+        """An output that does not depend on the input (e.g. ``Shape``): ``0 * x + c``."""
+        n = math.prod(x.full)
+        flat = self._as_shape(x, (1, n), "/const-in")
+        y = self._emit("linear", [flat], (1, c.size), "/const-out", W=np.zeros((c.size, n)),
+                       b=c.reshape(-1))
+        return self._as_shape(y, tuple(c.shape), self.proto.graph.output[0].name)
+
+    def _as_shape(self, x: Dyn, full: tuple[int, ...], name: str) -> Dyn:
+        """``x`` reshaped to the full shape ``full`` (a reshape step only when needed)."""
+        if st.per_shape(full) == x.per:
+            return Dyn(x.name, full)
+        return self._emit("reshape", [x], full, name)
 
     def _node(self, node: Any) -> None:
         try:
@@ -122,6 +154,10 @@ class _Converter:
             return
         if node.op_type not in COMPUTED_OPS:
             raise _err(node, f"supported on constants only ({', '.join(CONSTANT_OPS)})")
+        if node.op_type in AFFINE_OPS and not (
+                node.op_type == "Concat" and all(isinstance(v, Dyn) for v in ins if v is not None)):
+            self.env[node.output[0]] = self._probe_affine(node, ins, attrs, oc.FOLD[node.op_type])
+            return
         handler = getattr(self, f"_op_{node.op_type}")
         self.env[node.output[0]] = handler(node, ins, attrs)
 
@@ -131,15 +167,51 @@ class _Converter:
         self.steps.append(Step(kind, [d.name for d in inputs], out.name, inputs[0].per, out.per, p))
         return out
 
+    # --- operators affine in one computed input -----------------------------------------
+
+    def _probe_affine(self, node: Any, ins: list[Any], a: dict[str, Any],
+                      fold: oc.FoldFn) -> Dyn:
+        """An operator affine in its one computed input ``x`` (the other inputs constant) as
+        an exact ``Linear``: column ``i`` is ``f(e_i) - f(0)``, the bias ``f(0)``, both by the
+        numpy folding rule ``fold``; a random point checks the map really is affine."""
+        dyn = [i for i, v in enumerate(ins) if isinstance(v, Dyn)]
+        if len(dyn) != 1:
+            raise _err(node, "only supported with one computed input (the others constant)")
+        k, x = dyn[0], ins[dyn[0]]
+        n = math.prod(x.full)
+
+        def f(v: np.ndarray) -> np.ndarray:
+            args = list(ins)
+            args[k] = v.reshape(x.full)
+            return np.array(fold(args, a), dtype=np.float64)  # a copy: no negative strides
+
+        c = f(np.zeros(n))
+        if n * c.size > MAX_PROBE_ENTRIES:
+            raise _err(node, f"too large to convert ({n} inputs x {c.size} outputs)")
+        W = np.empty((c.size, n))
+        for i in range(n):
+            e = np.zeros(n)
+            e[i] = 1.0
+            W[:, i] = f(e).reshape(-1) - c.reshape(-1)
+        r = np.random.default_rng(0).standard_normal(n)
+        if not np.allclose(f(r).reshape(-1), W @ r + c.reshape(-1), rtol=1e-9, atol=1e-9):
+            raise _err(node, "is not affine in its computed input")
+        base = node.output[0]
+        flat = self._as_shape(x, (1, n), base + "/flat")
+        y = self._emit("linear", [flat], (1, c.size), base + "/affine", W=W, b=c.reshape(-1))
+        return self._as_shape(y, tuple(c.shape), base)
+
     # --- elementwise ---------------------------------------------------------------------
 
     def _binary(self, node: Any, ins: list[Any]) -> Dyn:
         op = node.op_type
         a, b = ins[0], ins[1]
         if isinstance(a, Dyn) and isinstance(b, Dyn):
-            if op not in ("Add", "Sub") or a.full != b.full:
-                raise _err(node, "only Add/Sub of two computed tensors of the same shape "
-                                 "is supported")
+            if a.full != b.full:
+                raise _err(node, f"operands of shapes {a.full} and {b.full} computed from the "
+                                 "input must have the same shape")
+            if a.name == b.name and op in ("Sub", "Div"):
+                raise _err(node, "x - x and x / x of one computed tensor are not supported")
             return self._emit(op.lower(), [a, b], a.full, node.output[0])
         x, c, c_first = (a, b, False) if isinstance(a, Dyn) else (b, a, True)
         try:
@@ -147,7 +219,10 @@ class _Converter:
         except ValueError:
             raise _err(node, f"shapes {x.full} and {np.shape(c)} do not broadcast") from None
         if st.per_shape(out_full) != x.per:
-            raise _err(node, f"a constant of shape {np.shape(c)} expands the input {x.full}")
+            if op == "Div" and c_first:
+                raise _err(node, "division by a computed tensor is only supported between "
+                                 "tensors of the same shape")
+            return self._probe_affine(node, ins, {}, oc.FOLD[op])
         ct = st.torch_const(c, out_full)
         one, zero = np.ones_like(ct), np.zeros_like(ct)
         if op == "Add":
@@ -184,11 +259,20 @@ class _Converter:
     _op_Dropout = _op_Identity
 
     def _op_Cast(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        """Float types keep the value (float16 rounds it); signed 32/64-bit integers truncate
+        toward zero (onnxruntime's conversion); BOOL is ``x != 0``. Values already integral
+        (a cast result) are unchanged by a second truncation, so no type is tracked."""
         from onnx import TensorProto
 
-        if a.get("to") not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
-            raise _err(node, "casting a computed tensor to a non-float type")
-        return ins[0]
+        to = a.get("to")
+        if to in (TensorProto.FLOAT, TensorProto.DOUBLE):
+            return ins[0]
+        kinds = {TensorProto.FLOAT16: "round16", TensorProto.INT32: "trunc",
+                 TensorProto.INT64: "trunc", TensorProto.BOOL: "nonzero"}
+        if to not in kinds:
+            raise _err(node, "casting a computed tensor is supported to FLOAT, DOUBLE, FLOAT16, "
+                             "INT32, INT64 and BOOL only")
+        return self._emit(kinds[to], [ins[0]], ins[0].full, node.output[0])
 
     def _op_Shape(self, node: Any, ins: list[Any], a: dict[str, Any]) -> np.ndarray:
         full = np.asarray(ins[0].full, dtype=np.int64)
@@ -262,6 +346,18 @@ class _Converter:
         bias = ins[2] if len(ins) > 2 and ins[2] is not None else None
         if not isinstance(w, np.ndarray) or isinstance(bias, Dyn):
             raise _err(node, "weights and bias must be constants")
+        if w.ndim == 3 and len(x.full) == 3:  # 1-D: a 2-D convolution over a height of 1
+            a2 = dict(a)
+            for key in ("strides", "dilations"):
+                if key in a:
+                    a2[key] = [1, *a[key]]
+            if "pads" in a:
+                a2["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+            if "kernel_shape" in a:
+                a2["kernel_shape"] = [1, *a["kernel_shape"]]
+            x4 = self._as_shape(x, (x.full[0], x.full[1], 1, x.full[2]), node.output[0] + "/2d")
+            y4 = self._op_Conv(_Renamed(node, "/conv2d"), [x4, w[:, :, None, :], bias], a2)
+            return self._as_shape(y4, (y4.full[0], y4.full[1], y4.full[3]), node.output[0])
         self._spatial(node, x)
         if w.ndim != 4:
             raise _err(node, "only 2-D convolutions are supported")
