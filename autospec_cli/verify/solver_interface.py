@@ -187,7 +187,9 @@ def onnx_input_type(model: str | os.PathLike[str]) -> str:
     """Element type name of the model's (single) graph input, e.g. ``float32``."""
     import onnx
 
-    m = onnx.load(str(model), load_external_data=False)
+    from autospec_cli.models.runtime import unpacked_onnx
+
+    m = onnx.load(str(unpacked_onnx(model)), load_external_data=False)
     inits = {i.name for i in m.graph.initializer}
     ins = [i for i in m.graph.input if i.name not in inits]
     if not ins:
