@@ -34,8 +34,8 @@ def _ort(proto, x: np.ndarray, in_shape) -> np.ndarray:
 
 I64 = np.int64
 CASES = {
-    "gather": ([helper.make_node("Gather", ["x", "i"], ["y"], axis=0)], {"i": np.array([3, 0, -1], I64)},
-               [4], [3]),
+    "gather": ([helper.make_node("Gather", ["x", "i"], ["y"], axis=0)],
+               {"i": np.array([3, 0, -1], I64)}, [4], [3]),
     "slice_negative_step": ([helper.make_node("Slice", ["x", "s", "e", "a", "t"], ["y"])],
                             {"s": np.array([3], I64), "e": np.array([0], I64),
                              "a": np.array([1], I64), "t": np.array([-2], I64)}, [2, 4], [2, 2]),
