@@ -169,6 +169,24 @@ def _reduce(fn: Callable[..., np.ndarray]) -> FoldFn:
     return fold
 
 
+def split_parts(ins: list[Any], a: dict[str, Any], n_outputs: int) -> list[np.ndarray]:
+    """ONNX Split: sizes from the ``split`` input (opset >= 13) or attribute, else
+    ``n_outputs`` chunks of ``ceil(dim / n)`` (the last one smaller)."""
+    x = ins[0]
+    axis = int(a.get("axis", 0)) % x.ndim
+    sizes = a.get("split")
+    if len(ins) > 1 and ins[1] is not None:
+        sizes = ins[1].reshape(-1).tolist()
+    dim = x.shape[axis]
+    if sizes is None:
+        chunk = -(-dim // n_outputs)
+        sizes = [min(chunk, dim - k * chunk) for k in range(n_outputs)]
+    sizes = [int(v) for v in sizes]
+    if len(sizes) != n_outputs or sum(sizes) != dim or min(sizes) < 0:
+        raise ModelError(f"Split sizes {sizes} do not cut an axis of {dim} into {n_outputs}")
+    return np.split(x, np.cumsum(sizes)[:-1].tolist(), axis=axis)
+
+
 def _expand(ins: list[Any], a: dict[str, Any]) -> np.ndarray:
     shape = tuple(int(v) for v in ins[1].reshape(-1))
     return np.broadcast_to(ins[0], np.broadcast_shapes(ins[0].shape, shape)).copy()

@@ -41,7 +41,8 @@ COMPUTED_OPS: tuple[str, ...] = (
     "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Dropout",
     "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu",
     "MatMul", "MaxPool", "Mul", "Neg", "Pad", "ReduceMean", "ReduceSum", "Relu", "Reshape",
-    "Shape", "Sigmoid", "Slice", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
+    "Shape", "Sigmoid", "Slice", "Split", "Squeeze", "Sub", "Tanh", "Tile", "Transpose",
+    "Unsqueeze",
 )
 #: Operators that are affine in their one computed input when every other input is constant:
 #: converted to an exact ``Linear`` whose matrix is read off numpy evaluations (see
@@ -81,11 +82,12 @@ class OnnxTorchModel(nn.Module):
 
 
 class _Renamed:
-    """A node seen under another output name (for an intermediate step of a rewrite)."""
+    """A node seen under another output name (an intermediate step of a rewrite, or one
+    output of a multi-output node: ``output``)."""
 
-    def __init__(self, node: Any, suffix: str) -> None:
+    def __init__(self, node: Any, suffix: str, output: str | None = None) -> None:
         self.name, self.op_type = node.name, node.op_type
-        self.output = [node.output[0] + suffix, *node.output[1:]]
+        self.output = [(output or node.output[0]) + suffix, *node.output[1:]]
 
 
 def _err(node: Any, what: str) -> ModelError:
@@ -147,6 +149,9 @@ class _Converter:
         except KeyError as e:
             raise _err(node, f"input {e.args[0]!r} is not defined") from None
         attrs = oc.attributes(node)
+        if node.op_type == "Split":
+            self._split(node, ins, attrs)
+            return
         if not any(isinstance(v, Dyn) for v in ins):
             if node.op_type not in oc.FOLD:
                 raise _err(node, "only supported on tensors computed from the input")
@@ -200,6 +205,21 @@ class _Converter:
         flat = self._as_shape(x, (1, n), base + "/flat")
         y = self._emit("linear", [flat], (1, c.size), base + "/affine", W=W, b=c.reshape(-1))
         return self._as_shape(y, tuple(c.shape), base)
+
+    def _split(self, node: Any, ins: list[Any], a: dict[str, Any]) -> None:
+        """Split: every output is a slice, folded on constants or converted as an affine map."""
+        n = len(node.output)
+        for j, name in enumerate(node.output):
+            if not name:
+                continue
+
+            def part(args: list[Any], attrs: dict[str, Any], j: int = j) -> np.ndarray:
+                return oc.split_parts(args, attrs, n)[j]
+
+            if not isinstance(ins[0], Dyn):
+                self.env[name] = part(ins, a)
+                continue
+            self.env[name] = self._probe_affine(_Renamed(node, "", name), ins, a, part)
 
     # --- elementwise ---------------------------------------------------------------------
 

@@ -53,6 +53,10 @@ CASES = {
                    [1, 1]),
     "mul_expanding_constant": ([helper.make_node("Mul", ["x", "c"], ["y"])],
                                {"c": np.array([[1.0, -2.0]], np.float32)}, [2, 1], [2, 2]),
+    "split_second_part": ([helper.make_node("Split", ["x", "s"], ["a", "y"], axis=1)],
+                          {"s": np.array([1, 2], I64)}, [2, 3], [2, 2]),
+    "split_equal_chunks": ([helper.make_node("Split", ["x"], ["y", "b"], axis=0,
+                                             num_outputs=2)], {}, [5], [3]),
     "square": ([helper.make_node("Mul", ["x", "x"], ["y"])], {}, [3], [3]),
     "quotient": ([helper.make_node("Slice", ["x", "z", "o"], ["a"]),
                   helper.make_node("Slice", ["x", "o", "t"], ["b"]),
@@ -133,5 +137,5 @@ def test_shape_output_is_a_constant_network():
 
 
 def test_claimed_affine_operators_are_listed():
-    for op in ("Gather", "Slice", "Pad", "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast"):
+    for op in ("Gather", "Slice", "Split", "Pad", "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast"):
         assert op in SUPPORTED_OPS
