@@ -126,6 +126,14 @@ class NonZero(nn.Module):
         return (x != 0).to(x.dtype) + 0 * x  # "+ 0 * x": a (zero) gradient for attacks
 
 
+class Positive(nn.Module):
+    """ONNX Greater / Less against a constant (after moving it to the left): 1 where
+    ``x > 0``, else 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x > 0).to(x.dtype) + 0 * x  # "+ 0 * x": a (zero) gradient for attacks
+
+
 class RoundHalf(nn.Module):
     """ONNX Cast of a float tensor to FLOAT16: rounding to the nearest half-precision value."""
 
@@ -149,4 +157,4 @@ class Div(nn.Module):
 
 #: modules whose rules auto_LiRPA 0.3 does not have (step functions, products): models with
 #: them are bounded by interval arithmetic only (:mod:`autospec_cli.models.interval`)
-INTERVAL_ONLY = (Trunc, NonZero, RoundHalf, Mul, Div)
+INTERVAL_ONLY = (Trunc, NonZero, Positive, RoundHalf, Mul, Div)

@@ -95,9 +95,10 @@ def _conv(m: nn.Conv2d, b: Bounds) -> Bounds:
 
 def _affine(m: gm.Affine, b: Bounds) -> Bounds:
     s, t = m.scale.to(torch.float64), m.shift.to(torch.float64)
-    lo, hi, _ = b
+    lo, hi, exact = b
     p, q = lo * s, hi * s
-    return torch.minimum(p, q) + t, torch.maximum(p, q) + t, False
+    sign_only = bool((s.abs() == 1).all() and (t == 0).all())  # x or -x: no rounding
+    return torch.minimum(p, q) + t, torch.maximum(p, q) + t, exact and sign_only
 
 
 def _product(a: Bounds, b: Bounds) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,6 +132,11 @@ def _nonzero(b: Bounds) -> Bounds:
     return ylo, yhi, True
 
 
+def _positive(b: Bounds) -> Bounds:
+    lo, hi = _widen(b)
+    return (lo > 0).to(lo.dtype), (hi > 0).to(lo.dtype), True
+
+
 def _module(m: nn.Module, ins: list[Bounds]) -> Bounds:
     """Bounds of ``m`` applied to values with bounds ``ins``."""
     if isinstance(m, (nn.Sequential, gm.GraphNet)):
@@ -146,6 +152,8 @@ def _module(m: nn.Module, ins: list[Bounds]) -> Bounds:
         return m(lo), m(hi), True
     if isinstance(m, gm.NonZero):
         return _nonzero(ins[0])
+    if isinstance(m, gm.Positive):
+        return _positive(ins[0])
     if isinstance(m, _MONOTONE_EXACT + _MONOTONE):
         lo, hi, exact = ins[0]
         return m(lo), m(hi), exact and isinstance(m, _MONOTONE_EXACT)

@@ -305,6 +305,8 @@ def make_module(step: Step) -> nn.Module:
         return gm.Trunc()
     if kind == "nonzero":
         return gm.NonZero()
+    if kind == "positive":
+        return gm.Positive()
     if kind == "round16":
         return gm.RoundHalf()
     raise AssertionError(f"unknown step kind {kind}")

@@ -39,8 +39,9 @@ from autospec_cli.models.runtime import (
 #: Operators accepted on tensors computed from the input.
 COMPUTED_OPS: tuple[str, ...] = (
     "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Dropout",
-    "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu",
-    "MatMul", "MaxPool", "Mul", "Neg", "Pad", "ReduceMean", "ReduceSum", "Relu", "Reshape",
+    "Equal", "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Greater",
+    "GreaterOrEqual", "Identity", "LeakyRelu", "Less", "LessOrEqual", "MatMul", "MaxPool",
+    "Mul", "Neg", "Pad", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Where",
     "Shape", "Sigmoid", "Slice", "Split", "Squeeze", "Sub", "Tanh", "Tile", "Transpose",
     "Unsqueeze",
 )
@@ -297,6 +298,96 @@ class _Converter:
     def _op_Shape(self, node: Any, ins: list[Any], a: dict[str, Any]) -> np.ndarray:
         full = np.asarray(ins[0].full, dtype=np.int64)
         return full[a.get("start", 0):a.get("end", None)]
+
+    # --- comparisons and selection (exact step functions) ------------------------------
+
+    def _shifted(self, node: Any, ins: list[Any], tag: str) -> tuple[Dyn, bool]:
+        """``x - c`` for a comparison of a computed ``x`` with a constant ``c`` (either
+        side), and whether ``x`` was the left operand."""
+        a, b = ins
+        if isinstance(a, Dyn) == isinstance(b, Dyn):
+            raise _err(node, "only comparisons of a computed tensor with a constant are "
+                             "supported")
+        x, c, left = (a, b, True) if isinstance(a, Dyn) else (b, a, False)
+        out_full = tuple(np.broadcast_shapes(x.full, np.shape(c)))
+        if st.per_shape(out_full) != x.per:
+            raise _err(node, f"a constant of shape {np.shape(c)} expands the input {x.full}")
+        ct = st.torch_const(c, out_full)
+        if not np.any(ct):
+            return x, left
+        return self._emit("affine", [x], out_full, node.output[0] + tag, s=np.ones_like(ct),
+                          t=-ct), left
+
+    def _step(self, node: Any, d: Dyn, kind: str, negate: bool, name: str) -> Dyn:
+        """``kind`` (``positive``/``nonzero``) of ``d``, or ``1 -`` it when ``negate``."""
+        y = self._emit(kind, [d], d.full, name + ("/step" if negate else ""))
+        if not negate:
+            return y
+        ones = np.ones((1,) * (len(d.per) + 1))
+        return self._emit("affine", [y], d.full, name, s=-ones, t=ones)
+
+    def _flip(self, node: Any, d: Dyn) -> Dyn:
+        ones = np.ones((1,) * (len(d.per) + 1))
+        return self._emit("affine", [d], d.full, node.output[0] + "/neg", s=-ones, t=0 * ones)
+
+    def _op_Equal(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, _ = self._shifted(node, ins, "/diff")
+        return self._step(node, d, "nonzero", True, node.output[0])
+
+    def _op_Greater(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # x > c, or c > x
+        return self._step(node, d if left else self._flip(node, d), "positive", False,
+                          node.output[0])
+
+    def _op_Less(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # x < c, or c < x
+        return self._step(node, self._flip(node, d) if left else d, "positive", False,
+                          node.output[0])
+
+    def _op_GreaterOrEqual(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # not (x < c), or not (c < x)
+        return self._step(node, self._flip(node, d) if left else d, "positive", True,
+                          node.output[0])
+
+    def _op_LessOrEqual(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # not (x > c), or not (c > x)
+        return self._step(node, d if left else self._flip(node, d), "positive", True,
+                          node.output[0])
+
+    def _op_Where(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        """``where(g, a, b) = b + g * (a - b)`` for a computed 0/1 condition ``g`` (exact: g
+        is 0 or 1, so the product is ``0`` or ``a - b``)."""
+        g, x, y = ins
+        if not isinstance(g, Dyn):
+            raise _err(node, "a constant condition with computed branches is not supported")
+        base = node.output[0]
+        for v in (x, y):
+            if isinstance(v, Dyn) and v.full != g.full:
+                raise _err(node, "computed branches must have the condition's shape")
+        if not isinstance(x, Dyn) and not isinstance(y, Dyn):
+            full = tuple(np.broadcast_shapes(g.full, np.shape(x), np.shape(y)))
+            if st.per_shape(full) != g.per:
+                raise _err(node, "constant branches must not expand the condition")
+            xt, yt = st.torch_const(x, full), st.torch_const(y, full)
+            return self._emit("affine", [g], full, base, s=xt - yt, t=yt)
+        ones = np.ones((1,) * (len(g.per) + 1))
+        if isinstance(x, Dyn) and isinstance(y, Dyn):
+            diff = self._emit("sub", [x, y], g.full, base + "/diff")
+            prod = self._emit("mul", [g, diff], g.full, base + "/prod")
+            return self._emit("add", [y, prod], g.full, base)
+        if isinstance(x, Dyn):  # b constant: b + g * (x - b)
+            yt = st.torch_const(np.broadcast_to(y, np.broadcast_shapes(g.full, np.shape(y))),
+                                g.full)
+            diff = self._emit("affine", [x], g.full, base + "/diff", s=ones + 0 * yt, t=-yt)
+            prod = self._emit("mul", [g, diff], g.full, base + "/prod")
+            return self._emit("affine", [prod], g.full, base, s=ones + 0 * yt, t=yt)
+        # a constant: a * g + y * (1 - g)
+        xt = st.torch_const(np.broadcast_to(x, np.broadcast_shapes(g.full, np.shape(x))),
+                            g.full)
+        keep = self._emit("affine", [g], g.full, base + "/not", s=-ones, t=ones)
+        prod = self._emit("mul", [keep, y], g.full, base + "/prod")
+        picked = self._emit("affine", [g], g.full, base + "/picked", s=xt, t=0 * xt)
+        return self._emit("add", [picked, prod], g.full, base)
 
     # --- linear layers -------------------------------------------------------------------
 

@@ -57,6 +57,23 @@ CASES = {
                           {"s": np.array([1, 2], I64)}, [2, 3], [2, 2]),
     "split_equal_chunks": ([helper.make_node("Split", ["x"], ["y", "b"], axis=0,
                                              num_outputs=2)], {}, [5], [3]),
+    "equal": ([helper.make_node("Equal", ["x", "c"], ["e"]),
+               helper.make_node("Cast", ["e"], ["y"], to=TensorProto.FLOAT)],
+              {"c": np.array([1.0, 0.0, 2.0], np.float32)}, [3], [3]),
+    "greater_constant_left": ([helper.make_node("Greater", ["c", "x"], ["e"]),
+                               helper.make_node("Cast", ["e"], ["y"], to=TensorProto.FLOAT)],
+                              {"c": np.array([1.0], np.float32)}, [3], [3]),
+    "less_or_equal": ([helper.make_node("LessOrEqual", ["x", "c"], ["e"]),
+                       helper.make_node("Cast", ["e"], ["y"], to=TensorProto.FLOAT)],
+                      {"c": np.array([1.0], np.float32)}, [3], [3]),
+    "where_constant_else": ([helper.make_node("Greater", ["x", "c"], ["g"]),
+                             helper.make_node("Where", ["g", "x", "v"], ["y"])],
+                            {"c": np.array([0.0], np.float32), "v": np.array([10.0], np.float32)},
+                            [3], [3]),
+    "where_constant_then": ([helper.make_node("Less", ["x", "c"], ["g"]),
+                             helper.make_node("Where", ["g", "v", "x"], ["y"])],
+                            {"c": np.array([1.0], np.float32), "v": np.array([-4.0], np.float32)},
+                            [3], [3]),
     "square": ([helper.make_node("Mul", ["x", "x"], ["y"])], {}, [3], [3]),
     "quotient": ([helper.make_node("Slice", ["x", "z", "o"], ["a"]),
                   helper.make_node("Slice", ["x", "o", "t"], ["b"]),
@@ -137,5 +154,5 @@ def test_shape_output_is_a_constant_network():
 
 
 def test_claimed_affine_operators_are_listed():
-    for op in ("Gather", "Slice", "Split", "Pad", "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast"):
+    for op in ("Equal", "Greater", "Less", "Where", "Gather", "Slice", "Split", "Pad", "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast"):
         assert op in SUPPORTED_OPS
