@@ -155,6 +155,32 @@ class Div(nn.Module):
         return a / b
 
 
+class Pow(nn.Module):
+    """ONNX Pow of a computed tensor by a constant exponent (elementwise, broadcast)."""
+
+    def __init__(self, exponent: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("exponent", torch.as_tensor(np.asarray(exponent, np.float32)))
+
+    exponent: torch.Tensor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.pow(x, self.exponent.to(x.dtype))
+
+
+class PowBase(nn.Module):
+    """ONNX Pow of a positive constant base by a computed exponent: ``base ** x``."""
+
+    def __init__(self, base: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("base", torch.as_tensor(np.asarray(base, np.float32)))
+
+    base: torch.Tensor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.pow(self.base.to(x.dtype), x)
+
+
 #: modules whose rules auto_LiRPA 0.3 does not have (step functions, products): models with
 #: them are bounded by interval arithmetic only (:mod:`autospec_cli.models.interval`)
-INTERVAL_ONLY = (Trunc, NonZero, Positive, RoundHalf, Mul, Div)
+INTERVAL_ONLY = (Trunc, NonZero, Positive, RoundHalf, Mul, Div, Pow, PowBase)

@@ -137,6 +137,36 @@ def _positive(b: Bounds) -> Bounds:
     return (lo > 0).to(lo.dtype), (hi > 0).to(lo.dtype), True
 
 
+def _pow(m: gm.Pow, b: Bounds) -> Bounds:
+    """``x ** e``: monotone pieces per element. Integer ``e``: odd increasing, even like a
+    square; otherwise defined for ``x >= 0`` only (increasing for ``e > 0``, decreasing for
+    ``e < 0``): a box reaching below 0 gets no bound there."""
+    lo, hi, _ = b
+    e = m.exponent.to(torch.float64).expand_as(lo)
+    p, q = torch.pow(lo, e), torch.pow(hi, e)
+    integer = e == torch.round(e)
+    even = integer & (torch.remainder(e, 2) == 0)
+    straddles = (lo < 0) & (hi > 0)
+    low, high = torch.minimum(p, q), torch.maximum(p, q)
+    zero_at = torch.where(e > 0, torch.zeros_like(lo), torch.full_like(lo, torch.inf))
+    low = torch.where(even & straddles & (e > 0), 0.0, low)
+    high = torch.where(even & straddles & (e < 0), torch.inf, high)
+    odd_neg_straddle = integer & ~even & (e < 0) & (lo <= 0) & (hi >= 0)
+    frac_neg = ~integer & (lo < 0)
+    unbounded = odd_neg_straddle | frac_neg
+    low = torch.where(unbounded, -torch.inf, low)
+    high = torch.where(unbounded, torch.inf, high)
+    low = torch.where(even & (e < 0) & (lo == 0) & (hi == 0), zero_at, low)
+    return low, high, False
+
+
+def _pow_base(m: gm.PowBase, b: Bounds) -> Bounds:
+    lo, hi, _ = b
+    base = m.base.to(torch.float64)
+    p, q = torch.pow(base, lo), torch.pow(base, hi)
+    return torch.minimum(p, q), torch.maximum(p, q), False
+
+
 def _module(m: nn.Module, ins: list[Bounds]) -> Bounds:
     """Bounds of ``m`` applied to values with bounds ``ins``."""
     if isinstance(m, (nn.Sequential, gm.GraphNet)):
@@ -154,6 +184,10 @@ def _module(m: nn.Module, ins: list[Bounds]) -> Bounds:
         return _nonzero(ins[0])
     if isinstance(m, gm.Positive):
         return _positive(ins[0])
+    if isinstance(m, gm.Pow):
+        return _pow(m, ins[0])
+    if isinstance(m, gm.PowBase):
+        return _pow_base(m, ins[0])
     if isinstance(m, _MONOTONE_EXACT + _MONOTONE):
         lo, hi, exact = ins[0]
         return m(lo), m(hi), exact and isinstance(m, _MONOTONE_EXACT)

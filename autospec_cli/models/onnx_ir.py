@@ -307,6 +307,10 @@ def make_module(step: Step) -> nn.Module:
         return gm.NonZero()
     if kind == "positive":
         return gm.Positive()
+    if kind == "pow":
+        return gm.Pow(p["e"])
+    if kind == "powbase":
+        return gm.PowBase(p["base"])
     if kind == "round16":
         return gm.RoundHalf()
     raise AssertionError(f"unknown step kind {kind}")

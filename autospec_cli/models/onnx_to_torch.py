@@ -41,7 +41,7 @@ COMPUTED_OPS: tuple[str, ...] = (
     "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Dropout",
     "Equal", "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Greater",
     "GreaterOrEqual", "Identity", "LeakyRelu", "Less", "LessOrEqual", "MatMul", "MaxPool",
-    "Mul", "Neg", "Pad", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Where",
+    "Mul", "Neg", "Pad", "Pow", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Where",
     "Shape", "Sigmoid", "Slice", "Split", "Squeeze", "Sub", "Tanh", "Tile", "Transpose",
     "Unsqueeze",
 )
@@ -388,6 +388,24 @@ class _Converter:
         prod = self._emit("mul", [keep, y], g.full, base + "/prod")
         picked = self._emit("affine", [g], g.full, base + "/picked", s=xt, t=0 * xt)
         return self._emit("add", [picked, prod], g.full, base)
+
+    def _op_Pow(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        x, e = ins
+        if isinstance(x, Dyn) and isinstance(e, Dyn):
+            raise _err(node, "a computed base with a computed exponent is not supported")
+        if isinstance(x, Dyn):
+            full = tuple(np.broadcast_shapes(x.full, np.shape(e)))
+            if st.per_shape(full) != x.per:
+                raise _err(node, f"an exponent of shape {np.shape(e)} expands the input")
+            et = st.torch_const(e, full)
+            if np.all(et == 1):
+                return x
+            return self._emit("pow", [x], full, node.output[0], e=et)
+        base = np.asarray(x, dtype=np.float64)
+        full = tuple(np.broadcast_shapes(e.full, base.shape))
+        if st.per_shape(full) != e.per or np.any(base <= 0):
+            raise _err(node, "a constant base must be positive and must not expand the exponent")
+        return self._emit("powbase", [e], full, node.output[0], base=st.torch_const(base, full))
 
     # --- linear layers -------------------------------------------------------------------
 

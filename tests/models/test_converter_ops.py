@@ -74,6 +74,11 @@ CASES = {
                              helper.make_node("Where", ["g", "v", "x"], ["y"])],
                             {"c": np.array([1.0], np.float32), "v": np.array([-4.0], np.float32)},
                             [3], [3]),
+    "pow_mixed_exponents": ([helper.make_node("Pow", ["x", "e"], ["y"])],
+                            {"e": np.array([2.0, -1.0, 3.0, 0.5, -2.0, 0.0], np.float32)}, [6],
+                            [6]),
+    "pow_constant_base": ([helper.make_node("Pow", ["b", "x"], ["y"])],
+                          {"b": np.array([2.0, 0.5], np.float32)}, [2], [2]),
     "square": ([helper.make_node("Mul", ["x", "x"], ["y"])], {}, [3], [3]),
     "quotient": ([helper.make_node("Slice", ["x", "z", "o"], ["a"]),
                   helper.make_node("Slice", ["x", "o", "t"], ["b"]),
@@ -139,6 +144,23 @@ def test_square_and_quotient_bounds_are_tight():
     assert ylo.tolist() == [[-np.inf]] and yhi.tolist() == [[np.inf]]  # divisor may be 0
 
 
+@pytest.mark.parametrize("e", [2.0, 3.0, -1.0, -2.0, -3.0, 0.5, -0.5, 0.0, 4.0])
+def test_pow_bounds_enclose_samples_on_every_sign_pattern(e):
+    from autospec_cli.models.graph_modules import Pow
+    from autospec_cli.models.interval import _pow
+
+    rng = np.random.default_rng(0)
+    lo = torch.tensor(rng.uniform(-3, 3, 40)).sort().values.reshape(20, 2)
+    lo = torch.cat([lo, torch.tensor([[0.0, 1.0], [-1.0, 0.0], [0.0, 0.0], [-2.0, -0.5]])])
+    ylo, yhi, _ = _pow(Pow(np.array(e)), (lo[:, 0], lo[:, 1], False))
+    t = np.linspace(0, 1, 201)[None]
+    x = lo[:, :1].numpy() + t * (lo[:, 1:] - lo[:, :1]).numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.power(x, e)
+    ok = np.isnan(y) | ((y >= ylo.numpy()[:, None] - 1e-9) & (y <= yhi.numpy()[:, None] + 1e-9))
+    assert ok.all()
+
+
 def test_lower_of_rows_ignores_unbounded_outputs_a_row_does_not_use():
     C = torch.tensor([[1.0, 0.0], [0.0, -1.0]])
     lb = lower_of_rows(C, torch.tensor([[1.0, -np.inf]]), torch.tensor([[2.0, 3.0]]))
@@ -154,5 +176,5 @@ def test_shape_output_is_a_constant_network():
 
 
 def test_claimed_affine_operators_are_listed():
-    for op in ("Equal", "Greater", "Less", "Where", "Gather", "Slice", "Split", "Pad", "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast"):
+    for op in ("Pow", "Equal", "Greater", "Less", "Where", "Gather", "Slice", "Split", "Pad", "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast"):
         assert op in SUPPORTED_OPS
