@@ -181,6 +181,20 @@ class PowBase(nn.Module):
         return torch.pow(self.base.to(x.dtype), x)
 
 
+class Softmax(nn.Module):
+    """ONNX Softmax (opset >= 13) along ``axis`` of the full ONNX shape of one sample."""
+
+    def __init__(self, in_full: Sequence[int], axis: int, out_per: Sequence[int]) -> None:
+        super().__init__()
+        self.in_full = tuple(int(d) for d in in_full)
+        self.dim = int(axis) + 1
+        self.out_per = tuple(int(d) for d in out_per)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.softmax(x.reshape(-1, *self.in_full), dim=self.dim)
+        return y.reshape(-1, *self.out_per)
+
+
 #: modules whose rules auto_LiRPA 0.3 does not have (step functions, products): models with
 #: them are bounded by interval arithmetic only (:mod:`autospec_cli.models.interval`)
-INTERVAL_ONLY = (Trunc, NonZero, Positive, RoundHalf, Mul, Div, Pow, PowBase)
+INTERVAL_ONLY = (Trunc, NonZero, Positive, RoundHalf, Mul, Div, Pow, PowBase, Softmax)

@@ -167,6 +167,20 @@ def _pow_base(m: gm.PowBase, b: Bounds) -> Bounds:
     return torch.minimum(p, q), torch.maximum(p, q), False
 
 
+def _softmax(m: gm.Softmax, b: Bounds) -> Bounds:
+    """Output ``i`` grows with ``x_i`` and falls with every other ``x_j``, so its extremes are
+    at ``(lo_i, hi_others)`` and ``(hi_i, lo_others)``: ``e^l_i / (e^l_i + sum_j!=i e^h_j)``."""
+    lo, hi, _ = b
+    n = lo.shape[0]
+    lo, hi = lo.reshape(n, *m.in_full), hi.reshape(n, *m.in_full)
+    shift = hi.amax(dim=m.dim, keepdim=True)  # exp arguments <= 0: no overflow
+    el, eh = torch.exp(lo - shift), torch.exp(hi - shift)
+    sum_l, sum_h = el.sum(dim=m.dim, keepdim=True), eh.sum(dim=m.dim, keepdim=True)
+    low = el / (el + (sum_h - eh).clamp(min=0))
+    high = eh / (eh + (sum_l - el).clamp(min=0))
+    return low.reshape(n, *m.out_per), high.clamp(max=1).reshape(n, *m.out_per), False
+
+
 def _module(m: nn.Module, ins: list[Bounds]) -> Bounds:
     """Bounds of ``m`` applied to values with bounds ``ins``."""
     if isinstance(m, (nn.Sequential, gm.GraphNet)):
@@ -186,6 +200,8 @@ def _module(m: nn.Module, ins: list[Bounds]) -> Bounds:
         return _positive(ins[0])
     if isinstance(m, gm.Pow):
         return _pow(m, ins[0])
+    if isinstance(m, gm.Softmax):
+        return _softmax(m, ins[0])
     if isinstance(m, gm.PowBase):
         return _pow_base(m, ins[0])
     if isinstance(m, _MONOTONE_EXACT + _MONOTONE):

@@ -307,6 +307,8 @@ def make_module(step: Step) -> nn.Module:
         return gm.NonZero()
     if kind == "positive":
         return gm.Positive()
+    if kind == "softmax":
+        return gm.Softmax(p["in_full"], p["axis"], step.out_per)
     if kind == "pow":
         return gm.Pow(p["e"])
     if kind == "powbase":

@@ -42,7 +42,7 @@ COMPUTED_OPS: tuple[str, ...] = (
     "Equal", "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Greater",
     "GreaterOrEqual", "Identity", "LeakyRelu", "Less", "LessOrEqual", "MatMul", "MaxPool",
     "Mul", "Neg", "Pad", "Pow", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Where",
-    "Shape", "Sigmoid", "Slice", "Split", "Squeeze", "Sub", "Tanh", "Tile", "Transpose",
+    "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Squeeze", "Sub", "Tanh", "Tile", "Transpose",
     "Unsqueeze",
 )
 #: Operators that are affine in their one computed input when every other input is constant:
@@ -103,6 +103,8 @@ class _Converter:
         self.proto, self.name = proto, name
         self.env: dict[str, Any] = {}
         self.steps: list[Step] = []
+        self.opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
+                         default=13)
 
     def run(self) -> tuple[Dyn, Dyn]:
         g = self.proto.graph
@@ -388,6 +390,14 @@ class _Converter:
         prod = self._emit("mul", [keep, y], g.full, base + "/prod")
         picked = self._emit("affine", [g], g.full, base + "/picked", s=xt, t=0 * xt)
         return self._emit("add", [picked, prod], g.full, base)
+
+    def _op_Softmax(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        x = ins[0]
+        if self.opset < 13:
+            raise _err(node, "Softmax before opset 13 (flattening semantics) is not supported")
+        rank = len(x.full)
+        axis = int(a.get("axis", -1)) % rank
+        return self._emit("softmax", [x], x.full, node.output[0], in_full=x.full, axis=axis)
 
     def _op_Pow(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
         x, e = ins

@@ -79,6 +79,7 @@ CASES = {
                             [6]),
     "pow_constant_base": ([helper.make_node("Pow", ["b", "x"], ["y"])],
                           {"b": np.array([2.0, 0.5], np.float32)}, [2], [2]),
+    "softmax": ([helper.make_node("Softmax", ["x"], ["y"], axis=1)], {}, [2, 3], [2, 3]),
     "square": ([helper.make_node("Mul", ["x", "x"], ["y"])], {}, [3], [3]),
     "quotient": ([helper.make_node("Slice", ["x", "z", "o"], ["a"]),
                   helper.make_node("Slice", ["x", "o", "t"], ["b"]),
