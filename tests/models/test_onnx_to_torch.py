@@ -242,11 +242,11 @@ def test_sources_path_bytes_and_proto(tmp_path):
 
 
 def test_unsupported_operator_is_model_error_naming_it():
-    assert "Softmax" not in SUPPORTED_OPS
+    assert "Hardmax" not in SUPPORTED_OPS
     proto = _graph([helper.make_node("MatMul", ["x", "W"], ["h"]),
-                    helper.make_node("Softmax", ["h"], ["y"], axis=1)],
+                    helper.make_node("Hardmax", ["h"], ["y"], axis=1)],
                    {"W": np.eye(3)}, ["N", 3], ["N", 3])
-    with pytest.raises(ModelError, match="unsupported ONNX operator.*Softmax"):
+    with pytest.raises(ModelError, match="unsupported ONNX operator.*Hardmax"):
         load_onnx_as_torch(proto)
 
 
