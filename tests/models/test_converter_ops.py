@@ -177,5 +177,6 @@ def test_shape_output_is_a_constant_network():
 
 
 def test_claimed_affine_operators_are_listed():
-    for op in ("Pow", "Equal", "Greater", "Less", "Where", "Gather", "Slice", "Split", "Pad", "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast"):
+    for op in ("Pow", "Equal", "Greater", "Less", "Where", "Gather", "Slice", "Split", "Pad",
+               "Expand", "Tile", "ReduceSum", "ReduceMean", "Cast", "Softmax"):
         assert op in SUPPORTED_OPS
