@@ -305,8 +305,8 @@ class ExternalVerifier(Verifier):
 
     def recover_witness(self, result: Result, instance: Instance, spent: float) -> Result:
         """A ``sat`` without a counterexample that replays in onnxruntime: search the
-        property's input set for one (random and corner sampling, then gradient search, for
-        the rest of the instance's time). Found: ``sat`` with it (``extra["witness_recovered"]``);
+        property's input set for one (random and corner sampling and gradient search, then
+        branch and bound over the input set, for the rest of the instance's time). Found: ``sat`` with it (``extra["witness_recovered"]``);
         not found: ``error`` marked ``extra["claimed_sat_no_witness"]``, never ``sat``."""
         cex = result.counterexample
         if cex is not None:
@@ -315,10 +315,17 @@ class ExternalVerifier(Verifier):
                     return result
             except Exception:  # noqa: BLE001 - an unreadable model is reported by the runner
                 return result
+        from autospec_cli.verify.backends.bab.backend import BabVerifier
+
         budget = max(1.0, float(instance.timeout) - spent)
         start = time.monotonic()
         found = AttackVerifier(restarts=64, steps=200).verify_instance(
             Instance(instance.onnx, instance.vnnlib, budget, instance.category))
+        left = budget - (time.monotonic() - start)
+        if found.verdict is not Verdict.SAT and left > 0.5:
+            # branch and bound keeps searching where the attack gave up (only its sat is used)
+            found = BabVerifier().verify_instance(
+                Instance(instance.onnx, instance.vnnlib, left, instance.category))
         extra = {**result.extra, "recovery_seconds": round(time.monotonic() - start, 3)}
         if found.verdict is Verdict.SAT and found.counterexample is not None:
             return Result(Verdict.SAT, counterexample=found.counterexample,
