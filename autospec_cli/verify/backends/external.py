@@ -306,8 +306,9 @@ class ExternalVerifier(Verifier):
     def recover_witness(self, result: Result, instance: Instance, spent: float) -> Result:
         """A ``sat`` without a counterexample that replays in onnxruntime: search the
         property's input set for one (random and corner sampling and gradient search, then
-        branch and bound over the input set, for the rest of the instance's time). Found: ``sat`` with it (``extra["witness_recovered"]``);
-        not found: ``error`` marked ``extra["claimed_sat_no_witness"]``, never ``sat``."""
+        branch and bound over the input set, for the rest of the instance's time). Found:
+        ``sat`` with it (``extra["witness_recovered"]``); not found: ``error`` marked
+        ``extra["claimed_sat_no_witness"]``, never ``sat``."""
         cex = result.counterexample
         if cex is not None:
             try:
