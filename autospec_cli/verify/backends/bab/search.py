@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autospec_cli.errors import VerifierError
+from autospec_cli.errors import ModelError, VerifierError
 from autospec_cli.models.interval import interval_bounds, lower_of_rows, needs_intervals
 from autospec_cli.models.lirpa_compat import compute_bounds
 from autospec_cli.verify.backends.bab import crown
@@ -152,8 +152,15 @@ class Bounder:
 
         # interval bounds: the only ones for step functions and products, and a cheap second
         # opinion beside CROWN otherwise (both are sound, so the larger lower bound wins)
-        with torch.no_grad():
-            ylo, yhi = interval_bounds(self.model, lo, hi)
+        try:
+            with torch.no_grad():
+                ylo, yhi = interval_bounds(self.model, lo, hi)
+        except ModelError:  # a module without an interval rule: CROWN alone (it has one)
+            if self.intervals_only:
+                raise
+            ylo = torch.full((lo.shape[0], C.shape[1]), -torch.inf, dtype=torch.float64,
+                             device=lo.device)
+            yhi = -ylo
         lb_t = lower_of_rows(C, ylo, yhi)
         ub_t = -lower_of_rows(-C, ylo, yhi)
         if not self.intervals_only:
