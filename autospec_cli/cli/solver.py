@@ -121,6 +121,7 @@ def _check_query(query: Path, nets: dict[str, Path]) -> tuple[QueryDecls, Path]:
     """Apply the standard's mandatory checks; return (declarations, model path)."""
     from autospec_cli.verify.solver_interface import (
         ELEMENT_TYPES,
+        OUTPUT_ONLY_TYPES,
         onnx_input_type,
         query_declarations,
     )
@@ -151,7 +152,8 @@ def _check_query(query: Path, nets: dict[str, Path]) -> tuple[QueryDecls, Path]:
             )
         model = nets[net.name]
         for v in net.inputs + net.outputs:
-            if v.dtype not in ELEMENT_TYPES:
+            allowed = ELEMENT_TYPES if v in net.inputs else ELEMENT_TYPES + OUTPUT_ONLY_TYPES
+            if v.dtype not in allowed:
                 raise VnnlibError(
                     f"{v.name} has element type {v.dtype}; supported: {', '.join(ELEMENT_TYPES)}"
                 )

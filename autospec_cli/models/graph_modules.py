@@ -110,3 +110,91 @@ class GraphNet(nn.Module):
         for layer, ins in zip(self.layers, self.wiring, strict=True):
             values.append(layer(*[values[i] for i in ins]))
         return values[self.output]
+
+
+class Trunc(nn.Module):
+    """ONNX Cast of a float tensor to a signed integer type: rounding toward zero."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.trunc(x)
+
+
+class NonZero(nn.Module):
+    """ONNX Cast to BOOL (read back as a number): 1 where ``x != 0``, else 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x != 0).to(x.dtype) + 0 * x  # "+ 0 * x": a (zero) gradient for attacks
+
+
+class Positive(nn.Module):
+    """ONNX Greater / Less against a constant (after moving it to the left): 1 where
+    ``x > 0``, else 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x > 0).to(x.dtype) + 0 * x  # "+ 0 * x": a (zero) gradient for attacks
+
+
+class RoundHalf(nn.Module):
+    """ONNX Cast of a float tensor to FLOAT16: rounding to the nearest half-precision value."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(torch.float16).to(x.dtype)
+
+
+class Mul(nn.Module):
+    """``a * b`` of two computed tensors."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a * b
+
+
+class Div(nn.Module):
+    """``a / b`` of two computed tensors."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a / b
+
+
+class Pow(nn.Module):
+    """ONNX Pow of a computed tensor by a constant exponent (elementwise, broadcast)."""
+
+    def __init__(self, exponent: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("exponent", torch.as_tensor(np.asarray(exponent, np.float32)))
+
+    exponent: torch.Tensor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.pow(x, self.exponent.to(x.dtype))
+
+
+class PowBase(nn.Module):
+    """ONNX Pow of a positive constant base by a computed exponent: ``base ** x``."""
+
+    def __init__(self, base: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("base", torch.as_tensor(np.asarray(base, np.float32)))
+
+    base: torch.Tensor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.pow(self.base.to(x.dtype), x)
+
+
+class Softmax(nn.Module):
+    """ONNX Softmax (opset >= 13) along ``axis`` of the full ONNX shape of one sample."""
+
+    def __init__(self, in_full: Sequence[int], axis: int, out_per: Sequence[int]) -> None:
+        super().__init__()
+        self.in_full = tuple(int(d) for d in in_full)
+        self.dim = int(axis) + 1
+        self.out_per = tuple(int(d) for d in out_per)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.softmax(x.reshape(-1, *self.in_full), dim=self.dim)
+        return y.reshape(-1, *self.out_per)
+
+
+#: modules whose rules auto_LiRPA 0.3 does not have (step functions, products): models with
+#: them are bounded by interval arithmetic only (:mod:`autospec_cli.models.interval`)
+INTERVAL_ONLY = (Trunc, NonZero, Positive, RoundHalf, Mul, Div, Pow, PowBase, Softmax)

@@ -134,6 +134,64 @@ def _shape(ins: list[Any], a: dict[str, Any]) -> np.ndarray:
     return shape[a.get("start", 0):a.get("end", None)]
 
 
+def _pad(ins: list[Any], a: dict[str, Any]) -> np.ndarray:
+    x = ins[0]
+    pads = ins[1].reshape(-1).tolist() if len(ins) > 1 and ins[1] is not None else a["pads"]
+    value = ins[2].reshape(-1)[0] if len(ins) > 2 and ins[2] is not None else a.get("value", 0)
+    axes = list(range(x.ndim))
+    if len(ins) > 3 and ins[3] is not None:
+        axes = [int(v) % x.ndim for v in ins[3].reshape(-1)]
+    if any(int(p) < 0 for p in pads):
+        raise ModelError("Pad with negative pads is not supported")
+    width = [(0, 0)] * x.ndim
+    k = len(axes)
+    for i, ax in enumerate(axes):
+        width[ax] = (int(pads[i]), int(pads[i + k]))
+    mode = a.get("mode", "constant")
+    if mode == "constant":
+        return np.pad(x, width, mode="constant", constant_values=value)
+    if mode in ("reflect", "edge", "wrap"):
+        return np.pad(x, width, mode=mode)
+    raise ModelError(f"Pad mode {mode!r} is not supported")
+
+
+def _reduce(fn: Callable[..., np.ndarray]) -> FoldFn:
+    def fold(ins: list[Any], a: dict[str, Any]) -> np.ndarray:
+        x = ins[0]
+        axes = axes_of(ins, a, x.ndim)
+        keep = bool(a.get("keepdims", 1))
+        if not axes:
+            if a.get("noop_with_empty_axes", 0):
+                return x
+            axes = list(range(x.ndim))
+        return fn(x, axis=tuple(axes), keepdims=keep)
+
+    return fold
+
+
+def split_parts(ins: list[Any], a: dict[str, Any], n_outputs: int) -> list[np.ndarray]:
+    """ONNX Split: sizes from the ``split`` input (opset >= 13) or attribute, else
+    ``n_outputs`` chunks of ``ceil(dim / n)`` (the last one smaller)."""
+    x = ins[0]
+    axis = int(a.get("axis", 0)) % x.ndim
+    sizes = a.get("split")
+    if len(ins) > 1 and ins[1] is not None:
+        sizes = ins[1].reshape(-1).tolist()
+    dim = x.shape[axis]
+    if sizes is None:
+        chunk = -(-dim // n_outputs)
+        sizes = [min(chunk, dim - k * chunk) for k in range(n_outputs)]
+    sizes = [int(v) for v in sizes]
+    if len(sizes) != n_outputs or sum(sizes) != dim or min(sizes) < 0:
+        raise ModelError(f"Split sizes {sizes} do not cut an axis of {dim} into {n_outputs}")
+    return np.split(x, np.cumsum(sizes)[:-1].tolist(), axis=axis)
+
+
+def _expand(ins: list[Any], a: dict[str, Any]) -> np.ndarray:
+    shape = tuple(int(v) for v in ins[1].reshape(-1))
+    return np.broadcast_to(ins[0], np.broadcast_shapes(ins[0].shape, shape)).copy()
+
+
 FOLD: dict[str, FoldFn] = {
     "Constant": _constant,
     "Identity": lambda i, a: i[0],
@@ -156,6 +214,11 @@ FOLD: dict[str, FoldFn] = {
     "Gather": lambda i, a: np.take(i[0], i[1], axis=a.get("axis", 0)),
     "Slice": _slice,
     "Shape": _shape,
+    "Pad": _pad,
+    "Expand": _expand,
+    "Tile": lambda i, a: np.tile(i[0], [int(v) for v in i[1].reshape(-1)]),
+    "ReduceSum": _reduce(np.sum),
+    "ReduceMean": _reduce(np.mean),
     "ConstantOfShape": lambda i, a: np.full(
         tuple(int(v) for v in i[0]), np.asarray(a.get("value", np.zeros(1))).reshape(-1)[0]),
 }

@@ -297,6 +297,24 @@ def make_module(step: Step) -> nn.Module:
         return gm.Add()
     if kind == "sub":
         return gm.Sub()
+    if kind == "mul":
+        return gm.Mul()
+    if kind == "div":
+        return gm.Div()
+    if kind == "trunc":
+        return gm.Trunc()
+    if kind == "nonzero":
+        return gm.NonZero()
+    if kind == "positive":
+        return gm.Positive()
+    if kind == "softmax":
+        return gm.Softmax(p["in_full"], p["axis"], step.out_per)
+    if kind == "pow":
+        return gm.Pow(p["e"])
+    if kind == "powbase":
+        return gm.PowBase(p["base"])
+    if kind == "round16":
+        return gm.RoundHalf()
     raise AssertionError(f"unknown step kind {kind}")
 
 

@@ -39,10 +39,20 @@ from autospec_cli.models.runtime import (
 #: Operators accepted on tensors computed from the input.
 COMPUTED_OPS: tuple[str, ...] = (
     "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Dropout",
-    "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
-    "Neg", "Pad", "Relu", "Reshape", "Shape", "Sigmoid", "Squeeze", "Sub", "Tanh", "Transpose",
+    "Equal", "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Greater",
+    "GreaterOrEqual", "Identity", "LeakyRelu", "Less", "LessOrEqual", "MatMul", "MaxPool",
+    "Mul", "Neg", "Pad", "Pow", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Where",
+    "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Squeeze", "Sub", "Tanh", "Tile", "Transpose",
     "Unsqueeze",
 )
+#: Operators that are affine in their one computed input when every other input is constant:
+#: converted to an exact ``Linear`` whose matrix is read off numpy evaluations (see
+#: :meth:`_Converter._probe_affine`).
+AFFINE_OPS: tuple[str, ...] = (
+    "Concat", "Expand", "Gather", "Pad", "ReduceMean", "ReduceSum", "Slice", "Tile",
+)
+#: Largest matrix (entries) an affine operator is converted to.
+MAX_PROBE_ENTRIES = 1 << 22
 #: Operators accepted only on constants (folded while converting).
 CONSTANT_OPS: tuple[str, ...] = tuple(sorted(set(oc.FOLD) - set(COMPUTED_OPS)))
 #: Every ONNX operator the converter accepts (``supports --onnx-operators`` lists these).
@@ -72,6 +82,15 @@ class OnnxTorchModel(nn.Module):
         return y
 
 
+class _Renamed:
+    """A node seen under another output name (an intermediate step of a rewrite, or one
+    output of a multi-output node: ``output``)."""
+
+    def __init__(self, node: Any, suffix: str, output: str | None = None) -> None:
+        self.name, self.op_type = node.name, node.op_type
+        self.output = [(output or node.output[0]) + suffix, *node.output[1:]]
+
+
 def _err(node: Any, what: str) -> ModelError:
     label = node.name or node.output[0]
     return ModelError(f"ONNX node {label!r} ({node.op_type}): {what}")
@@ -84,6 +103,8 @@ class _Converter:
         self.proto, self.name = proto, name
         self.env: dict[str, Any] = {}
         self.steps: list[Step] = []
+        self.opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
+                         default=13)
 
     def run(self) -> tuple[Dyn, Dyn]:
         g = self.proto.graph
@@ -105,9 +126,25 @@ class _Converter:
         for node in g.node:
             self._node(node)
         out = self.env.get(g.output[0].name)
+        if out is None:
+            raise ModelError(f"{self.name}: the output {g.output[0].name!r} is not computed")
         if not isinstance(out, Dyn):
-            raise ModelError(f"{self.name}: the output does not depend on the input")
+            out = self._constant_output(x, np.asarray(out, dtype=np.float64))
         return x, out
+
+    def _constant_output(self, x: Dyn, c: np.ndarray) -> Dyn:
+        """An output that does not depend on the input (e.g. ``Shape``): ``0 * x + c``."""
+        n = math.prod(x.full)
+        flat = self._as_shape(x, (1, n), "/const-in")
+        y = self._emit("linear", [flat], (1, c.size), "/const-out", W=np.zeros((c.size, n)),
+                       b=c.reshape(-1))
+        return self._as_shape(y, tuple(c.shape), self.proto.graph.output[0].name)
+
+    def _as_shape(self, x: Dyn, full: tuple[int, ...], name: str) -> Dyn:
+        """``x`` reshaped to the full shape ``full`` (a reshape step only when needed)."""
+        if st.per_shape(full) == x.per:
+            return Dyn(x.name, full)
+        return self._emit("reshape", [x], full, name)
 
     def _node(self, node: Any) -> None:
         try:
@@ -115,6 +152,9 @@ class _Converter:
         except KeyError as e:
             raise _err(node, f"input {e.args[0]!r} is not defined") from None
         attrs = oc.attributes(node)
+        if node.op_type == "Split":
+            self._split(node, ins, attrs)
+            return
         if not any(isinstance(v, Dyn) for v in ins):
             if node.op_type not in oc.FOLD:
                 raise _err(node, "only supported on tensors computed from the input")
@@ -122,6 +162,16 @@ class _Converter:
             return
         if node.op_type not in COMPUTED_OPS:
             raise _err(node, f"supported on constants only ({', '.join(CONSTANT_OPS)})")
+        if node.op_type == "Pad":
+            try:  # zero padding of the spatial axes stays a padding layer (cheap in a conv net)
+                self.env[node.output[0]] = self._op_Pad(node, ins, attrs)
+                return
+            except ModelError:
+                pass  # any other padding: an exact Linear map below
+        if node.op_type in AFFINE_OPS and not (
+                node.op_type == "Concat" and all(isinstance(v, Dyn) for v in ins if v is not None)):
+            self.env[node.output[0]] = self._probe_affine(node, ins, attrs, oc.FOLD[node.op_type])
+            return
         handler = getattr(self, f"_op_{node.op_type}")
         self.env[node.output[0]] = handler(node, ins, attrs)
 
@@ -131,15 +181,66 @@ class _Converter:
         self.steps.append(Step(kind, [d.name for d in inputs], out.name, inputs[0].per, out.per, p))
         return out
 
+    # --- operators affine in one computed input -----------------------------------------
+
+    def _probe_affine(self, node: Any, ins: list[Any], a: dict[str, Any],
+                      fold: oc.FoldFn) -> Dyn:
+        """An operator affine in its one computed input ``x`` (the other inputs constant) as
+        an exact ``Linear``: column ``i`` is ``f(e_i) - f(0)``, the bias ``f(0)``, both by the
+        numpy folding rule ``fold``; a random point checks the map really is affine."""
+        dyn = [i for i, v in enumerate(ins) if isinstance(v, Dyn)]
+        if len(dyn) != 1:
+            raise _err(node, "only supported with one computed input (the others constant)")
+        k, x = dyn[0], ins[dyn[0]]
+        n = math.prod(x.full)
+
+        def f(v: np.ndarray) -> np.ndarray:
+            args = list(ins)
+            args[k] = v.reshape(x.full)
+            return np.array(fold(args, a), dtype=np.float64)  # a copy: no negative strides
+
+        c = f(np.zeros(n))
+        if n * c.size > MAX_PROBE_ENTRIES:
+            raise _err(node, f"too large to convert ({n} inputs x {c.size} outputs)")
+        W = np.empty((c.size, n))
+        for i in range(n):
+            e = np.zeros(n)
+            e[i] = 1.0
+            W[:, i] = f(e).reshape(-1) - c.reshape(-1)
+        r = np.random.default_rng(0).standard_normal(n)
+        if not np.allclose(f(r).reshape(-1), W @ r + c.reshape(-1), rtol=1e-9, atol=1e-9):
+            raise _err(node, "is not affine in its computed input")
+        base = node.output[0]
+        flat = self._as_shape(x, (1, n), base + "/flat")
+        y = self._emit("linear", [flat], (1, c.size), base + "/affine", W=W, b=c.reshape(-1))
+        return self._as_shape(y, tuple(c.shape), base)
+
+    def _split(self, node: Any, ins: list[Any], a: dict[str, Any]) -> None:
+        """Split: every output is a slice, folded on constants or converted as an affine map."""
+        n = len(node.output)
+        for j, name in enumerate(node.output):
+            if not name:
+                continue
+
+            def part(args: list[Any], attrs: dict[str, Any], j: int = j) -> np.ndarray:
+                return oc.split_parts(args, attrs, n)[j]
+
+            if not isinstance(ins[0], Dyn):
+                self.env[name] = part(ins, a)
+                continue
+            self.env[name] = self._probe_affine(_Renamed(node, "", name), ins, a, part)
+
     # --- elementwise ---------------------------------------------------------------------
 
     def _binary(self, node: Any, ins: list[Any]) -> Dyn:
         op = node.op_type
         a, b = ins[0], ins[1]
         if isinstance(a, Dyn) and isinstance(b, Dyn):
-            if op not in ("Add", "Sub") or a.full != b.full:
-                raise _err(node, "only Add/Sub of two computed tensors of the same shape "
-                                 "is supported")
+            if a.full != b.full:
+                raise _err(node, f"operands of shapes {a.full} and {b.full} computed from the "
+                                 "input must have the same shape")
+            if a.name == b.name and op in ("Sub", "Div"):
+                raise _err(node, "x - x and x / x of one computed tensor are not supported")
             return self._emit(op.lower(), [a, b], a.full, node.output[0])
         x, c, c_first = (a, b, False) if isinstance(a, Dyn) else (b, a, True)
         try:
@@ -147,7 +248,10 @@ class _Converter:
         except ValueError:
             raise _err(node, f"shapes {x.full} and {np.shape(c)} do not broadcast") from None
         if st.per_shape(out_full) != x.per:
-            raise _err(node, f"a constant of shape {np.shape(c)} expands the input {x.full}")
+            if op == "Div" and c_first:
+                raise _err(node, "division by a computed tensor is only supported between "
+                                 "tensors of the same shape")
+            return self._probe_affine(node, ins, {}, oc.FOLD[op])
         ct = st.torch_const(c, out_full)
         one, zero = np.ones_like(ct), np.zeros_like(ct)
         if op == "Add":
@@ -184,15 +288,140 @@ class _Converter:
     _op_Dropout = _op_Identity
 
     def _op_Cast(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        """Float types keep the value (float16 rounds it); signed 32/64-bit integers truncate
+        toward zero (onnxruntime's conversion); BOOL is ``x != 0``. Values already integral
+        (a cast result) are unchanged by a second truncation, so no type is tracked."""
         from onnx import TensorProto
 
-        if a.get("to") not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
-            raise _err(node, "casting a computed tensor to a non-float type")
-        return ins[0]
+        to = a.get("to")
+        if to in (TensorProto.FLOAT, TensorProto.DOUBLE):
+            return ins[0]
+        kinds = {TensorProto.FLOAT16: "round16", TensorProto.INT32: "trunc",
+                 TensorProto.INT64: "trunc", TensorProto.BOOL: "nonzero"}
+        if to not in kinds:
+            raise _err(node, "casting a computed tensor is supported to FLOAT, DOUBLE, FLOAT16, "
+                             "INT32, INT64 and BOOL only")
+        return self._emit(kinds[to], [ins[0]], ins[0].full, node.output[0])
 
     def _op_Shape(self, node: Any, ins: list[Any], a: dict[str, Any]) -> np.ndarray:
         full = np.asarray(ins[0].full, dtype=np.int64)
         return full[a.get("start", 0):a.get("end", None)]
+
+    # --- comparisons and selection (exact step functions) ------------------------------
+
+    def _shifted(self, node: Any, ins: list[Any], tag: str) -> tuple[Dyn, bool]:
+        """``x - c`` for a comparison of a computed ``x`` with a constant ``c`` (either
+        side), and whether ``x`` was the left operand."""
+        a, b = ins
+        if isinstance(a, Dyn) == isinstance(b, Dyn):
+            raise _err(node, "only comparisons of a computed tensor with a constant are "
+                             "supported")
+        x, c, left = (a, b, True) if isinstance(a, Dyn) else (b, a, False)
+        out_full = tuple(np.broadcast_shapes(x.full, np.shape(c)))
+        if st.per_shape(out_full) != x.per:
+            raise _err(node, f"a constant of shape {np.shape(c)} expands the input {x.full}")
+        ct = st.torch_const(c, out_full)
+        if not np.any(ct):
+            return x, left
+        return self._emit("affine", [x], out_full, node.output[0] + tag, s=np.ones_like(ct),
+                          t=-ct), left
+
+    def _step(self, node: Any, d: Dyn, kind: str, negate: bool, name: str) -> Dyn:
+        """``kind`` (``positive``/``nonzero``) of ``d``, or ``1 -`` it when ``negate``."""
+        y = self._emit(kind, [d], d.full, name + ("/step" if negate else ""))
+        if not negate:
+            return y
+        ones = np.ones((1,) * (len(d.per) + 1))
+        return self._emit("affine", [y], d.full, name, s=-ones, t=ones)
+
+    def _flip(self, node: Any, d: Dyn) -> Dyn:
+        ones = np.ones((1,) * (len(d.per) + 1))
+        return self._emit("affine", [d], d.full, node.output[0] + "/neg", s=-ones, t=0 * ones)
+
+    def _op_Equal(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, _ = self._shifted(node, ins, "/diff")
+        return self._step(node, d, "nonzero", True, node.output[0])
+
+    def _op_Greater(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # x > c, or c > x
+        return self._step(node, d if left else self._flip(node, d), "positive", False,
+                          node.output[0])
+
+    def _op_Less(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # x < c, or c < x
+        return self._step(node, self._flip(node, d) if left else d, "positive", False,
+                          node.output[0])
+
+    def _op_GreaterOrEqual(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # not (x < c), or not (c < x)
+        return self._step(node, self._flip(node, d) if left else d, "positive", True,
+                          node.output[0])
+
+    def _op_LessOrEqual(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        d, left = self._shifted(node, ins, "/diff")  # not (x > c), or not (c > x)
+        return self._step(node, d if left else self._flip(node, d), "positive", True,
+                          node.output[0])
+
+    def _op_Where(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        """``where(g, a, b) = b + g * (a - b)`` for a computed 0/1 condition ``g`` (exact: g
+        is 0 or 1, so the product is ``0`` or ``a - b``)."""
+        g, x, y = ins
+        if not isinstance(g, Dyn):
+            raise _err(node, "a constant condition with computed branches is not supported")
+        base = node.output[0]
+        for v in (x, y):
+            if isinstance(v, Dyn) and v.full != g.full:
+                raise _err(node, "computed branches must have the condition's shape")
+        if not isinstance(x, Dyn) and not isinstance(y, Dyn):
+            full = tuple(np.broadcast_shapes(g.full, np.shape(x), np.shape(y)))
+            if st.per_shape(full) != g.per:
+                raise _err(node, "constant branches must not expand the condition")
+            xt, yt = st.torch_const(x, full), st.torch_const(y, full)
+            return self._emit("affine", [g], full, base, s=xt - yt, t=yt)
+        ones = np.ones((1,) * (len(g.per) + 1))
+        if isinstance(x, Dyn) and isinstance(y, Dyn):
+            diff = self._emit("sub", [x, y], g.full, base + "/diff")
+            prod = self._emit("mul", [g, diff], g.full, base + "/prod")
+            return self._emit("add", [y, prod], g.full, base)
+        if isinstance(x, Dyn):  # b constant: b + g * (x - b)
+            yt = st.torch_const(np.broadcast_to(y, np.broadcast_shapes(g.full, np.shape(y))),
+                                g.full)
+            diff = self._emit("affine", [x], g.full, base + "/diff", s=ones + 0 * yt, t=-yt)
+            prod = self._emit("mul", [g, diff], g.full, base + "/prod")
+            return self._emit("affine", [prod], g.full, base, s=ones + 0 * yt, t=yt)
+        # a constant: a * g + y * (1 - g)
+        xt = st.torch_const(np.broadcast_to(x, np.broadcast_shapes(g.full, np.shape(x))),
+                            g.full)
+        keep = self._emit("affine", [g], g.full, base + "/not", s=-ones, t=ones)
+        prod = self._emit("mul", [keep, y], g.full, base + "/prod")
+        picked = self._emit("affine", [g], g.full, base + "/picked", s=xt, t=0 * xt)
+        return self._emit("add", [picked, prod], g.full, base)
+
+    def _op_Softmax(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        x = ins[0]
+        if self.opset < 13:
+            raise _err(node, "Softmax before opset 13 (flattening semantics) is not supported")
+        rank = len(x.full)
+        axis = int(a.get("axis", -1)) % rank
+        return self._emit("softmax", [x], x.full, node.output[0], in_full=x.full, axis=axis)
+
+    def _op_Pow(self, node: Any, ins: list[Any], a: dict[str, Any]) -> Dyn:
+        x, e = ins
+        if isinstance(x, Dyn) and isinstance(e, Dyn):
+            raise _err(node, "a computed base with a computed exponent is not supported")
+        if isinstance(x, Dyn):
+            full = tuple(np.broadcast_shapes(x.full, np.shape(e)))
+            if st.per_shape(full) != x.per:
+                raise _err(node, f"an exponent of shape {np.shape(e)} expands the input")
+            et = st.torch_const(e, full)
+            if np.all(et == 1):
+                return x
+            return self._emit("pow", [x], full, node.output[0], e=et)
+        base = np.asarray(x, dtype=np.float64)
+        full = tuple(np.broadcast_shapes(e.full, base.shape))
+        if st.per_shape(full) != e.per or np.any(base <= 0):
+            raise _err(node, "a constant base must be positive and must not expand the exponent")
+        return self._emit("powbase", [e], full, node.output[0], base=st.torch_const(base, full))
 
     # --- linear layers -------------------------------------------------------------------
 
@@ -262,6 +491,18 @@ class _Converter:
         bias = ins[2] if len(ins) > 2 and ins[2] is not None else None
         if not isinstance(w, np.ndarray) or isinstance(bias, Dyn):
             raise _err(node, "weights and bias must be constants")
+        if w.ndim == 3 and len(x.full) == 3:  # 1-D: a 2-D convolution over a height of 1
+            a2 = dict(a)
+            for key in ("strides", "dilations"):
+                if key in a:
+                    a2[key] = [1, *a[key]]
+            if "pads" in a:
+                a2["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+            if "kernel_shape" in a:
+                a2["kernel_shape"] = [1, *a["kernel_shape"]]
+            x4 = self._as_shape(x, (x.full[0], x.full[1], 1, x.full[2]), node.output[0] + "/2d")
+            y4 = self._op_Conv(_Renamed(node, "/conv2d"), [x4, w[:, :, None, :], bias], a2)
+            return self._as_shape(y4, (y4.full[0], y4.full[1], y4.full[3]), node.output[0])
         self._spatial(node, x)
         if w.ndim != 4:
             raise _err(node, "only 2-D convolutions are supported")

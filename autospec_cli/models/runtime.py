@@ -14,14 +14,54 @@ dimension is 1 or symbolic has a batch axis and ``input_shape`` is the rest; any
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import math
 import os
+import shutil
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from autospec_cli.errors import ModelError
+from autospec_cli.io import atomic_path
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def cache_dir() -> Path:
+    """Where unpacked models are kept: ``$AUTOSPEC_CACHE``, else ``$XDG_CACHE_HOME/autospec``
+    (default ``~/.cache/autospec``)."""
+    env = os.environ.get("AUTOSPEC_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "autospec"
+
+
+def unpacked_onnx(path: str | os.PathLike[str]) -> Path:
+    """``path`` itself, or for a gzip-compressed model (VNN-COMP ships ``.onnx.gz``) its
+    unpacked copy in :func:`cache_dir`, decompressed in 1 MiB chunks (networks of hundreds of
+    megabytes never sit in memory twice) and reused while the packed file is unchanged."""
+    p = Path(path)
+    with open(p, "rb") as f:
+        if f.read(2) != GZIP_MAGIC:
+            return p
+    st = p.stat()
+    key = hashlib.sha256(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    stem = p.name[:-3] if p.name.endswith(".gz") else p.name
+    out = cache_dir() / "onnx" / f"{key[:24]}-{stem}"
+    if out.is_file():
+        return out
+    try:
+        with atomic_path(out, force=True) as tmp, gzip.open(p, "rb") as src, \
+                open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ModelError(f"{p}: not a readable gzip-compressed ONNX model ({e})") from None
+    return out
 
 
 def model_bytes(source: str | os.PathLike[str] | bytes | Any) -> tuple[bytes, str]:
@@ -33,7 +73,7 @@ def model_bytes(source: str | os.PathLike[str] | bytes | Any) -> tuple[bytes, st
     path = Path(source)
     if not path.is_file():
         raise ModelError(f"{path}: ONNX model not found")
-    return path.read_bytes(), str(path)
+    return unpacked_onnx(path).read_bytes(), str(path)
 
 
 def real_inputs(model: Any) -> list[Any]:

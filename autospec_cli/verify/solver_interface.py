@@ -32,6 +32,9 @@ from autospec_cli.errors import VnnlibError
 
 OPSET_RANGE = ("9", "21")
 ELEMENT_TYPES = ["real", "float32"]
+#: integer outputs (Shape, Cast to an integer type): their values are integers, which the
+#: float64 bounds and the float32 replay represent exactly up to 2^24
+OUTPUT_ONLY_TYPES = ["int32", "int64", "bool"]
 THEORIES = {
     "hidden-node-theories": ["NH"],
     "multiple-input-output-theories": ["SIO"],
@@ -85,7 +88,7 @@ def capabilities(name: str) -> list[str]:
     if name == "onnx-opset-versions":
         return list(OPSET_RANGE)
     if name == "onnx-element-types":
-        return list(ELEMENT_TYPES)
+        return list(ELEMENT_TYPES) + [f"{t} (outputs only)" for t in OUTPUT_ONLY_TYPES]
     if name == "onnx-operators":
         return supported_operators()
     if name == "onnx-operators-unsat-proofs":
@@ -184,7 +187,9 @@ def onnx_input_type(model: str | os.PathLike[str]) -> str:
     """Element type name of the model's (single) graph input, e.g. ``float32``."""
     import onnx
 
-    m = onnx.load(str(model), load_external_data=False)
+    from autospec_cli.models.runtime import unpacked_onnx
+
+    m = onnx.load(str(unpacked_onnx(model)), load_external_data=False)
     inits = {i.name for i in m.graph.initializer}
     ins = [i for i in m.graph.input if i.name not in inits]
     if not ins:
@@ -211,6 +216,9 @@ def format_assignment(decls: QueryDecls, x: np.ndarray, y: np.ndarray) -> str:
             part = flat[offset : offset + v.size]
             offset += v.size
             lines.append(f"{v.name} {v.dtype} [{','.join(str(d) for d in v.shape)}]")
+            if v.dtype in OUTPUT_ONLY_TYPES:
+                lines += [str(int(round(float(a)))) for a in part]
+                continue
             cast = np.float32 if v.dtype == "float32" else np.float64
             lines += [repr(float(cast(a))) for a in part]
     return "\n".join(lines)

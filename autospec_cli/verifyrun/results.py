@@ -135,6 +135,10 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
         "total_time": float(sum(times)),
         "solved_time": float(sum(solved)),
         "max_time": float(max(times)) if times else 0.0,
+        # an external tool said sat but no counterexample was given or found (scored error)
+        "claimed_sat_no_witness": sum(bool(r.extra.get("claimed_sat_no_witness"))
+                                      for r in results),
+        "witness_recovered": sum(bool(r.extra.get("witness_recovered")) for r in results),
     }
 
 

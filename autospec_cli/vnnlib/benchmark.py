@@ -309,8 +309,14 @@ def read_manifest(bench_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 # ----------------------------------------------------------------------------- reading
 
 
+#: subfolders of a benchmark in the VNN-COMP 2026 repository layout, in order of preference:
+#: the 1.0 files are what the regular track scores (and one network per query)
+VERSION_DIRS = ("1.0", "2.0")
+
+
 def find_instances_csv(bench: str | os.PathLike[str]) -> Path:
-    """``bench`` itself when it is a CSV, else its ``instances.csv`` / only ``*instances*.csv``."""
+    """``bench`` itself when it is a CSV, else its ``instances.csv`` / only ``*instances*.csv``,
+    else that of its ``1.0/`` (preferred) or ``2.0/`` subfolder."""
     p = Path(bench)
     if p.is_file():
         return p
@@ -319,6 +325,10 @@ def find_instances_csv(bench: str | os.PathLike[str]) -> Path:
     if (p / "instances.csv").is_file():
         return p / "instances.csv"
     found = sorted(p.glob("*instances*.csv"))
+    if not found:
+        for version in VERSION_DIRS:
+            if (p / version).is_dir() and any((p / version).glob("*instances*.csv")):
+                return find_instances_csv(p / version)
     if len(found) == 1:
         return found[0]
     if not found:
@@ -456,8 +466,11 @@ def read_benchmark(
     csv_path = find_instances_csv(bench_dir)
     if category is None:
         manifest = read_manifest(csv_path.parent)
+        folder = csv_path.parent.resolve()
+        if folder.name in VERSION_DIRS:  # <benchmark>/1.0/instances.csv
+            folder = folder.parent
         category = str(manifest.get("category")) if manifest and manifest.get("category") \
-            else csv_path.parent.resolve().name
+            else folder.resolve().name
     rows = read_instances(csv_path, missing=missing, allow_outside=allow_outside)
     return [Instance(onnx=r.onnx, vnnlib=r.vnnlib, timeout=r.timeout, category=category)
             for r in rows]

@@ -7,7 +7,6 @@ dimension is the batch and counts as 1; any other symbolic dimension is an error
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autospec_cli.errors import ModelError
+from autospec_cli.models.runtime import unpacked_onnx
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,7 @@ def model_io(path: str | os.PathLike[str]) -> ModelIO:
     if not p.is_file():
         raise ModelError(f"ONNX model {p} does not exist")
     try:
-        data = p.read_bytes()
-        if p.suffix == ".gz":
-            data = gzip.decompress(data)
-        model = onnx.load_from_string(data)
+        model = onnx.load_from_string(unpacked_onnx(p).read_bytes())
     except Exception as e:  # noqa: BLE001 - protobuf and gzip raise several types
         raise ModelError(f"{p}: not a readable ONNX model ({' '.join(str(e).split())})") from None
     inits = {i.name for i in model.graph.initializer}

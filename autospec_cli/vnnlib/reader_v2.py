@@ -11,6 +11,7 @@ is input 2.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -49,13 +50,82 @@ def one_line(err: Exception) -> str:
         return " ".join(text.split())
 
 
+_ASSERT_AND = re.compile(r"\(\s*assert\s*\(\s*and\b")
+_STRICT_OP = re.compile(r"\(\s*[<>]\s")
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if isinstance(node, list) and node and node[0] == "and":
+        return [c for part in node[1:] for c in _conjuncts(part)]
+    return [node]
+
+
+_STRICT = {">": (">=", np.inf), "<": ("<=", -np.inf)}
+
+
+def _number(tok: Any) -> float | None:
+    if not isinstance(tok, str):
+        return None
+    try:
+        return float(tok)
+    except ValueError:
+        return None
+
+
+def _nonstrict(node: Any) -> Any:
+    """``(> v c)`` as ``(>= v c')`` with ``c'`` the next float32 above ``c`` (and the mirrored
+    forms): the same set of float32 values, so a replayed counterexample satisfies the strict
+    comparison exactly, and an unsat proof (made with a margin far above one float32 step)
+    stays sound. Comparisons of two variables keep their non-strict reading."""
+    if not isinstance(node, list):
+        return node
+    node = [_nonstrict(n) for n in node]
+    if len(node) == 3 and node[0] in _STRICT:
+        op, toward = _STRICT[node[0]]
+        left, right = _number(node[1]), _number(node[2])
+        if right is not None and left is None:  # v > c: v >= up(c);  v < c: v <= down(c)
+            c = np.nextafter(np.float32(right), np.float32(toward))
+            return [op, node[1], repr(float(c))]
+        if left is not None and right is None:  # c > v: down(c) >= v;  c < v: up(c) <= v
+            c = np.nextafter(np.float32(left), np.float32(-toward))
+            return [op, repr(float(c)), node[2]]
+    return node
+
+
+def _show(node: Any) -> str:
+    return node if isinstance(node, str) else "(" + " ".join(_show(n) for n in node) + ")"
+
+
+def split_asserted_ands(text: str) -> str:
+    """``(assert (and A B))`` rewritten as ``(assert A) (assert B)`` -- the same query -- and
+    strict comparisons with a constant made non-strict one float32 step further
+    (:func:`_nonstrict`).
+
+    The standard's compat transform (``vnnlib`` 1.0.x) turns a top-level ``and`` of input
+    bounds into several partial boxes (measured: two asserted ``(and lo hi)`` pairs gave three
+    cases, two of them unbounded), i.e. a larger input set than the query's; separate asserts
+    are read right. Text without such an assert is returned unchanged."""
+    from autospec_cli.vnnlib.reader import parse_sexprs
+
+    if not _ASSERT_AND.search(text) and not _STRICT_OP.search(text):
+        return text
+    forms = parse_sexprs(re.sub(r";[^\n]*", "", text))
+    out: list[Any] = []
+    for f in forms:
+        if isinstance(f, list) and len(f) == 2 and f[0] == "assert":
+            out += [["assert", _nonstrict(c)] for c in _conjuncts(f[1])]
+        else:
+            out.append(f)
+    return "\n".join(_show(f) for f in out) + "\n"
+
+
 def parse_vnnlib2(
     text: str, *, n_inputs: int | None = None, n_outputs: int | None = None
 ) -> Property:
     """Parse VNN-LIB 2.0 text into a Property (every input must end up bounded)."""
     vnnlib = _vnnlib()
     try:
-        query = vnnlib.parse_query_string(text)
+        query = vnnlib.parse_query_string(split_asserted_ands(text))
         cases = vnnlib.compat.transform(query)
     except vnnlib.VNNLibException as e:
         raise VnnlibError(f"VNN-LIB 2.0: {one_line(e)}") from None

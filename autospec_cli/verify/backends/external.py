@@ -239,6 +239,8 @@ class ExternalVerifier(Verifier):
         "prepare_timeout": Parameter(float, 600.0, "time limit of the prepare step in seconds",
                                      min=0),
         "cwd": Parameter(str, "", "working directory of the tool (default: a fresh temporary one)"),
+        "recover": Parameter(bool, True, "search for a counterexample when the tool says sat "
+                             "without one that replays (else the runner reports error)"),
     }
 
     def __init__(self, **options: Any) -> None:
@@ -296,9 +298,46 @@ class ExternalVerifier(Verifier):
                 logs=work / "run",
             )
             result = self.interpret(outcome, work / "results.txt", instance)
+        if result.verdict is Verdict.SAT and self.options.get("recover", False):
+            result = self.recover_witness(result, instance, outcome.elapsed)
         result.prepare_time = prep_time
         result.time = outcome.elapsed
         return result
+
+    def recover_witness(self, result: Result, instance: Instance, spent: float) -> Result:
+        """A ``sat`` without a counterexample that replays in onnxruntime: search the
+        property's input set for one (random and corner sampling and gradient search, then
+        branch and bound over the input set, for the rest of the instance's time). Found:
+        ``sat`` with it (``extra["witness_recovered"]``); not found: ``error`` marked
+        ``extra["claimed_sat_no_witness"]``, never ``sat``."""
+        cex = result.counterexample
+        if cex is not None:
+            try:
+                if check_counterexample(instance.onnx, instance.vnnlib, cex.x, cex.y).ok:
+                    return result
+            except Exception:  # noqa: BLE001 - an unreadable model is reported by the runner
+                return result
+        from autospec_cli.verify.backends.bab.backend import BabVerifier
+
+        budget = max(1.0, float(instance.timeout) - spent)
+        start = time.monotonic()
+        found = AttackVerifier(restarts=64, steps=200).verify_instance(
+            Instance(instance.onnx, instance.vnnlib, budget, instance.category))
+        left = budget - (time.monotonic() - start)
+        if found.verdict is not Verdict.SAT and left > 0.5:
+            # branch and bound keeps searching where the attack gave up (only its sat is used)
+            found = BabVerifier().verify_instance(
+                Instance(instance.onnx, instance.vnnlib, left, instance.category))
+        extra = {**result.extra, "recovery_seconds": round(time.monotonic() - start, 3)}
+        if found.verdict is Verdict.SAT and found.counterexample is not None:
+            return Result(Verdict.SAT, counterexample=found.counterexample,
+                          message=f"{self.label()} said sat without a witness that replays; "
+                                  "counterexample recovered by search",
+                          extra={**extra, "witness_recovered": True})
+        return Result(Verdict.ERROR,
+                      message=f"{self.label()} said sat, but no witness was given or found "
+                              "(claimed sat, no witness)",
+                      extra={**extra, "claimed_sat_no_witness": True})
 
     def interpret(self, outcome: ProcessOutcome, results_file: Path, instance: Instance) -> Result:
         """Turn the tool's exit, results file or stdout into a Result."""

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from autospec_cli.errors import ModelError, VerifierError
+from autospec_cli.models.interval import interval_bounds, lower_of_rows, needs_intervals
 from autospec_cli.models.lirpa_compat import compute_bounds
 from autospec_cli.verify.backends.bab import crown
 from autospec_cli.verify.falsify import PGDConfig, box_starts, descend
@@ -102,6 +104,8 @@ class Bounder:
             layers = None
         self.layers = None if layers is None else [(W.to(device), b.to(device)) for W, b in layers]
         self.native = self.layers is not None  # the branches below test self.layers itself
+        #: bounded by interval arithmetic alone (modules auto_LiRPA has no rule for)
+        self.intervals_only = not self.native and needs_intervals(model)
         self.dtype = torch.float64 if self.native else torch.float32
 
     def _matches(self, layers: crown.Layers, n_inputs: int) -> bool:
@@ -146,17 +150,37 @@ class Bounder:
             hidden = r.hidden if r.hidden is not None else lo.new_zeros(lo.shape[0], 2, 0)
             return r.lb, r.lA, r.lbias, r.lb.abs(), hidden
 
-        lb, ub = compute_bounds(  # rounds the float64 boxes outwards to float32 itself
-            self.model,
-            lo.double().cpu().numpy(),
-            hi.double().cpu().numpy(),
-            C=C.cpu().numpy(),
-            method="CROWN",
-            device=self.device,
-        )
-        lb_t = torch.as_tensor(lb, dtype=self.dtype, device=self.device)
-        ub_t = torch.as_tensor(ub, dtype=self.dtype, device=self.device)
-        return lb_t, None, None, lb_t.abs() + ub_t.abs(), lo.new_zeros(lo.shape[0], 2, 0)
+        # interval bounds: the only ones for step functions and products, and a cheap second
+        # opinion beside CROWN otherwise (both are sound, so the larger lower bound wins)
+        try:
+            with torch.no_grad():
+                ylo, yhi = interval_bounds(self.model, lo, hi)
+        except ModelError:  # a module without an interval rule: CROWN alone (it has one)
+            if self.intervals_only:
+                raise
+            ylo = torch.full((lo.shape[0], C.shape[1]), -torch.inf, dtype=torch.float64,
+                             device=lo.device)
+            yhi = -ylo
+        lb_t = lower_of_rows(C, ylo, yhi)
+        ub_t = -lower_of_rows(-C, ylo, yhi)
+        if not self.intervals_only:
+            try:
+                lb, ub = compute_bounds(  # rounds the float64 boxes outwards to float32 itself
+                    self.model,
+                    lo.double().cpu().numpy(),
+                    hi.double().cpu().numpy(),
+                    C=C.cpu().numpy(),
+                    method="CROWN",
+                    device=self.device,
+                )
+            except VerifierError:  # auto_LiRPA 0.3 lacks a case (e.g. overlapping max pooling)
+                self.intervals_only = True
+                return self.lower_hidden(lo, hi, C, alpha_steps, prior)
+            lb_t = torch.maximum(lb_t, torch.as_tensor(lb, dtype=torch.float64, device=lo.device))
+            ub_t = torch.minimum(ub_t, torch.as_tensor(ub, dtype=torch.float64, device=lo.device))
+        lb_t, ub_t = lb_t.to(self.dtype), ub_t.to(self.dtype)
+        scale = torch.nan_to_num(lb_t.abs() + ub_t.abs(), posinf=0.0)
+        return lb_t, None, None, scale, lo.new_zeros(lo.shape[0], 2, 0)
 
 
 class _Spec:
