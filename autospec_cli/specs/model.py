@@ -3,7 +3,10 @@
 JSON form (versioned): ``{"version": 1, "task", "features", "algorithm", "params",
 "dataset": {"sha256", ...}, "domain": {"lo", "hi"} | null, "classes": [...] | null,
 "target_bins": {"edges": [...]} | null, "specs": [{"id", "lo", "hi", "label" | "y_lo","y_hi",
-"support"}]}``. ``target_bins`` marks a labelled (binned) regression target
+"support"}]}``. A monotonicity spec (``"kind": "monotonic"``) has ``"direction"``
+(``increasing``: for every pair ``x <= x'`` componentwise in the box, ``f(x') >= f(x)``;
+``decreasing``: ``f(x') <= f(x)``) instead of an output constraint; a spec without ``kind``
+(every file written before monotonicity specs existed) is a reachability spec. ``target_bins`` marks a labelled (binned) regression target
 (:mod:`autospec_cli.data.bins`): label ``i`` stands for the interval ``[edges[i],
 edges[i+1]]`` of the real-valued output, which is what ``export`` writes for a regressor.
 Unbounded box sides are written as null and read back as -inf / +inf. Floats are written
@@ -25,6 +28,8 @@ from autospec_cli.errors import SpecError
 from autospec_cli.io import atomic_write_text
 
 FORMAT_VERSION = 1
+KINDS = ("reach", "monotonic")
+DIRECTIONS = ("increasing", "decreasing")
 
 
 @dataclass
@@ -32,6 +37,9 @@ class Spec:
     """One specification: ``lo <= x <= hi`` implies the output constraint.
 
     Classification: the model predicts ``label``. Regression: ``y_lo <= y <= y_hi``.
+    Monotonicity (``kind == "monotonic"``): the model's output is monotone in ``direction``
+    over pairs ``x <= x'`` of the box; ``purity`` is then the share of the comparable
+    generation pairs in the box that agree with the direction.
     ``support`` is the number of generation points the box was mined from, ``purity`` the
     share of them satisfying the output constraint and ``confidence`` the Wilson 95 % lower
     bound of that share (:mod:`autospec_cli.specs.confidence`); older files lack the last two.
@@ -46,6 +54,8 @@ class Spec:
     support: int = 0
     purity: float | None = None
     confidence: float | None = None
+    kind: str = "reach"
+    direction: str | None = None
 
     def __post_init__(self) -> None:
         self.lo = np.asarray(self.lo, dtype=np.float64)
@@ -55,13 +65,20 @@ class Spec:
     def is_classification(self) -> bool:
         return self.label is not None
 
+    @property
+    def is_monotonic(self) -> bool:
+        return self.kind == "monotonic"
+
     def contains(self, X: np.ndarray) -> np.ndarray:
         """Boolean mask of the rows of ``X`` inside the closed box."""
         return np.all((X >= self.lo) & (X <= self.hi), axis=1)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "lo": _enc(self.lo), "hi": _enc(self.hi)}
-        if self.label is not None:
+        if self.is_monotonic:
+            d["kind"] = self.kind
+            d["direction"] = self.direction
+        elif self.label is not None:
             d["label"] = int(self.label)
         else:
             d["y_lo"] = _enc_f(self.y_lo)
@@ -86,6 +103,8 @@ class Spec:
                 support=int(d.get("support", 0)),
                 purity=None if d.get("purity") is None else float(d["purity"]),
                 confidence=None if d.get("confidence") is None else float(d["confidence"]),
+                kind=str(d.get("kind", "reach")),
+                direction=None if d.get("direction") is None else str(d["direction"]),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise SpecError(f"malformed specification {d.get('id', '?')!r}: {e}") from None
@@ -96,7 +115,14 @@ class Spec:
             raise SpecError(
                 f"specification {spec.id!r} has {spec.lo.shape[0]} features, expected {n_features}"
             )
-        if spec.label is None and (spec.y_lo is None or spec.y_hi is None):
+        if spec.kind not in KINDS:
+            raise SpecError(f"specification {spec.id!r} has unknown kind {spec.kind!r}; "
+                            f"expected {' or '.join(KINDS)}")
+        if spec.is_monotonic:
+            if spec.direction not in DIRECTIONS:
+                raise SpecError(f"monotonicity specification {spec.id!r} needs a direction "
+                                f"({' or '.join(DIRECTIONS)}), got {spec.direction!r}")
+        elif spec.label is None and (spec.y_lo is None or spec.y_hi is None):
             raise SpecError(f"specification {spec.id!r} has neither a label nor y_lo/y_hi")
         _check_values(spec)
         return spec
@@ -110,6 +136,8 @@ def _check_values(spec: Spec) -> None:
         raise SpecError(f"specification {spec.id!r} has an empty or NaN box at feature {i} "
                         f"(lo {float(spec.lo[i])!r}, hi {float(spec.hi[i])!r}); "
                         "regenerate or fix the file")
+    if spec.is_monotonic:
+        return
     if spec.label is None and not (spec.y_lo <= spec.y_hi):  # type: ignore[operator]
         raise SpecError(f"specification {spec.id!r} has an empty or NaN output range "
                         f"[{spec.y_lo!r}, {spec.y_hi!r}]")
@@ -135,6 +163,11 @@ class SpecSet:
     @property
     def d(self) -> int:
         return len(self.features)
+
+    @property
+    def is_monotonic(self) -> bool:
+        """Every spec is a monotonicity spec (what ``--algo monotonic`` mines)."""
+        return bool(self.specs) and all(s.is_monotonic for s in self.specs)
 
     def __len__(self) -> int:
         return len(self.specs)

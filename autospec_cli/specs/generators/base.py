@@ -47,6 +47,8 @@ class Boxes:
     ``owner`` and ``member`` (same length) relate boxes to generation-point indices.
     ``label`` (m,) or ``y_lo, y_hi`` (m,) override Algorithm 1 when a generator defines its own
     output constraint (human rules); ``ids`` overrides the default ``<name>-<i>`` identifiers.
+    ``direction`` (m,) makes monotonicity specs instead (``--algo monotonic``); their purity is
+    ``agreeing / comparable`` (pairs of members, :mod:`autospec_cli.specs.monotonic`).
     """
 
     lo: np.ndarray
@@ -57,6 +59,9 @@ class Boxes:
     y_lo: np.ndarray | None = None
     y_hi: np.ndarray | None = None
     ids: list[str] | None = None
+    direction: list[str] | None = None
+    agreeing: np.ndarray | None = None
+    comparable: np.ndarray | None = None
 
     @classmethod
     def from_assignment(cls, lo: np.ndarray, hi: np.ndarray, assign: np.ndarray) -> Boxes:
@@ -206,6 +211,17 @@ def build_specs(boxes: Boxes, y: np.ndarray, task: str, name: str) -> list[Spec]
     support = np.bincount(boxes.owner, minlength=m).astype(np.int64)
     ids = boxes.ids if boxes.ids is not None else _default_ids(name, m)
     lo, hi = boxes.lo, boxes.hi
+    if boxes.direction is not None:
+        agree = np.asarray(boxes.agreeing, dtype=np.int64)
+        comp = np.asarray(boxes.comparable, dtype=np.int64)
+        purity = np.where(comp > 0, agree / np.maximum(comp, 1), 0.0)
+        conf = wilson_lower(agree, comp)
+        return [
+            Spec(id=ids[i], lo=lo[i], hi=hi[i], support=int(support[i]),
+                 purity=float(purity[i]), confidence=float(conf[i]), kind="monotonic",
+                 direction=boxes.direction[i])
+            for i in range(m)
+        ]
     if task == "classification":
         labels = boxes.label if boxes.label is not None else majority_labels(boxes, y, support)
         ok = y[boxes.member] == labels[boxes.owner]
