@@ -242,8 +242,12 @@ def write_benchmark(
     extra: dict[str, Any] | None = None,
     force: bool = False,
     progress: ProgressFn | None = None,
+    also_models: Sequence[str | os.PathLike[str]] = (),
 ) -> Path:
     """Write a VNN-COMP benchmark folder and return its path.
+
+    ``also_models`` are copied into ``onnx/`` and listed in the manifest although no instance
+    names them (the original model beside the twin networks of monotonicity properties).
 
     ``items`` are :class:`BenchmarkItem` (or ``(id, prop[, meta])`` tuples). ``domain``
     (how unbounded boxes were closed: source, lo, hi) and ``extra`` go into the manifest.
@@ -263,6 +267,8 @@ def write_benchmark(
     try:
         entries, models = _fill(tmp, Path(model_path) if model_path else None, item_list,
                                 version, float(timeout), progress)
+        for extra_model in also_models:
+            models.add(Path(extra_model))
         manifest = {
             "format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
             "created_by": f"autospec {__version__}", "category": category or out.name,

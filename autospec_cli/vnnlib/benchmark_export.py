@@ -11,11 +11,18 @@ name a bin; for a model with a single real-valued output (the regressor the bins
 from) each is written as the regression property of its bin's interval
 ``[edges[label], edges[label+1]]``: the model stays a regressor. For a model with one output
 per bin they are ordinary classification properties.
+
+Monotonicity specs (``--algo monotonic``) become relational properties: one twin network per
+spec (``onnx/<model>.<id>.twin.onnx``, output ``f(x') - f(x)``, see :mod:`.twin`) with a
+VNN-LIB 1.0 property over its ``2n`` inputs; the original model is copied beside them and
+named in the manifest (``monotonic.original_model``) for replaying counterexample pairs.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +36,11 @@ from autospec_cli.specs.model import Spec, SpecSet
 from autospec_cli.vnnlib.benchmark import BenchmarkItem, write_benchmark
 from autospec_cli.vnnlib.builders import spec_to_property
 from autospec_cli.vnnlib.onnxinfo import model_io
+from autospec_cli.vnnlib.twin import TOL, build_twin, twin_property
 from autospec_cli.vnnlib.writer import VERSIONS
 
 Domain = tuple[np.ndarray, np.ndarray]
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
@@ -99,6 +108,13 @@ def export_specset(
         raise InputError(f"the specs have {specs.d} features but {Path(model).name} takes "
                          f"{mio.n_inputs} inputs (shape {list(mio.input_shape)}); use the model "
                          "trained on these features")
+    if specs.is_monotonic:
+        return _export_monotonic(specs, Path(model), Path(out), version=version,
+                                 timeout=timeout, category=category, force=force,
+                                 progress=progress, n_outputs=mio.n_outputs)
+    if any(s.is_monotonic for s in specs.specs):
+        raise InputError("the spec set mixes monotonicity and other specifications; export "
+                         "them separately")
     if domain is None and specs.domain is not None:
         domain, domain_source = specs.domain, "spec set"
     items = []
@@ -129,3 +145,41 @@ def export_specset(
                            progress=progress)
     return ExportSummary(path, len(items), n_closed, version, mio.n_inputs, mio.n_outputs,
                          domain_source if domain is not None else None)
+
+
+def _export_monotonic(specs: SpecSet, model: Path, out: Path, *, version: str, timeout: float,
+                      category: str | None, force: bool, progress: ProgressFn | None,
+                      n_outputs: int) -> ExportSummary:
+    """One twin network and one VNN-LIB property per monotonicity spec (:mod:`.twin`)."""
+    if version != "1.0":
+        raise InputError("monotonicity specifications are exported as VNN-LIB 1.0 properties "
+                         "of twin networks; use --vnnlib-version 1")
+    if n_outputs != 1:
+        raise InputError(f"monotonicity specifications need a model with one output; "
+                         f"{model.name} has {n_outputs}")
+    bad = [s.id for s in specs.specs if not (np.all(np.isfinite(s.lo))
+                                             and np.all(np.isfinite(s.hi)))]
+    if bad:
+        raise InputError(f"monotonicity specification {bad[0]!r} has an unbounded box")
+    items = []
+    with tempfile.TemporaryDirectory(prefix=".twins.", dir=out.parent if out.parent.is_dir()
+                                     else None) as tmp:
+        for spec in specs.specs:
+            twin = build_twin(model, spec.lo, spec.hi, str(spec.direction),
+                              Path(tmp) / f"{model.stem}.{_SAFE.sub('_', spec.id)}.twin.onnx")
+            meta: dict[str, Any] = {
+                "support": spec.support, "kind": "monotonic", "direction": spec.direction,
+                "lo": spec.lo, "hi": spec.hi, "tol": TOL, "original_model": f"onnx/{model.name}",
+                "pairs": "x in [lo, hi], d in [0, hi - lo], x' = min(x + d, hi): exactly the "
+                         "pairs lo <= x <= x' <= hi",
+            }
+            items.append(BenchmarkItem(spec.id, twin_property(spec.lo, spec.hi), meta,
+                                       model=twin))
+        extra = {"spec_set": {"task": specs.task, "algorithm": specs.algorithm,
+                              "features": specs.features, "params": specs.params,
+                              "dataset": specs.dataset},
+                 "monotonic": {"original_model": f"onnx/{model.name}", "tol": TOL}}
+        path = write_benchmark(out, model, items, version=version, timeout=timeout,
+                               category=category, extra=extra, force=force, progress=progress,
+                               also_models=[model])
+    return ExportSummary(path, len(items), 0, version, 2 * specs.d, 1, None)

@@ -1,0 +1,89 @@
+"""Counterexamples of monotonicity properties, replayed on the original model.
+
+A ``sat`` answer on a twin network (:mod:`autospec_cli.vnnlib.twin`) is a twin input
+``z = (x, d)``; it stands for the pair ``x`` and ``x' = min(x + d, hi)``. The runner has
+already re-checked ``z`` on the twin; :func:`replay_pair` checks what the property *means*
+on the original model in onnxruntime, with no tolerance: both points in the box ``[lo, hi]``
+(after rounding to float32), ``x <= x'`` componentwise, and the prediction moving against the
+direction (``f(x') < f(x)`` for ``increasing``, ``f(x') > f(x)`` for ``decreasing``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autospec_cli.errors import InputError
+from autospec_cli.verify.loading import onnx_runner
+from autospec_cli.vnnlib.benchmark import confine
+
+
+@dataclass
+class PairCheck:
+    """Outcome of replaying a pair; ``drop`` is how far the prediction moved the wrong way."""
+
+    ok: bool
+    reason: str
+    x: np.ndarray
+    x_prime: np.ndarray
+    f_x: float
+    f_x_prime: float
+
+    @property
+    def drop(self) -> float:
+        return self.f_x - self.f_x_prime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"confirmed": self.ok, "reason": self.reason, "x": self.x.tolist(),
+                "x_prime": self.x_prime.tolist(), "f_x": self.f_x, "f_x_prime": self.f_x_prime}
+
+
+def replay_pair(model: str | os.PathLike[str], z: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                direction: str) -> PairCheck:
+    """Replay the twin input ``z`` as a pair on ``model`` (see the module docstring)."""
+    lo = np.asarray(lo, dtype=np.float64).reshape(-1)
+    hi = np.asarray(hi, dtype=np.float64).reshape(-1)
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    n = lo.size
+    if z.size != 2 * n:
+        raise InputError(f"a twin counterexample has {2 * n} values, got {z.size}")
+    x = z[:n].astype(np.float32)
+    xp = np.minimum(z[:n] + z[n:], hi).astype(np.float32)
+    runner = onnx_runner(model, threads=1)
+    y = np.asarray(runner.run(np.stack([x, xp])), dtype=np.float64).reshape(2, -1)[:, 0]
+    fx, fxp = float(y[0]), float(y[1])
+    x64, xp64 = x.astype(np.float64), xp.astype(np.float64)
+    if not (np.all(x64 >= lo) and np.all(xp64 <= hi)):
+        ok, reason = False, "the pair leaves the box"
+    elif not np.all(x64 <= xp64):
+        ok, reason = False, "x <= x' does not hold"
+    elif direction == "increasing":
+        ok = fxp < fx
+        reason = f"f(x') = {fxp!r} < f(x) = {fx!r}" if ok else "f(x') >= f(x)"
+    else:
+        ok = fxp > fx
+        reason = f"f(x') = {fxp!r} > f(x) = {fx!r}" if ok else "f(x') <= f(x)"
+    return PairCheck(bool(ok), reason, x64, xp64, fx, fxp)
+
+
+def replay_in_benchmark(bench: str | os.PathLike[str], vnnlib: str,
+                        z: np.ndarray) -> PairCheck | None:
+    """Replay ``z`` for the property ``vnnlib`` (path relative to ``bench``) of an exported
+    monotonicity benchmark on its original model; None if it is not such a property."""
+    root = Path(bench)
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    for entry in manifest.get("instances", []):
+        meta = entry.get("meta", {})
+        if entry.get("vnnlib") == vnnlib and meta.get("kind") == "monotonic":
+            model = confine(root, root / meta["original_model"], "original model")
+            return replay_pair(model, z, np.asarray(meta["lo"], float),
+                               np.asarray(meta["hi"], float), str(meta["direction"]))
+    return None

@@ -1,0 +1,132 @@
+"""Twin networks of monotonicity specs: export, bab's verdicts, replay on the original model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autospec_cli.specs.model import Spec, SpecSet
+from autospec_cli.verify.loading import onnx_runner
+from autospec_cli.verify.monotonic import replay_in_benchmark, replay_pair
+from autospec_cli.vnnlib.benchmark import read_benchmark
+from autospec_cli.vnnlib.benchmark_export import export_specset
+from autospec_cli.vnnlib.twin import build_twin, mlp_layers, pair_of
+
+
+def mlp_onnx(path: Path, n_in: int, hidden: tuple[int, ...], *, negative: bool,
+             seed: int = 0) -> Path:
+    """A ReLU MLP with non-negative weights (monotone non-decreasing by construction), or the
+    same with the first layer's weights of input 1 negated (not monotone)."""
+    import torch
+    from torch import nn
+
+    from autospec_cli.models.onnx_export import export_onnx
+
+    torch.manual_seed(seed)
+    sizes = (n_in, *hidden, 1)
+    mods: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        mods += [nn.Linear(a, b), nn.ReLU()]
+    net = nn.Sequential(*mods[:-1])
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                m.weight.abs_()
+        if negative:
+            net[0].weight[:, 1] *= -3
+    return export_onnx(net, (n_in,), path)
+
+
+def graph_onnx(path: Path) -> Path:
+    """A model that is not an MLP chain (a Tanh): the twin copies its graph."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    W = np.array([[1.0, 2.0], [0.5, -1.0]], np.float32)
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["h"]), helper.make_node("Tanh", ["h"], ["t"]),
+         helper.make_node("ReduceSum", ["t", "axes"], ["y"], keepdims=1)],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+        [numpy_helper.from_array(W, "W"), numpy_helper.from_array(np.array([1], np.int64), "axes")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def monotone_specs(boxes: list[tuple[list[float], list[float]]],
+                   direction: str = "increasing") -> SpecSet:
+    d = len(boxes[0][0])
+    return SpecSet(task="regression", features=[f"f{i}" for i in range(d)],
+                   algorithm="monotonic",
+                   specs=[Spec(id=f"m-{k}", lo=np.array(lo), hi=np.array(hi), support=10,
+                               kind="monotonic", direction=direction)
+                          for k, (lo, hi) in enumerate(boxes)])
+
+
+@pytest.mark.parametrize("kind", ["mlp", "graph"])
+@pytest.mark.parametrize("direction", ["increasing", "decreasing"])
+def test_twin_agrees_with_two_runs_of_the_original(tmp_path: Path, kind: str,
+                                                   direction: str) -> None:
+    model = (mlp_onnx(tmp_path / "m.onnx", 3, (5, 4), negative=True) if kind == "mlp"
+             else graph_onnx(tmp_path / "m.onnx"))
+    n = 3 if kind == "mlp" else 2
+    lo, hi = -np.ones(n), np.linspace(0.5, 2, n)
+    twin = build_twin(model, lo, hi, direction, tmp_path / "t.onnx")
+    import onnx
+
+    assert (mlp_layers(onnx.load(str(model))) is not None) == (kind == "mlp")
+    f, g = onnx_runner(model), onnx_runner(twin)
+    rng = np.random.default_rng(0)
+    Z = np.hstack([rng.uniform(lo, hi, (64, n)), rng.uniform(0, hi - lo, (64, n))])
+    for z in Z.astype(np.float32):
+        x, xp = pair_of(z, hi)
+        assert np.all(x <= xp) and np.all(xp <= hi)
+        fx, fxp = (float(v) for v in f.run(np.stack([x, xp]).astype(np.float32)).reshape(-1))
+        want = fxp - fx if direction == "increasing" else fx - fxp
+        assert float(g.run(z.reshape(1, -1)).reshape(-1)[0]) == pytest.approx(want, abs=1e-5)
+
+
+def test_export_writes_twins_properties_and_the_original(tmp_path: Path) -> None:
+    model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=False)
+    specs = monotone_specs([([0, 0], [1, 1]), ([1, 0], [2, 0.5])])
+    export_specset(specs, model, tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["monotonic"]["original_model"] == "onnx/m.onnx"
+    assert (tmp_path / "b" / "onnx" / "m.onnx").is_file()
+    insts = read_benchmark(tmp_path / "b")
+    assert len(insts) == 2 and all(i.onnx.name.endswith(".twin.onnx") for i in insts)
+    text = insts[1].vnnlib.read_text()
+    assert "(declare-const X_3 Real)" in text and "(assert (<= X_3 0.5))" in text
+    assert "(<= Y_0 -0.001)" in text
+
+
+def _verify(bench: Path) -> list:
+    from autospec_cli.verify.backends.bab.backend import BabVerifier
+
+    bab = BabVerifier(split="relu")
+    return [bab.verify_instance(i) for i in read_benchmark(bench)]
+
+
+def test_bab_proves_a_monotone_network_on_every_box(tmp_path: Path) -> None:
+    model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=False)
+    export_specset(monotone_specs([([0, 0], [1, 1]), ([-1, 0.5], [0, 2])]), model,
+                   tmp_path / "b")
+    assert [r.verdict.value for r in _verify(tmp_path / "b")] == ["unsat", "unsat"]
+
+
+def test_bab_finds_a_violating_pair_replayed_on_the_original(tmp_path: Path) -> None:
+    model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=True)
+    export_specset(monotone_specs([([0, 0], [1, 1])]), model, tmp_path / "b")
+    (result,) = _verify(tmp_path / "b")
+    assert result.verdict.value == "sat"
+    z = result.counterexample.x
+    check = replay_in_benchmark(tmp_path / "b", "vnnlib/m-0.vnnlib", z)
+    assert check is not None and check.ok, check
+    assert np.all(check.x <= check.x_prime) and check.f_x_prime < check.f_x
+    # the same pair is no violation of "non-increasing"; a monotone model has none
+    assert not replay_pair(model, z, [0, 0], [1, 1], "decreasing").ok
+    good = mlp_onnx(tmp_path / "g.onnx", 2, (4,), negative=False)
+    assert not replay_pair(good, z, [0, 0], [1, 1], "increasing").ok
