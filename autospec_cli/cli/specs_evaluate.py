@@ -23,7 +23,7 @@ from autospec_cli.cli.common import (
     show_progress,
     want_json,
 )
-from autospec_cli.errors import ConfigError, SpecError
+from autospec_cli.errors import ConfigError, InputError, SpecError
 from autospec_cli.inert import inert
 from autospec_cli.io import check_writable
 
@@ -82,6 +82,8 @@ def evaluate_cmd(
     A point inside at least one kept spec is a TP if it satisfies every spec it lies in,
     else an FP; a point inside none is an FN. Labelled specs (mined with --target-bins) are
     scored by the classification rules on the data's target cut into the spec set's own bins.
+    Monotonicity specs (--algo monotonic) are scored by pair agreement: the share of the
+    comparable pairs x <= x' of points in a box whose targets move in the spec's direction.
     """
     from autospec_cli.specs.metrics import check_alpha, check_eval_data, evaluate_specs
     from autospec_cli.specs.model import SpecSet
@@ -94,6 +96,9 @@ def evaluate_cmd(
                                      keep_idle)
     ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
+    if specset.is_monotonic:
+        _monotonic(ctx, specset, ds, str(specs), data, json_out)
+        return
     yr = parse_range(y_range) if y_range is not None else whole_range
     check_eval_data(specset, ds.X, ds.y)  # refuse bad labels before any progress bar is drawn
     with progress_bars(show_progress(ctx, json_out)) as progress:
@@ -115,6 +120,29 @@ def evaluate_cmd(
     if sweep is not None:
         console.print(_sweep_table(sweep))
         console.print(f"wrote {sweep_confidence}", markup=False, highlight=False)
+
+
+def _monotonic(ctx: typer.Context, specset: Any, ds: Any, specs: str, data: str,
+               json_out: bool) -> None:
+    """Pair agreement of every monotonicity spec (:mod:`autospec_cli.specs.monotonic`)."""
+    from autospec_cli.specs.monotonic import evaluate_monotonic
+
+    if ds.task != "regression":
+        raise InputError("monotonicity specs are scored on regression data", param="task")
+    result = evaluate_monotonic(specset, ds.X, ds.y)
+    if want_json(ctx, json_out):
+        emit_json({"specs": specs, "data": data, "task": specset.task, **result})
+        return
+    table = FoldingTable(title=f"{inert(specs)} on {inert(data)}: pair agreement")
+    for col in ("spec", "direction", "points", "comparable pairs", "agreeing", "agreement"):
+        table.add_column(col, justify="left" if col in ("spec", "direction") else "right")
+    for r in result["specs"]:
+        table.add_row(inert(r["id"]), r["direction"], str(r["points"]),
+                      str(r["comparable_pairs"]), str(r["agreeing_pairs"]),
+                      f"{r['agreement']:.4f}")
+    table.add_row("all", "", "", str(result["comparable_pairs"]), str(result["agreeing_pairs"]),
+                  f"{result['agreement']:.4f}")
+    console.print(table)
 
 
 def plot_cmd(

@@ -110,7 +110,7 @@ def _execute(ctx: typer.Context, verifier: Any, instances: list[Instance],
 
 
 def _render(label: str, instances: list[Instance], results: list[Result], out_dir: Path | None,
-            root: Path | None) -> None:
+            root: Path | None, pairs: dict[str, Any] | None = None) -> None:
     from autospec_cli.verifyrun.results import summarize
 
     s = summarize(results)
@@ -130,6 +130,12 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
             name = f"{Path(inst.onnx).name} {Path(inst.vnnlib).name}"
             console.print(f"  {r.verdict.value:5s} {name}: {r.message}", highlight=False,
                           markup=False)
+            pair = (pairs or {}).get(inst.key)
+            if pair is not None:
+                verdict = "confirmed" if pair.ok else "NOT confirmed"
+                console.print(f"        pair on the original model ({verdict}: {pair.reason}): "
+                              f"x = {pair.x.tolist()}, x' = {pair.x_prime.tolist()}",
+                              highlight=False, markup=False)
             shown += 1
     if out_dir is not None:
         console.print(f"results written to {inert(out_dir)}", highlight=False)
@@ -138,9 +144,11 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
 def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: list[Instance],
             results: list[Result], out_dir: Path | None, root: Path | None,
             paths: ResultsPaths | None, campaign: dict[str, Any] | None = None, *,
-            code: int | None = None, diff: RunDiff | None = None) -> None:
+            code: int | None = None, diff: RunDiff | None = None,
+            pairs: dict[str, Any] | None = None) -> None:
     from autospec_cli.verifyrun.results import summarize
 
+    pairs = pairs or {}
     if want_json(ctx, json_out):
         doc: dict[str, Any] = {"backend": spec.label,
                                "results_dir": str(out_dir) if out_dir else None,
@@ -154,12 +162,13 @@ def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: li
             {"onnx": str(i.onnx), "vnnlib": str(i.vnnlib), "result": r.verdict.value,
              "time": r.time, "message": r.message,
              "counterexample": str(paths.counterexamples[i.key])
-             if paths and i.key in paths.counterexamples else None}
+             if paths and i.key in paths.counterexamples else None,
+             **({"pair": pairs[i.key].to_json()} if i.key in pairs else {})}
             for i, r in zip(instances, results, strict=True)
         ]
         emit_json(doc)
     else:
-        _render(spec.label, instances, results, out_dir, root)
+        _render(spec.label, instances, results, out_dir, root, pairs)
         if campaign is not None and campaign.get("skipped"):
             console.print(f"resumed: {campaign['skipped']} job(s) already finished, "
                           f"{campaign['ran']} run now", highlight=False)
@@ -283,9 +292,31 @@ def run(
     if junit is not None:
         write_junit(junit, entries, policy)
     _append_step_summary(summary_markdown(this_run, policy, diff))
+    pairs = _replay_pairs(root, done.instances, done.results)
+    if any(not p.ok for p in pairs.values()):
+        code = 4  # the twin network disagrees with its original: a bug, never a violation
     _report(ctx, json_out, spec, instances, done.results, out_dir, root, done.paths,
-            done.campaign.to_dict(), code=code, diff=diff)
+            done.campaign.to_dict(), code=code, diff=diff, pairs=pairs)
     _exit(code)
+
+
+def _replay_pairs(root: Path, instances: list[Instance], results: list[Result]
+                  ) -> dict[str, Any]:
+    """Every counterexample of a monotonicity property (a twin-network input) replayed as a
+    pair of inputs on the original model (:mod:`autospec_cli.verify.monotonic`)."""
+    from autospec_cli.verify.monotonic import replay_in_benchmark
+    from autospec_cli.vnnlib.benchmark import read_manifest
+
+    manifest = read_manifest(root)
+    if not manifest or "monotonic" not in manifest:
+        return {}
+    pairs = {}
+    for inst, r in zip(instances, results, strict=True):
+        if r.verdict.value == "sat" and r.counterexample is not None:
+            check = replay_in_benchmark(root, str(inst.vnnlib), r.counterexample.x)
+            if check is not None:
+                pairs[inst.key] = check
+    return pairs
 
 
 def _append_step_summary(text: str) -> None:

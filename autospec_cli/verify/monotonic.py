@@ -4,7 +4,7 @@ A ``sat`` answer on a twin network (:mod:`autospec_cli.vnnlib.twin`) is a twin i
 ``z = (x, d)``; it stands for the pair ``x`` and ``x' = min(x + d, hi)``. The runner has
 already re-checked ``z`` on the twin; :func:`replay_pair` checks what the property *means*
 on the original model in onnxruntime, with no tolerance: both points in the box ``[lo, hi]``
-(after rounding to float32), ``x <= x'`` componentwise, and the prediction moving against the
+(rounded to float32, one float32 step inwards where rounding left the box), ``x <= x'`` componentwise, and the prediction moving against the
 direction (``f(x') < f(x)`` for ``increasing``, ``f(x') > f(x)`` for ``decreasing``).
 """
 
@@ -52,8 +52,8 @@ def replay_pair(model: str | os.PathLike[str], z: np.ndarray, lo: np.ndarray, hi
     n = lo.size
     if z.size != 2 * n:
         raise InputError(f"a twin counterexample has {2 * n} values, got {z.size}")
-    x = z[:n].astype(np.float32)
-    xp = np.minimum(z[:n] + z[n:], hi).astype(np.float32)
+    x = _inside32(z[:n], lo, hi)
+    xp = _inside32(np.minimum(z[:n] + z[n:], hi), lo, hi)
     runner = onnx_runner(model, threads=1)
     y = np.asarray(runner.run(np.stack([x, xp])), dtype=np.float64).reshape(2, -1)[:, 0]
     fx, fxp = float(y[0]), float(y[1])
@@ -71,9 +71,16 @@ def replay_pair(model: str | os.PathLike[str], z: np.ndarray, lo: np.ndarray, hi
     return PairCheck(bool(ok), reason, x64, xp64, fx, fxp)
 
 
+def _inside32(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``v`` rounded to float32, moved one float32 step back where rounding left the box."""
+    v32 = v.astype(np.float32)
+    v32 = np.where(v32.astype(np.float64) < lo, np.nextafter(v32, np.float32(np.inf)), v32)
+    return np.where(v32.astype(np.float64) > hi, np.nextafter(v32, np.float32(-np.inf)), v32)
+
+
 def replay_in_benchmark(bench: str | os.PathLike[str], vnnlib: str,
                         z: np.ndarray) -> PairCheck | None:
-    """Replay ``z`` for the property ``vnnlib`` (path relative to ``bench``) of an exported
+    """Replay ``z`` for the property file ``vnnlib`` (matched by file name) of an exported
     monotonicity benchmark on its original model; None if it is not such a property."""
     root = Path(bench)
     try:
@@ -82,7 +89,8 @@ def replay_in_benchmark(bench: str | os.PathLike[str], vnnlib: str,
         return None
     for entry in manifest.get("instances", []):
         meta = entry.get("meta", {})
-        if entry.get("vnnlib") == vnnlib and meta.get("kind") == "monotonic":
+        if (Path(str(entry.get("vnnlib"))).name == Path(vnnlib).name
+                and meta.get("kind") == "monotonic"):
             model = confine(root, root / meta["original_model"], "original model")
             return replay_pair(model, z, np.asarray(meta["lo"], float),
                                np.asarray(meta["hi"], float), str(meta["direction"]))

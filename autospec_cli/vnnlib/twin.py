@@ -35,6 +35,8 @@ from autospec_cli.vnnlib.property import Case, Polytope, Property
 #: unit). It is above the counterexample check's tolerance (1e-4), so a confirmed twin
 #: counterexample always is a pair whose prediction strictly decreases (or increases).
 TOL = 1e-3
+#: ``producer_name`` of every twin network (``bab``'s ``split=auto`` splits their activations).
+PRODUCER = "autospec-twin"
 
 
 
@@ -150,7 +152,7 @@ def _save(graph: object, base: object, out: str | os.PathLike[str]) -> Path:
     from onnx import helper
 
     twin = helper.make_model(graph, opset_imports=list(base.opset_import),  # type: ignore[attr-defined]
-                             producer_name="autospec-twin")
+                             producer_name=PRODUCER)
     twin.ir_version = base.ir_version  # type: ignore[attr-defined]
     onnx.checker.check_model(twin)
     twin = onnx.shape_inference.infer_shapes(twin)

@@ -130,3 +130,50 @@ def test_bab_finds_a_violating_pair_replayed_on_the_original(tmp_path: Path) -> 
     assert not replay_pair(model, z, [0, 0], [1, 1], "decreasing").ok
     good = mlp_onnx(tmp_path / "g.onnx", 2, (4,), negative=False)
     assert not replay_pair(good, z, [0, 0], [1, 1], "increasing").ok
+
+
+@pytest.mark.slow
+def test_cli_round_trip_generate_export_verify(cli_runner, tmp_path: Path) -> None:
+    from autospec_cli.data.dataset import Dataset
+
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 2))
+    data = Dataset(X=X, y=X.sum(axis=1) + rng.normal(0, 1e-3, 200), task="regression",
+                   name="up", features=["a", "b"]).save_npz(tmp_path / "d.npz")
+    specs = tmp_path / "S.json"
+    code, out, err = cli_runner("specs", "generate", str(data), "--algo", "monotonic",
+                                "--opt", "max_depth=1", "-o", str(specs))
+    assert code == 0, err
+    assert SpecSet.load(specs).is_monotonic and len(SpecSet.load(specs)) == 2
+    code, out, err = cli_runner("--json", "specs", "evaluate", str(specs), str(data))
+    assert code == 0, err
+    assert json.loads(out)["agreement"] > 0.95
+    verdicts = {}
+    for name, negative in (("good", False), ("bad", True)):
+        model = mlp_onnx(tmp_path / f"{name}.onnx", 2, (4,), negative=negative)
+        bench = tmp_path / name
+        code, out, err = cli_runner("export", str(specs), "--model", str(model), "-o", str(bench))
+        assert code == 0, err
+        code, out, err = cli_runner("--json", "verify", str(bench), "--backend", "bab",
+                                    "--timeout", "60")
+        doc = json.loads(out)
+        verdicts[name] = (code, [r["result"] for r in doc["results"]],
+                          [r.get("pair") for r in doc["results"]])
+    assert verdicts["good"][:2] == (0, ["unsat", "unsat"])
+    code, results, pairs = verdicts["bad"]
+    assert code == 1 and "sat" in results
+    for r, pair in zip(results, pairs):
+        assert (pair is not None) == (r == "sat")
+        if pair is not None:
+            assert pair["confirmed"] and pair["f_x_prime"] < pair["f_x"]
+            assert np.all(np.array(pair["x"]) <= np.array(pair["x_prime"]))
+
+
+def test_cli_export_refuses_vnnlib2_for_monotonic_specs(cli_runner, tmp_path: Path) -> None:
+    model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=False)
+    specs = monotone_specs([([0, 0], [1, 1])]).save(tmp_path / "S.json")
+    code, out, err = cli_runner("export", str(specs), "--model", str(model), "-o",
+                                str(tmp_path / "b"), "--vnnlib-version", "2")
+    assert code == 2 and err.strip().startswith("error: ") and "VNN-LIB 1.0" in err
+    assert err.strip().count("\n") == 0
+    assert not (tmp_path / "b").exists()

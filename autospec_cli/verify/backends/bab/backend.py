@@ -3,7 +3,7 @@
 ``split`` chooses what to branch on. ``input`` (the default for networks with at most
 :data:`RELU_MIN_INPUTS` inputs, or that are not affine/ReLU chains) is described below.
 ``relu`` (the default for affine/ReLU networks with more inputs: MNIST MLPs, intrusion
-detectors) runs :func:`autospec_cli.verify.backends.bab.relu_split.relu_split_search` per case:
+detectors, and for the twin networks of monotonicity properties) runs :func:`autospec_cli.verify.backends.bab.relu_split.relu_split_search` per case:
 alpha-CROWN at the root, then batches of subdomains defined by split ReLUs bounded with
 beta-CROWN, neurons chosen by filtered smart branching, fully split leaves decided by an LP.
 
@@ -44,6 +44,7 @@ from autospec_cli.verify.base import Counterexample, Instance, Parameter, Result
 from autospec_cli.verify.falsify import snap_float32
 from autospec_cli.verify.loading import derived, load_property, load_torch_model, onnx_runner
 from autospec_cli.vnnlib.property import Case
+from autospec_cli.vnnlib.twin import PRODUCER as TWIN
 
 #: ``split=auto`` splits activations on affine/ReLU networks with more inputs than this and
 #: input boxes otherwise. Measured: input splitting decides ACAS Xu (5 inputs) in under a
@@ -63,6 +64,18 @@ def _load(path: Path, device: str) -> tuple[Any, Any]:
 
     runner = onnx_runner(path, threads=1)
     return runner, derived(path, "bab.Bounder", bounder, device)
+
+
+def _is_twin(path: Path) -> bool:
+    """A twin network of a monotonicity property (:mod:`autospec_cli.vnnlib.twin`)? Its output
+    ``f(x') - f(x)`` is 0 on the whole face ``d = 0`` of its input box, a gap input splitting
+    never closes; ``split=auto`` splits its activations instead."""
+    import onnx
+
+    try:
+        return bool(onnx.load(str(path), load_external_data=False).producer_name == TWIN)
+    except Exception:  # noqa: BLE001 - unreadable here means the loaders report it
+        return False
 
 
 @contextmanager
@@ -195,7 +208,8 @@ class BabVerifier(Verifier):
     def _relu_layers(self, path: Path, bounder: Any, n_inputs: int) -> Any:
         """The float64 affine/ReLU chain of the model when activation splitting is chosen."""
         mode = self.options["split"]
-        if mode == "input" or (mode == "auto" and n_inputs <= RELU_MIN_INPUTS):
+        if mode == "input" or (mode == "auto" and n_inputs <= RELU_MIN_INPUTS
+                               and not derived(path, "bab.is_twin", lambda: _is_twin(path))):
             return None
         from autospec_cli.verify.backends.bab.relu_split import relu_chain
 
