@@ -73,8 +73,8 @@ class _DeclaredHelp(TyperCommand):
 
 
 def flag_help() -> dict[str, tuple[str, str]]:
-    """Help and metavar of each hyperparameter flag, from the first generator declaring it:
-    ``"GENERATOR: help (bounds; default)"`` and the declared type."""
+    """Help and metavar of each hyperparameter flag, from every generator declaring it:
+    ``"GENERATOR: help (bounds; default)"`` joined by ``; `` and the first one's type."""
     from autospec_cli.specs.generators.registry import GENERATORS
 
     texts: dict[str, tuple[str, str]] = {}
@@ -84,9 +84,12 @@ def flag_help() -> dict[str, tuple[str, str]]:
         except PluginError:
             continue
         for flag, name in OPTION_PARAMS.items():
-            if name in declared and flag not in texts:
+            if name in declared:
                 p = declared[name]
-                texts[flag] = (f"{algo}: {p.help_text()}", p.type_name.upper())
+                text = f"{algo}: {p.help_text()}"
+                if flag in texts:  # shared by several generators: each with its own default
+                    text = f"{texts[flag][0]}; {text}"
+                texts[flag] = (text, texts.get(flag, ("", p.type_name.upper()))[1])
     return texts
 
 

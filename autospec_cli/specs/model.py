@@ -6,9 +6,10 @@ JSON form (versioned): ``{"version": 1, "task", "features", "algorithm", "params
 "support"}]}``. A monotonicity spec (``"kind": "monotonic"``) has ``"direction"``
 (``increasing``: for every pair ``x <= x'`` componentwise in the box, ``f(x') >= f(x)``;
 ``decreasing``: ``f(x') <= f(x)``) instead of an output constraint; a spec without ``kind``
-(every file written before monotonicity specs existed) is a reachability spec. ``target_bins`` marks a labelled (binned) regression target
-(:mod:`autospec_cli.data.bins`): label ``i`` stands for the interval ``[edges[i],
-edges[i+1]]`` of the real-valued output, which is what ``export`` writes for a regressor.
+(every file written before monotonicity specs existed) is a reachability spec.
+``target_bins`` marks a labelled (binned) regression target (:mod:`autospec_cli.data.bins`):
+label ``i`` stands for the interval ``[edges[i], edges[i+1]]`` of the real-valued output,
+which is what ``export`` writes for a regressor.
 Unbounded box sides are written as null and read back as -inf / +inf. Floats are written
 with ``repr`` precision, so a spec set round-trips exactly.
 """

@@ -4,8 +4,9 @@ A ``sat`` answer on a twin network (:mod:`autospec_cli.vnnlib.twin`) is a twin i
 ``z = (x, d)``; it stands for the pair ``x`` and ``x' = min(x + d, hi)``. The runner has
 already re-checked ``z`` on the twin; :func:`replay_pair` checks what the property *means*
 on the original model in onnxruntime, with no tolerance: both points in the box ``[lo, hi]``
-(rounded to float32, one float32 step inwards where rounding left the box), ``x <= x'`` componentwise, and the prediction moving against the
-direction (``f(x') < f(x)`` for ``increasing``, ``f(x') > f(x)`` for ``decreasing``).
+(rounded to float32, one float32 step inwards where rounding left the box), ``x <= x'``
+componentwise, and the prediction moving against the direction (``f(x') < f(x)`` for
+``increasing``, ``f(x') > f(x)`` for ``decreasing``).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -147,13 +148,13 @@ def build_twin(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray, di
     return _save(graph, base, out)
 
 
-def _save(graph: object, base: object, out: str | os.PathLike[str]) -> Path:
+def _save(graph: Any, base: Any, out: str | os.PathLike[str]) -> Path:
     import onnx
     from onnx import helper
 
-    twin = helper.make_model(graph, opset_imports=list(base.opset_import),  # type: ignore[attr-defined]
+    twin = helper.make_model(graph, opset_imports=list(base.opset_import),
                              producer_name=PRODUCER)
-    twin.ir_version = base.ir_version  # type: ignore[attr-defined]
+    twin.ir_version = base.ir_version
     onnx.checker.check_model(twin)
     twin = onnx.shape_inference.infer_shapes(twin)
     out_p = Path(out)
@@ -161,11 +162,11 @@ def _save(graph: object, base: object, out: str | os.PathLike[str]) -> Path:
     return out_p
 
 
-def _renamed_init(init: object, prefix: str) -> object:
+def _renamed_init(init: Any, prefix: str) -> Any:
     from onnx import TensorProto
 
     copy = TensorProto()
-    copy.CopyFrom(init)  # type: ignore[arg-type]
+    copy.CopyFrom(init)
     copy.name = prefix + copy.name
     return copy
 
@@ -173,7 +174,7 @@ def _renamed_init(init: object, prefix: str) -> object:
 Layers = list[tuple[np.ndarray, np.ndarray]]
 
 
-def mlp_layers(model: object) -> Layers | None:
+def mlp_layers(model: Any) -> Layers | None:
     """``[(W, b), ...]`` (``W``: out x in, ReLU between pairs) of an MLP graph, else None.
 
     Accepted: a single path of ``Gemm`` (alpha = beta = 1, no transA), ``MatMul`` by a constant
@@ -182,7 +183,7 @@ def mlp_layers(model: object) -> Layers | None:
     """
     from onnx import numpy_helper
 
-    g = model.graph  # type: ignore[attr-defined]
+    g = model.graph
     inits = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in g.initializer}
     inputs = [i.name for i in g.input if i.name not in inits]
     if len(inputs) != 1 or len(g.output) != 1 or any(
@@ -264,7 +265,7 @@ def _chain_twin(layers: Layers, lo: np.ndarray, hi: np.ndarray, direction: str) 
     return chain + rest
 
 
-def _chain_graph(chain: Layers, n: int, out_shape: list[int]) -> object:
+def _chain_graph(chain: Layers, n: int, out_shape: list[int]) -> Any:
     from onnx import TensorProto, helper, numpy_helper
 
     nodes, inits = [], []

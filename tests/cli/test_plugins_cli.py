@@ -16,7 +16,7 @@ def test_plugins_json_lists_every_kind(cli_runner) -> None:
         by_kind.setdefault(r["kind"], set()).add(r["name"])
         assert r["origin"].startswith("autospec-cli ") and ":" in r["target"], r
     assert by_kind["verifiers"] == {"attack", "bab", "external", "lirpa", "marabou", "portfolio"}
-    assert by_kind["generators"] == {"cluster", "grid", "human", "tree"}
+    assert by_kind["generators"] == {"cluster", "grid", "human", "monotonic", "tree"}
     assert {"verify.instance", "verify.group", "probe.echo"} <= by_kind["jobs"]
     assert by_kind["reports"] == {"verify", "gdvb", "study"}
     assert {"csv", "builtin", "npz", "idx", "throughput", "flows", "nsl-kdd"} == by_kind["loaders"]

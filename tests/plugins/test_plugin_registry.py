@@ -246,7 +246,7 @@ def test_third_party_generator(installed) -> None:
     )
 
     installed(third_party("fakegen", f"{HERE}:FakeGenerator", "autospec_cli.generators"))
-    assert available_generators() == ["cluster", "fakegen", "grid", "human", "tree"]
+    assert available_generators() == ["cluster", "fakegen", "grid", "human", "monotonic", "tree"]
     assert parse_generator_options("fakegen", ["pad=0.5"]) == {"pad": 0.5}
     with pytest.raises(ConfigError, match="generator fakegen: parameter pad must be >= 0.0"):
         parse_generator_options("fakegen", ["pad=-1"])

@@ -70,7 +70,9 @@ def test_flag_help_is_generated_from_the_declarations(cli_runner) -> None:
     texts = flag_help()
     assert texts["--beta"] == (
         "grid: intervals per feature, 1 to the number of generation points (default 10)", "INT")
-    assert texts["--max-depth"] == ("tree: maximum depth (>= 1; default 10)", "INT")
+    depth, metavar = texts["--max-depth"]  # shared: every generator's own default
+    assert metavar == "INT" and depth.endswith("; tree: maximum depth (>= 1; default 10)")
+    assert depth.startswith("monotonic: ") and "default 2" in depth
     assert "default 0.01" in texts["--tau"][0] and texts["--tau"][1] == "FLOAT"
     assert HumanGenerator().tau == 0.01  # the one default the help shows
     code, out, _ = cli_runner("specs", "generate", "--help")

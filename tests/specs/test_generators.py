@@ -64,6 +64,9 @@ def test_regression_specs_are_well_formed(name: str) -> None:
     _check_specs(gen.specs_, ds, partition=name in PARTITIONING)
     for s in gen.specs_:
         assert s.label is None
+        if s.is_monotonic:  # a direction instead of an output range
+            assert name == "monotonic" and s.direction in ("increasing", "decreasing")
+            continue
         assert math.isfinite(s.y_lo) and math.isfinite(s.y_hi) and s.y_lo <= s.y_hi
 
 
@@ -168,7 +171,7 @@ def test_explicit_random_state_wins_over_seed() -> None:
 
 # -- registry ----------------------------------------------------------------------------------
 def test_unknown_generator_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown generator 'forest'.*cluster, grid, human, tree"):
+    with pytest.raises(ConfigError, match="unknown generator 'forest'.*cluster, grid, human, monotonic, tree"):
         get_generator("forest")
 
 
@@ -192,7 +195,7 @@ def installed_entry_points() -> Iterator[Callable[[list[object]], None]]:
 
 def test_builtins_work_without_package_metadata(installed_entry_points) -> None:
     installed_entry_points([])
-    assert available_generators() == ["cluster", "grid", "human", "tree"]
+    assert available_generators() == ["cluster", "grid", "human", "monotonic", "tree"]
     assert type(get_generator("grid")).__name__ == "GridGenerator"
 
 

@@ -28,7 +28,7 @@ def mlp_onnx(path: Path, n_in: int, hidden: tuple[int, ...], *, negative: bool,
     torch.manual_seed(seed)
     sizes = (n_in, *hidden, 1)
     mods: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
         mods += [nn.Linear(a, b), nn.ReLU()]
     net = nn.Sequential(*mods[:-1])
     with torch.no_grad():
@@ -162,7 +162,7 @@ def test_cli_round_trip_generate_export_verify(cli_runner, tmp_path: Path) -> No
     assert verdicts["good"][:2] == (0, ["unsat", "unsat"])
     code, results, pairs = verdicts["bad"]
     assert code == 1 and "sat" in results
-    for r, pair in zip(results, pairs):
+    for r, pair in zip(results, pairs, strict=True):
         assert (pair is not None) == (r == "sat")
         if pair is not None:
             assert pair["confirmed"] and pair["f_x_prime"] < pair["f_x"]

@@ -214,11 +214,11 @@ def build_specs(boxes: Boxes, y: np.ndarray, task: str, name: str) -> list[Spec]
     if boxes.direction is not None:
         agree = np.asarray(boxes.agreeing, dtype=np.int64)
         comp = np.asarray(boxes.comparable, dtype=np.int64)
-        purity = np.where(comp > 0, agree / np.maximum(comp, 1), 0.0)
-        conf = wilson_lower(agree, comp)
+        share = np.where(comp > 0, agree / np.maximum(comp, 1), 0.0)
+        bound = wilson_lower(agree, comp)
         return [
             Spec(id=ids[i], lo=lo[i], hi=hi[i], support=int(support[i]),
-                 purity=float(purity[i]), confidence=float(conf[i]), kind="monotonic",
+                 purity=float(share[i]), confidence=float(bound[i]), kind="monotonic",
                  direction=boxes.direction[i])
             for i in range(m)
         ]

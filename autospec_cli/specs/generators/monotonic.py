@@ -38,7 +38,7 @@ class MonotonicGenerator(SpecGenerator):
     requires = ("sklearn.tree",)
     max_depth: int = param(2, "depth of the tree whose leaves are the candidate boxes", min=1)
     min_samples_leaf: int = param(20, "minimum generation points per leaf", min=2)
-    threshold: float = param(0.9, "minimum share of comparable pairs agreeing with the "
+    threshold: float = param(0.8, "minimum share of comparable pairs agreeing with the "
                              "direction", min=0.5, max=1.0)
     min_pairs: int = param(10, "minimum comparable pairs in a box", min=1)
     max_pairs: int = param(DEFAULT_MAX_PAIRS, "pairs sampled per box (all when fewer)", min=1)

@@ -3,7 +3,8 @@
 ``split`` chooses what to branch on. ``input`` (the default for networks with at most
 :data:`RELU_MIN_INPUTS` inputs, or that are not affine/ReLU chains) is described below.
 ``relu`` (the default for affine/ReLU networks with more inputs: MNIST MLPs, intrusion
-detectors, and for the twin networks of monotonicity properties) runs :func:`autospec_cli.verify.backends.bab.relu_split.relu_split_search` per case:
+detectors, and the twin networks of monotonicity properties) runs
+:func:`autospec_cli.verify.backends.bab.relu_split.relu_split_search` per case:
 alpha-CROWN at the root, then batches of subdomains defined by split ReLUs bounded with
 beta-CROWN, neurons chosen by filtered smart branching, fully split leaves decided by an LP.
 
