@@ -36,7 +36,7 @@ from autospec_cli.specs.model import Spec, SpecSet
 from autospec_cli.vnnlib.benchmark import BenchmarkItem, write_benchmark
 from autospec_cli.vnnlib.builders import spec_to_property
 from autospec_cli.vnnlib.onnxinfo import model_io
-from autospec_cli.vnnlib.twin import TOL, build_twin, twin_property
+from autospec_cli.vnnlib.twin import TOL, build_twin, output_scale, twin_property
 from autospec_cli.vnnlib.writer import VERSIONS
 
 Domain = tuple[np.ndarray, np.ndarray]
@@ -165,11 +165,14 @@ def _export_monotonic(specs: SpecSet, model: Path, out: Path, *, version: str, t
     with tempfile.TemporaryDirectory(prefix=".twins.", dir=out.parent if out.parent.is_dir()
                                      else None) as tmp:
         for spec in specs.specs:
+            scale = output_scale(model, spec.lo, spec.hi)
             twin = build_twin(model, spec.lo, spec.hi, str(spec.direction),
-                              Path(tmp) / f"{model.stem}.{_SAFE.sub('_', spec.id)}.twin.onnx")
+                              Path(tmp) / f"{model.stem}.{_SAFE.sub('_', spec.id)}.twin.onnx",
+                              scale=scale)
             meta: dict[str, Any] = {
                 "support": spec.support, "kind": "monotonic", "direction": spec.direction,
-                "lo": spec.lo, "hi": spec.hi, "tol": TOL, "original_model": f"onnx/{model.name}",
+                "lo": spec.lo, "hi": spec.hi, "tol": TOL, "scale": scale,
+                "tolerated_drop": TOL * scale, "original_model": f"onnx/{model.name}",
                 "pairs": "x in [lo, hi], d in [0, hi - lo], x' = min(x + d, hi): exactly the "
                          "pairs lo <= x <= x' <= hi",
             }

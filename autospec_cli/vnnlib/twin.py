@@ -9,10 +9,11 @@ of pairs through its input transform
 
     x' = min(x + d, hi) = hi - relu(hi - x - d)
 
-and outputs ``g(x, d) = f(x') - f(x)`` (non-decreasing) or ``f(x) - f(x')`` (non-increasing).
+and outputs ``g(x, d) = (f(x') - f(x)) / s`` (non-decreasing) or ``(f(x) - f(x')) / s``
+(non-increasing), where ``s`` is the output scale of ``f`` on the box (:func:`output_scale`).
 Every input of the box gives a pair with ``x <= x' <= hi``; every such pair is reached
-(``d = x' - x``). So "``g >= -tol`` on the box" is the specification, nothing more and nothing
-less, and any VNN-COMP tool can check the property written by :func:`twin_property`
+(``d = x' - x``). So "``g > -tol`` on the box" is the specification (a drop of at most ``tol * s``
+is tolerated), nothing more and nothing less, and any VNN-COMP tool can check the property written by :func:`twin_property`
 (unsafe: ``Y_0 <= -tol``).
 
 The two copies of ``f`` are the original graph twice, with every node, value and initializer
@@ -32,9 +33,11 @@ from autospec_cli.errors import InputError
 from autospec_cli.specs.model import DIRECTIONS
 from autospec_cli.vnnlib.property import Case, Polytope, Property
 
-#: A violation must make the output drop by more than this (absolute, in the model's output
-#: unit). It is above the counterexample check's tolerance (1e-4), so a confirmed twin
-#: counterexample always is a pair whose prediction strictly decreases (or increases).
+#: A violation must make the output drop by more than this, in units of the twin's output
+#: scale (:func:`output_scale`: the largest ``|f|`` at the box's corners and centre, at least
+#: 1), i.e. by more than 0.1 % of it. It is above the counterexample check's tolerance (1e-4),
+#: so a twin counterexample that passes the check is a pair whose prediction moves the wrong
+#: way; and it stays above float32 rounding of ``f(x') - f(x)`` for large outputs.
 TOL = 1e-3
 #: ``producer_name`` of every twin network (``bab``'s ``split=auto`` splits their activations).
 PRODUCER = "autospec-twin"
@@ -55,6 +58,22 @@ def twin_property(lo: np.ndarray, hi: np.ndarray, tol: float = TOL) -> Property:
                     meta={"kind": "monotonic", "tol": float(tol)})
 
 
+def output_scale(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray) -> float:
+    """The unit of a twin's output: the largest ``|f|`` at the box's corners ``lo``, ``hi``
+    and its centre, at least 1 (onnxruntime, float32)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    ys = [sess.run(None, {inp.name: p.astype(np.float32).reshape(shape)})[0]
+          for p in (lo, hi, (lo + hi) / 2)]
+    scale = max(float(np.max(np.abs(y))) for y in ys)
+    return max(1.0, scale) if np.isfinite(scale) else 1.0
+
+
 def pair_of(z: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The pair ``(x, x')`` a twin input ``z = (x, d)`` stands for (``x' = min(x + d, hi)``)."""
     z = np.asarray(z, dtype=np.float64).reshape(-1)
@@ -64,7 +83,7 @@ def pair_of(z: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_twin(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray, direction: str,
-               out: str | os.PathLike[str]) -> Path:
+               out: str | os.PathLike[str], scale: float = 1.0) -> Path:
     """Write the twin of ``model`` for the box ``[lo, hi]`` to ``out``.
 
     A model that is a chain of affine layers and ReLUs (an MLP: ``Gemm`` / ``MatMul`` +
@@ -72,6 +91,8 @@ def build_twin(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray, di
     of the layers), so verifiers that split activations handle it; the input transform then
     passes ``x`` through a ReLU as ``relu(x - lo) + lo``, which equals ``x`` on the property's
     box (and only there). Any other model gets the two renamed copies of its graph.
+    The output is divided by ``scale`` (:func:`output_scale`), so a model predicting values
+    around 1e6 in float32 still gives a twin whose output is computed to a few ulps.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -101,8 +122,9 @@ def build_twin(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray, di
 
     if layers is not None:
         lo = np.asarray(lo, dtype=np.float64).reshape(-1)
-        graph = _chain_graph(_chain_twin(layers, lo, hi.astype(np.float64), direction), n,
-                             out_shape)
+        chain = _chain_twin(layers, lo, hi.astype(np.float64), direction)
+        chain[-1] = (chain[-1][0] / scale, chain[-1][1] / scale)
+        graph = _chain_graph(chain, n, out_shape)
         return _save(graph, base, out)
     out_name = g.output[0].name
     nodes, initializers = [], []
@@ -138,7 +160,10 @@ def build_twin(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray, di
             copy.output[:] = [prefix + s if s else s for s in node.output]
             nodes.append(copy)
     first, second = ("b/", "a/") if direction == "increasing" else ("a/", "b/")
-    nodes.append(helper.make_node("Sub", [first + out_name, second + out_name], ["Y"], "twin/y"))
+    nodes.append(helper.make_node("Sub", [first + out_name, second + out_name], ["twin/diff"],
+                                  "twin/diff"))
+    nodes.append(helper.make_node("Mul", ["twin/diff", const("twin/scale", np.array(
+        1.0 / scale, np.float32))], ["Y"], "twin/y"))
     graph = helper.make_graph(
         nodes, "twin",
         [helper.make_tensor_value_info("Z", TensorProto.FLOAT, [1, 2 * n])],
