@@ -12,9 +12,9 @@ of pairs through its input transform
 and outputs ``g(x, d) = (f(x') - f(x)) / s`` (non-decreasing) or ``(f(x) - f(x')) / s``
 (non-increasing), where ``s`` is the output scale of ``f`` on the box (:func:`output_scale`).
 Every input of the box gives a pair with ``x <= x' <= hi``; every such pair is reached
-(``d = x' - x``). So "``g > -tol`` on the box" is the specification (a drop of at most ``tol * s``
-is tolerated), nothing more and nothing less, and any VNN-COMP tool can check the property written by :func:`twin_property`
-(unsafe: ``Y_0 <= -tol``).
+(``d = x' - x``). So "``g > -tol`` on the box" is the specification (a drop of at most
+``tol * s`` is tolerated), nothing more and nothing less, and any VNN-COMP tool can check
+the property written by :func:`twin_property` (unsafe: ``Y_0 <= -tol``).
 
 The two copies of ``f`` are the original graph twice, with every node, value and initializer
 name prefixed (``a/`` for ``x``, ``b/`` for ``x'``); the transform and the final ``Sub`` are

@@ -171,7 +171,8 @@ def test_explicit_random_state_wins_over_seed() -> None:
 
 # -- registry ----------------------------------------------------------------------------------
 def test_unknown_generator_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown generator 'forest'.*cluster, grid, human, monotonic, tree"):
+    with pytest.raises(ConfigError,
+                       match="unknown generator 'forest'.*cluster, grid, human, monotonic, tree"):
         get_generator("forest")
 
 
