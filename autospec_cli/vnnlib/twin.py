@@ -59,9 +59,25 @@ def twin_property(lo: np.ndarray, hi: np.ndarray, tol: float = TOL) -> Property:
 
 
 def output_scale(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray) -> float:
-    """The unit of a twin's output: the largest ``|f|`` at the box's corners ``lo``, ``hi``
-    and its centre, at least 1 (onnxruntime, float32)."""
+    """The unit of a twin's output, at least 1: for an MLP, the largest magnitude of the terms
+    its last layer sums over the box (interval bounds: ``|W_L| h_max + |b_L|``), which is
+    what float32 rounding of ``f(x') - f(x)`` scales with; for other models the largest
+    ``|f|`` at the box's corners ``lo``, ``hi`` and its centre (onnxruntime, float32)."""
+    import onnx
     import onnxruntime as ort
+
+    layers = mlp_layers(onnx.load(str(model)))
+    if layers is not None:
+        h_lo = np.asarray(lo, dtype=np.float64)
+        h_hi = np.asarray(hi, dtype=np.float64)
+        for W, b in layers[:-1]:
+            c, r = (h_lo + h_hi) / 2, (h_hi - h_lo) / 2
+            mid, rad = W @ c + b, np.abs(W) @ r
+            h_lo, h_hi = np.maximum(mid - rad, 0), np.maximum(mid + rad, 0)
+        W, b = layers[-1]
+        terms = np.abs(W) @ np.maximum(np.abs(h_lo), np.abs(h_hi)) + np.abs(b)
+        bound = float(np.max(terms))
+        return max(1.0, bound) if np.isfinite(bound) else 1.0
 
     sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]

@@ -177,3 +177,24 @@ def test_cli_export_refuses_vnnlib2_for_monotonic_specs(cli_runner, tmp_path: Pa
     assert code == 2 and err.strip().startswith("error: ") and "VNN-LIB 1.0" in err
     assert err.strip().count("\n") == 0
     assert not (tmp_path / "b").exists()
+
+
+def test_large_outputs_stay_decidable(tmp_path: Path) -> None:
+    """Throughput-scale values (inputs ~1e5, outputs ~1e7) in float32: the twin's output is in
+    units of the output scale, so it converts (onnxruntime agrees with the converted model)
+    and the monotone network is proved."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = mlp_onnx(tmp_path / "up.onnx", 2, (4,), negative=False)
+    m = onnx.load(str(path))
+    for init in m.graph.initializer:  # the last layer's weights scaled by 1e2
+        if init.name.startswith("2."):
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 1e2, init.name))
+    onnx.save(m, str(path))
+    export_specset(monotone_specs([([1e5, 2e5], [3e5, 4e5])]), path, tmp_path / "b")
+    meta = json.loads((tmp_path / "b" / "manifest.json").read_text())["instances"][0]["meta"]
+    assert meta["scale"] > 1e6
+    assert meta["tolerated_drop"] == pytest.approx(1e-3 * meta["scale"])
+    (result,) = _verify(tmp_path / "b")
+    assert result.verdict.value == "unsat", result.message
