@@ -97,6 +97,10 @@ def evaluate_cmd(
     ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     if specset.is_monotonic:
+        if sweep_confidence is not None:
+            raise InputError("--sweep-confidence applies to specs with an output constraint; "
+                             "monotonicity specs are scored by pair agreement",
+                             param="sweep_confidence")
         _monotonic(ctx, specset, ds, str(specs), data, json_out)
         return
     yr = parse_range(y_range) if y_range is not None else whole_range

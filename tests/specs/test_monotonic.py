@@ -90,3 +90,16 @@ def test_malformed_monotonic_spec(patch: dict, match: str) -> None:
     d.update(patch)
     with pytest.raises(SpecError, match=match):
         Spec.from_json(json.loads(json.dumps(d)))
+
+
+def test_cli_monotonic_on_classification_data_is_one_error_line(cli_runner,
+                                                                tmp_path: Path) -> None:
+    from gen_helpers import spiral
+
+    data = spiral().save_npz(tmp_path / "spiral.npz")
+    out = tmp_path / "m.json"
+    code, _, err = cli_runner("specs", "generate", str(data), "--algo", "monotonic",
+                              "-o", str(out))
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "regression" in errors[0], err
+    assert not out.exists()
