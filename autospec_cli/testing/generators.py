@@ -130,10 +130,13 @@ def check_specs_inside_data_domain(
         assert np.all(s.lo <= s.hi), f"{s.id}: lo > hi"
         assert np.all(s.lo <= hi_d) and np.all(s.hi >= lo_d), f"{s.id}: outside the data domain"
         assert 1 <= s.support <= X.shape[0], f"{s.id}: support {s.support}"
-        if task == "classification":
+        if s.kind == "monotonic":  # a direction instead of an output constraint
+            assert s.direction in ("increasing", "decreasing"), f"{s.id}: direction"
+        elif task == "classification":
             assert s.label is not None and s.label in set(y.tolist()), f"{s.id}: label"
         else:
-            assert s.y_lo is not None and s.y_hi is not None and s.y_lo <= s.y_hi, f"{s.id}"
+            assert s.y_lo is not None and s.y_hi is not None and s.y_lo <= s.y_hi, \
+                f"{s.id}: output range"
 
 
 def check_bad_parameters_raise_config_error(
