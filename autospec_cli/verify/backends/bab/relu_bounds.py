@@ -161,6 +161,48 @@ def _scale(
     return (A.abs() @ (centre.abs() + radius)[:, :, None])[..., 0] + mag
 
 
+def _layer_bounds(
+    layers: Layers,
+    k: int,
+    lows: list[torch.Tensor],
+    ups: list[torch.Tensor],
+    centre: torch.Tensor,
+    radius: torch.Tensor,
+    alpha_iters: int = 0,
+    lr_alpha: float = 0.1,
+    deadline: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Widened (N, n_k) bounds of hidden layer ``k``'s pre-activations from the bounds of the
+    layers before it (``lows``/``ups``, each (N, n_j)): interval bounds, then a backward
+    CROWN pass (alpha-CROWN with ``alpha_iters``, batch of one only) for the neurons some
+    row leaves unstable."""
+    W, b = layers[k]
+    n = centre.shape[0]
+    a_lo, a_hi = lows[k - 1].clamp(min=0), ups[k - 1].clamp(min=0)
+    Wp, Wn = W.clamp(min=0), W.clamp(max=0)
+    il = a_lo @ Wp.T + a_hi @ Wn.T + b
+    iu = a_hi @ Wp.T + a_lo @ Wn.T + b
+    mag = torch.maximum(a_lo, a_hi) @ W.abs().T + b.abs()
+    idx = torch.nonzero(((il < 0) & (iu > 0)).any(dim=0)).flatten()
+    if idx.numel():
+        rows = W[idx]
+        lam = torch.cat([rows, -rows])[None].expand(n, -1, -1)
+        alphas = None
+        if alpha_iters > 0:
+            alphas = _optimise_rows(
+                lam, layers, k, lows, ups, centre, radius, alpha_iters, lr_alpha, deadline
+            )
+        A, bias, bmag = backward(lam, layers, k, lows, ups, alphas, magnitude=True)
+        assert bmag is not None
+        both = concretize(A, bias + torch.cat([b[idx], -b[idx]]), centre, radius)
+        sc = _scale(A, bmag, centre, radius) + torch.cat([b[idx], b[idx]]).abs()
+        r = idx.numel()
+        il[:, idx] = torch.maximum(il[:, idx], both[:, :r])
+        iu[:, idx] = torch.minimum(iu[:, idx], -both[:, r:])
+        mag[:, idx] = torch.maximum(mag[:, idx], torch.maximum(sc[:, :r], sc[:, r:]))
+    return _widen(il, iu, mag)
+
+
 def intermediate_bounds(
     layers: Layers,
     lo: torch.Tensor,
@@ -192,30 +234,8 @@ def intermediate_bounds(
     lows.append(lw)
     ups.append(up)
     for k in range(1, len(layers) - 1):
-        W, b = layers[k]
-        a_lo, a_hi = lows[-1].clamp(min=0), ups[-1].clamp(min=0)
-        Wp, Wn = W.clamp(min=0), W.clamp(max=0)
-        il = a_lo @ Wp.T + a_hi @ Wn.T + b
-        iu = a_hi @ Wp.T + a_lo @ Wn.T + b
-        mag = torch.maximum(a_lo, a_hi) @ W.abs().T + b.abs()
-        idx = torch.nonzero(((il < 0) & (iu > 0))[0]).flatten()
-        if idx.numel():
-            rows = W[idx]
-            lam = torch.cat([rows, -rows])[None]
-            alphas = None
-            if alpha_iters > 0:
-                alphas = _optimise_rows(
-                    lam, layers, k, lows, ups, centre, radius, alpha_iters, lr_alpha, deadline
-                )
-            A, bias, bmag = backward(lam, layers, k, lows, ups, alphas, magnitude=True)
-            assert bmag is not None
-            both = concretize(A, bias + torch.cat([b[idx], -b[idx]]), centre, radius)[0]
-            sc = _scale(A, bmag, centre, radius)[0] + torch.cat([b[idx], b[idx]]).abs()
-            r = idx.numel()
-            il[0, idx] = torch.maximum(il[0, idx], both[:r])
-            iu[0, idx] = torch.minimum(iu[0, idx], -both[r:])
-            mag[0, idx] = torch.maximum(mag[0, idx], torch.maximum(sc[:r], sc[r:]))
-        lw, up = _widen(il, iu, mag)
+        lw, up = _layer_bounds(layers, k, lows, ups, centre, radius, alpha_iters, lr_alpha,
+                               deadline)
         lows.append(lw)
         ups.append(up)
     return torch.cat(lows, 1)[0], torch.cat(ups, 1)[0]
@@ -300,25 +320,7 @@ def refine_bounds(
     centre = ((hi + lo) / 2)[None].expand(n, -1)
     radius = ((hi - lo) / 2)[None].expand(n, -1)
     for k in range(split_layers[0] + 1, len(sizes)):
-        W, b = layers[k]
-        a_lo, a_hi = lows[k - 1].clamp(min=0), ups[k - 1].clamp(min=0)
-        Wp, Wn = W.clamp(min=0), W.clamp(max=0)
-        il = a_lo @ Wp.T + a_hi @ Wn.T + b
-        iu = a_hi @ Wp.T + a_lo @ Wn.T + b
-        mag = torch.maximum(a_lo, a_hi) @ W.abs().T + b.abs()
-        idx = torch.nonzero(((il < 0) & (iu > 0)).any(dim=0)).flatten()
-        if idx.numel():
-            rows = W[idx]
-            lam = torch.cat([rows, -rows])[None].expand(n, -1, -1)
-            A, bias, bmag = backward(lam, layers, k, lows, ups, magnitude=True)
-            assert bmag is not None
-            both = concretize(A, bias + torch.cat([b[idx], -b[idx]]), centre, radius)
-            sc = _scale(A, bmag, centre, radius) + torch.cat([b[idx], b[idx]]).abs()
-            r = idx.numel()
-            il[:, idx] = torch.maximum(il[:, idx], both[:, :r])
-            iu[:, idx] = torch.minimum(iu[:, idx], -both[:, r:])
-            mag[:, idx] = torch.maximum(mag[:, idx], torch.maximum(sc[:, :r], sc[:, r:]))
-        il, iu = _widen(il, iu, mag)
+        il, iu = _layer_bounds(layers, k, lows, ups, centre, radius)
         il = torch.maximum(il, lows[k])
         iu = torch.minimum(iu, ups[k])
         il = torch.where(signs[k] > 0, il.clamp(min=0), il)
