@@ -251,6 +251,59 @@ def test_random_nets_unsat_never_contradicted_and_sat_confirmed(tmp_path: Path, 
     assert verdicts[1] is Verdict.UNSAT  # decided within the limit on 3-D inputs
 
 
+def test_many_case_property_refuted_at_the_root_skips_the_attack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nn4sys-style properties (many small input boxes, each refuted by one bound) are decided
+    by one CROWN pass per case; the attack runs only where the root bound does not refute.
+    The 40 bands are padded extremes of dense samples, so the property holds; the 41st case's
+    band excludes its centre's output, so that case alone needs (and gets) the attack."""
+    from autospec_cli.verify.backends.bab.search import CaseSearch
+
+    rng = np.random.default_rng(3)
+    layers = random_mlp(rng, [1, 32, 32, 1])
+    onnx = save_model(tmp_path / "idx.onnx", layers)
+    edges = np.linspace(0.0, 1.0, 41)
+    boxes, rows = [], []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        y = float64_outputs(layers, np.linspace(lo, hi, 2001)[:, None])[:, 0]
+        pad = 0.5 * float(y.max() - y.min()) + 0.05
+        boxes.append(([float(lo)], [float(hi)]))
+        rows.append([f"(>= Y_0 {float(y.max()) + pad!r})", f"(<= Y_0 {float(y.min()) - pad!r})"])
+    def text(rows: list[list[str]]) -> str:  # one disjunct per (case, row), as nn4sys writes
+        ors = " ".join(f"(and (>= X_0 {b[0][0]!r}) (<= X_0 {b[1][0]!r}) {r})"
+                       for b, rs in zip(boxes, rows, strict=True) for r in rs)
+        return f"(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (or {ors}))\n"
+
+    holds = tmp_path / "holds.vnnlib"
+    holds.write_text(text(rows))
+    attacked: list[int] = []
+    real_attack = CaseSearch.attack
+
+    def spy(self: CaseSearch):  # type: ignore[no-untyped-def]
+        attacked.append(1)
+        return real_attack(self)
+
+    monkeypatch.setattr(CaseSearch, "attack", spy)
+    r = run_instances(BabVerifier(threads=1), [Instance(onnx, holds, 30.0)])[0]
+    assert r.verdict is Verdict.UNSAT, r.message
+    X = rng.uniform(0.0, 1.0, (100_000, 1))
+    Y = float64_outputs(layers, X)[:, 0]
+    k = np.minimum((X[:, 0] * 40).astype(int), 39)
+    tops = np.array([float(rw[0].split()[-1].rstrip(")")) for rw in rows])
+    assert not bool((Y >= tops[k]).any()), "unsound: a sampled point violates an unsat property"
+    assert attacked == [], "cases refuted at the root were attacked"
+    mid = 0.5 * (edges[20] + edges[21])
+    y_mid = float(float64_outputs(layers, np.array([[mid]]))[0, 0])
+    rows[20] = [f"(>= Y_0 {y_mid - 0.01!r})"]
+    bad = tmp_path / "violated.vnnlib"
+    bad.write_text(text(rows))
+    r = run_instances(BabVerifier(threads=1), [Instance(onnx, bad, 30.0)])[0]
+    assert r.verdict is Verdict.SAT, r.message
+    assert check_counterexample(onnx, bad, r.counterexample.x, r.counterexample.y).ok
+    assert attacked == [1], "exactly the case the root bound could not refute was attacked"
+
+
 def test_needle_counterexample_at_a_corner_is_not_unsat(tmp_path: Path) -> None:
     """y = x0 + x1 reaches 2 only at the corner (1, 1); the boundary counts as a violation."""
     onnx = save_model(tmp_path / "sum.onnx", [(np.array([[1.0, 1.0]]), [0.0], False)])

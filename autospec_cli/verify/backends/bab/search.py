@@ -295,6 +295,8 @@ class CaseSearch:
 
     def run(self) -> Outcome:
         """Decide the case (``sat``/``unsat``/``unknown``) or raise :class:`OutOfTime`."""
+        if self._refuted_at_root():
+            return Outcome("unsat", phase="refuted at the root", stats=self.stats)
         found = self.attack()
         if found is not None:
             return found
@@ -329,6 +331,23 @@ class CaseSearch:
                 stats=self.stats,
             )
         return Outcome("unsat", phase="every sub-box refuted", stats=self.stats)
+
+    def _refuted_at_root(self) -> bool:
+        """One bound of the whole box before the attack: a case it refutes needs no search.
+        Properties of many small input boxes (VNN-COMP's nn4sys: hundreds of cases, nearly
+        all refuted by one CROWN pass) spent 94 % of their time attacking cases whose first
+        bound already refuted them (measured: 50 cases of a 1-512-512-1 net, 17.5 s)."""
+        self.tick()
+        self.stats["boxes"] += 1
+        self.stats["bound_calls"] += 1
+        lb, _, _, scale, _ = self.bd.lower_hidden(
+            self.lo0[None], self.hi0[None], self.spec.C, self.cfg.alpha_steps,
+            prior=self.lo0.new_zeros(1, 2, 0),
+        )
+        tol = self.rel_tol * (1 + self.spec.b.abs() + scale.double())
+        refuted = bool((self.spec.per_poly_max(lb.double() - self.spec.b - tol) > 0).all())
+        self.stats["refuted"] += int(refuted)
+        return refuted
 
     def _step(
         self, lo: torch.Tensor, hi: torch.Tensor, hb: torch.Tensor
