@@ -150,6 +150,26 @@ def test_hybrid_is_as_tight_as_full_crown() -> None:
     assert float((hy - fw).mean()) > 0
 
 
+def test_refinement_in_chunks_of_neurons_gives_the_same_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Wide layers are refined a few neurons at a time to bound memory; the bounds must not
+    depend on the chunk size (and the cached weight halves must be the weights' halves)."""
+    rng = np.random.default_rng(5)
+    layers = crown_layers(rng, [3, 40, 40, 40, 2])
+    lo = torch.as_tensor(rng.uniform(-1, 0, (6, 3)))
+    hi = lo + 0.5
+    C = torch.eye(2, dtype=torch.float64)
+    whole = crown.crown_lower(layers, lo, hi, C, "hybrid")
+    monkeypatch.setattr(crown, "REFINE_ELEMENTS", 2 * 6 * 40 * 3)  # 3 neurons per chunk
+    chunked = crown.crown_lower(layers, lo, hi, C, "hybrid")
+    assert torch.allclose(whole.lb, chunked.lb, rtol=0, atol=1e-12)
+    W = layers[1][0]
+    Wp, Wn = crown.signed_parts(W)
+    assert torch.equal(Wp, W.clamp(min=0)) and torch.equal(Wn, W.clamp(max=0))
+    assert crown.signed_parts(W)[0] is Wp  # computed once per weight tensor
+
+
 def test_optimised_slopes_never_loosen_crown() -> None:
     rng = np.random.default_rng(5)
     layers = crown_layers(rng, [4, 20, 20, 20, 3])

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import torch
 
+from autospec_cli.verify.backends.bab import crown
 from autospec_cli.verify.backends.bab.crown import Layers, concretize, relu_relaxation
 
 _WIDEN = 1e-10
@@ -179,7 +180,7 @@ def _layer_bounds(
     W, b = layers[k]
     n = centre.shape[0]
     a_lo, a_hi = lows[k - 1].clamp(min=0), ups[k - 1].clamp(min=0)
-    Wp, Wn = W.clamp(min=0), W.clamp(max=0)
+    Wp, Wn = crown.signed_parts(W)
     il = a_lo @ Wp.T + a_hi @ Wn.T + b
     iu = a_hi @ Wp.T + a_lo @ Wn.T + b
     mag = torch.maximum(a_lo, a_hi) @ W.abs().T + b.abs()
