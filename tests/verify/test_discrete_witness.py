@@ -1,5 +1,5 @@
 """Witness discreteness (verify.discrete) and the CLI round trip on data with a one-hot group:
-train, specs generate, export, verify --backend bab; the results say whether each witness is
+train, specs generate, export, verify (bab; the falsifier in the fast variant); the results say whether each witness is
 an input that can occur."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _data(path: Path, n: int = 300) -> Path:
     return path
 
 
-def _round_trip(tmp_path: Path, cli_runner, train: bool) -> None:
+def _round_trip(tmp_path: Path, cli_runner, train: bool, backend: str | None) -> Path:
     data = str(_data(tmp_path / "flows.csv"))
     if train:
         code, _, err = cli_runner("train", data, "--binary-labels", "--arch", "mlp:6",
@@ -99,11 +99,13 @@ def _round_trip(tmp_path: Path, cli_runner, train: bool) -> None:
         disc = entry["meta"]["discrete"]
         assert disc["cases"] == entry["n_cases"] >= 1
         assert set(disc["onehot_enumerated"]) | set(disc["onehot_fixed"]) == {"proto"}
-    code, out, err = cli_runner("verify", str(bench), "--backend", "bab", "--json",
+    if backend is None:
+        return bench
+    code, out, err = cli_runner("verify", str(bench), "--backend", backend, "--json",
                                 "--executor", "inline", "--timeout", "1")
     assert code in (0, 1, 3), err
     doc = json.loads(out)
-    summary = json.loads((bench / "results-bab" / "summary.json").read_text())
+    summary = json.loads((bench / f"results-{backend}" / "summary.json").read_text())
     for r, rec in zip(doc["results"], summary["results"], strict=True):
         if r["result"] == "sat":  # every witness was checked for discreteness
             assert isinstance(r["discrete_ok"], bool) and "discrete_ok" in rec
@@ -112,15 +114,34 @@ def _round_trip(tmp_path: Path, cli_runner, train: bool) -> None:
     sats = sum(r["result"] == "sat" for r in doc["results"])
     if sats:
         assert doc["sat_discrete_ok"] + doc["sat_not_discrete"] == sats
+    return bench
 
 
 def test_cli_round_trip_with_a_onehot_group(tmp_path: Path, cli_runner) -> None:
-    _round_trip(tmp_path, cli_runner, train=False)
+    """specs generate and export through the CLI; the run's discreteness annotation on a
+    witness placed in the first property's box (fractional in the one-hot group)."""
+    from autospec_cli.verify.base import Counterexample, Result, Verdict
+    from autospec_cli.verify.discrete import annotate_results
+    from autospec_cli.vnnlib.benchmark import read_benchmark, read_manifest
+    from autospec_cli.vnnlib.reader import read_vnnlib
+
+    bench = _round_trip(tmp_path, cli_runner, train=False, backend=None)
+    inst = read_benchmark(bench)[0]
+    case = read_vnnlib(inst.vnnlib, n_inputs=5, n_outputs=2).cases[0]
+    x = (case.lo + case.hi) / 2  # mid-box: a one-hot column pinned to 1 stays 1, count may be .5
+    x[2:5] = np.where(case.hi[2:5] == 1, 0.9, 0.05)
+    results = annotate_results([inst], [Result(Verdict.SAT, 0.1, Counterexample(x, np.zeros(2)))],
+                               read_manifest(bench))
+    extra = results[0].extra
+    assert extra["discrete_ok"] is False and "one-hot proto" in extra["discrete_issues"][0]
+    assert "relaxed" in extra and "integer_relaxed" in extra
+    untouched = annotate_results([inst], [Result(Verdict.UNSAT, 0.1)], read_manifest(bench))
+    assert "discrete_ok" not in untouched[0].extra
 
 
 @pytest.mark.slow
 def test_cli_round_trip_with_training(tmp_path: Path, cli_runner) -> None:
-    _round_trip(tmp_path, cli_runner, train=True)
+    _round_trip(tmp_path, cli_runner, train=True, backend="bab")
 
 
 @pytest.mark.parametrize("limit", [1])
