@@ -1,6 +1,6 @@
 """Witness discreteness (verify.discrete) and the CLI round trip on data with a one-hot group:
-train, specs generate, export, verify (bab; the falsifier in the fast variant); the results say whether each witness is
-an input that can occur."""
+train, specs generate, export, verify --backend bab (the slow variant); the results say
+whether each witness is an input that can occur."""
 
 from __future__ import annotations
 
