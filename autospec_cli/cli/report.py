@@ -246,6 +246,9 @@ def counterexamples(
         console.print(table.to_markdown(), markup=False, highlight=False, soft_wrap=True)
     else:
         console.print(table.to_rich())
+    for row in doc["counterexamples"]:  # why a witness is no input that can occur
+        for issue in row["discrete_issues"]:
+            console.print(f"{inert(row['id'])}: {inert(issue)}", highlight=False)
     counts = ", ".join(f"{v} {k}" for k, v in doc["counts"].items() if v)
     console.print(f"{len(doc['counterexamples'])} of {doc['sat']} counterexample(s) shown "
                   f"({counts})" + (f"; figure {inert(doc['plot'])}" if "plot" in doc else ""),

@@ -3,9 +3,9 @@
 For a benchmark exported from a spec set (``autospec export``) and verified (``autospec
 verify``), :func:`counterexample_report` takes the first ``limit`` ``sat`` results and, for
 each, the features the spec constrains most (its box narrowest next to the data domain the
-manifest records; features constant in the data are left out): the box bounds, the witness
-value and, when the witness is not an input that can occur (discrete features,
-:mod:`autospec_cli.verify.discrete`), the repaired value.
+manifest records; features constant in the data or pinned to one value are left out): the
+box bounds, the witness value and, when the witness is not an input that can occur
+(discrete features, :mod:`autospec_cli.verify.discrete`), the repaired value.
 Each counterexample also names the spec's label and the model's prediction at the witness
 (replayed in onnxruntime). :func:`plot_counterexamples` draws one panel per counterexample:
 per feature the box as a bar (its bounds at the ends) and the witness as a dot inside it.
@@ -86,8 +86,10 @@ def counterexample_report(bench: str | os.PathLike[str], results: str | os.PathL
         d_hi = np.asarray(dom.get("hi", case.hi), dtype=np.float64)
         width = np.where(d_hi > d_lo, d_hi - d_lo, 1.0)
         share = (case.hi - case.lo) / width  # the share of the domain the box keeps
+        # constant in the data, or pinned to one value by the box (a one-hot category
+        # enumerated by export): no news; the rest from the narrowest box up
         order = [int(j) for j in np.argsort(share, kind="stable")
-                 if share[j] < 1.0 and d_hi[j] > d_lo[j]][:n_features]  # constant: no news
+                 if 0.0 < share[j] < 1.0 and d_hi[j] > d_lo[j]][:n_features]
         extra = rec.get("extra") or {}
         repaired = (extra.get("repaired") or {}).get("x")
         label = (entry.get("meta") or {}).get("label")
@@ -97,6 +99,7 @@ def counterexample_report(bench: str | os.PathLike[str], results: str | os.PathL
             "predicted": int(np.argmax(y)) if y.size > 1 else None,
             "predicted_name": _class_name(classes, int(np.argmax(y))) if y.size > 1 else "?",
             "y": y.tolist(), "discrete_ok": extra.get("discrete_ok"),
+            "discrete_issues": list(extra.get("discrete_issues") or []),
             "repaired": repaired is not None,
             "features": [{"feature": names[j], "index": j, "lo": float(case.lo[j]),
                           "hi": float(case.hi[j]), "witness": float(x[j]),
