@@ -20,6 +20,9 @@ For CI, a verification run (results folder, ``results.csv`` or ``campaign.sqlite
 ``--format markdown`` (a job summary on stdout, :mod:`autospec_cli.report.summary`) and
 ``--junit FILE`` (:mod:`autospec_cli.report.junit`), and ``autospec report diff BASE NEW`` is
 the regression gate (:mod:`autospec_cli.verifyrun.diff`).
+
+``autospec report counterexamples BENCH`` shows the counterexamples of a verified spec
+benchmark as AutoSpec's Figure 6 (:mod:`autospec_cli.report.counterexamples`).
 """
 
 from __future__ import annotations
