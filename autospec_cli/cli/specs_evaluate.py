@@ -286,8 +286,10 @@ def check_compatible(specset: SpecSet, ds: Dataset, data: str) -> None:
         raise SpecError(f"feature names differ: specs have {diff[0][0]!r} where {data} has "
                         f"{diff[0][1]!r} ({len(diff)} of {ds.d} differ); load the same columns")
     if specset.classes and ds.classes and list(specset.classes) != list(ds.classes):
+        hint = (" (the specs were mined with --binary-labels; give it here too)"
+                if list(specset.classes) == ["benign", "attack"] else "")
         raise SpecError(f"class names differ: specs {specset.classes} vs {data} {ds.classes}; "
-                        "labels would not mean the same classes")
+                        f"labels would not mean the same classes{hint}")
 
 
 def parse_range(text: str) -> tuple[float, float]:

@@ -24,7 +24,7 @@ def benign_class(classes: list[str]) -> int:
     found = [i for i, c in enumerate(classes) if str(c).strip().lower() in BENIGN_NAMES]
     if len(found) != 1:
         shown = ", ".join(map(repr, classes[:8])) + (", ..." if len(classes) > 8 else "")
-        what = "no" if not found else "more than one"
+        what = "none" if not found else "more than one"
         raise ConfigError(f"binary labels need exactly one benign class (BENIGN or normal); "
                           f"{what} among the classes {shown}", param="binary_labels")
     return found[0]
