@@ -64,3 +64,10 @@ def test_report_counterexamples_needs_a_results_folder(tmp_path: Path, cli_runne
     code, _, err = cli_runner("report", "counterexamples", str(bench), "--results",
                               str(tmp_path))
     assert code == 2 and "no summary.json" in err and "Traceback" not in err
+
+
+def test_job_summary_has_a_discrete_column(tmp_path: Path, cli_runner) -> None:
+    bench = _bench(tmp_path)
+    code, out, err = cli_runner("report", str(bench / "results-bab"), "--format", "markdown")
+    assert code == 0, err
+    assert "| counterexample | discrete |" in out and "| no |" in out
