@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table clean
+.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table bench-ids clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ bench-complete: setup
 
 bench-table: setup
 	$(BIN)/autospec specs table --shared $(SHARED) -o bench-out/table --force
+
+# AutoSpec §5.3 on intrusion detection (CIC-IDS2017 multi-class and benign-vs-attack, NSL-KDD
+# benign-vs-attack): train, tree specs, export (discrete features kept), bab, counterexamples.
+bench-ids: setup
+	$(BIN)/python benchmarks/bench_ids.py --shared $(SHARED) -o bench-out/ids --max-specs 15 --timeout 15 --figure docs/img/ids-counterexamples.png
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py

@@ -60,6 +60,7 @@ PARAM_FLAGS: dict[str, str] = {
     "nan_policy": "--nan-policy",
     "options": "--opt",
     "ratio": "--ratio",
+    "binary_labels": "--binary-labels",
     "scale": "--scale",
     "target_bins": "--target-bins",
     "task": "--task",

@@ -113,6 +113,7 @@ def info_cmd(
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
     target_bins: int | None = do.TARGET_BINS_OPT,
+    binary_labels: bool = do.BINARY_LABELS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Show a dataset's size, features, task, class counts or target statistics and hash.
@@ -129,6 +130,7 @@ def info_cmd(
         keep_idle=keep_idle,
         seed=globals_of(ctx).seed,
         target_bins=target_bins,
+        binary_labels=binary_labels,
     )
     info = describe(ds)
     if want_json(ctx, json_out):
@@ -160,6 +162,7 @@ def split_cmd(
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
     target_bins: int | None = do.TARGET_BINS_OPT,
+    binary_labels: bool = do.BINARY_LABELS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Split a dataset into generation / evaluation parts (stratified for classification).
@@ -175,7 +178,7 @@ def split_cmd(
     seed = data_seed if seed is None else seed
     ds = do.load_from_cli(
         data, task, features, label, window, nan_policy, keep_idle=keep_idle, seed=data_seed,
-        target_bins=target_bins,
+        target_bins=target_bins, binary_labels=binary_labels,
     )
     summary = write_split(ds, out, ratio=ratio, seed=seed, force=force, by_group=by_group)
     if want_json(ctx, json_out):

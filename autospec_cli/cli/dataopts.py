@@ -10,8 +10,9 @@ Use them as defaults in a command signature and pass the values to :func:`load_f
         ds = do.load_from_cli(data, task, features, label, window, nan_policy,
                               seed=globals_of(ctx).seed)
 
-``KEEP_IDLE_OPT`` (throughput traces) and ``TARGET_BINS_OPT`` (labelled targets) are optional;
-pass their values as ``keep_idle=`` and ``target_bins=``.
+``KEEP_IDLE_OPT`` (throughput traces), ``TARGET_BINS_OPT`` (labelled targets) and
+``BINARY_LABELS_OPT`` (benign vs attack) are optional; pass their values as ``keep_idle=``,
+``target_bins=`` and ``binary_labels=``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ TARGET_BINS_OPT = typer.Option(
     help="Cut a regression target into N labelled bins of equal width over [0, max] "
     "([min, max] if negative): AutoSpec's labelled setting.",
 )
+BINARY_LABELS_OPT = typer.Option(
+    False,
+    "--binary-labels",
+    help="Intrusion data: merge every attack class into one, classes benign (BENIGN / "
+    "normal) = 0 and attack = 1 (default: the classes as in the data).",
+)
 
 
 def parse_features(features: str | None) -> list[str] | None:
@@ -85,6 +92,7 @@ def load_from_cli(
     keep_idle: bool = False,
     seed: int = 0,
     target_bins: int | None = None,
+    binary_labels: bool = False,
 ) -> Dataset:
     """Load a dataset from the shared CLI options (errors are typed; the CLI root renders them)."""
     from autospec_cli.data.loaders import load_dataset
@@ -99,4 +107,5 @@ def load_from_cli(
         seed=seed,
         drop_leading_idle=not keep_idle,
         target_bins=target_bins,
+        binary_labels=binary_labels,
     )

@@ -45,6 +45,14 @@ def export(
     nan_policy: str = do.NAN_POLICY_OPT,
     category: str | None = typer.Option(
         None, "--category", help="Benchmark category name (default: the folder name)."),
+    onehot_limit: int = typer.Option(
+        64, "--onehot-limit", min=1, metavar="N",
+        help="Discrete features: the most input boxes (one per combination of allowed "
+        "one-hot categories) one property may enumerate; past it a group keeps the relaxed "
+        "[0, 1] box and the property is marked relaxed in the manifest."),
+    max_specs: int | None = typer.Option(
+        None, "--max-specs", min=1, metavar="K",
+        help="Export only the K specs with the largest support (default: all)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing benchmark folder."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
@@ -53,6 +61,11 @@ def export(
     Label c: unsafe if some Y_j >= Y_c (j != c).
 
     Range ymin..ymax: unsafe if Y_0 <= ymin or Y_0 >= ymax (the boundary is a violation).
+
+    Discrete features recorded in the spec set (integer features, one-hot groups) stay
+    discrete: integer bounds are rounded inward, a one-hot group becomes one input box per
+    allowed category (up to --onehot-limit boxes), and a spec whose box holds no possible
+    input is dropped (listed in the manifest).
 
     Writes BENCH/onnx/, BENCH/vnnlib/, BENCH/instances.csv (onnx,vnnlib,timeout; no header)
     and BENCH/manifest.json (spec id, hashes, domain closing per property).
@@ -74,7 +87,8 @@ def export(
     with progress_bars(show_progress(ctx, json_out)) as progress:
         summary = export_specset(spec_set, model, out, version=version, timeout=timeout,
                                  domain=domain, domain_source=source, category=category,
-                                 force=force, progress=progress)
+                                 force=force, progress=progress, onehot_limit=onehot_limit,
+                                 max_specs=max_specs)
     if want_json(ctx, json_out):
         emit_json(summary.to_json())
         return
@@ -84,6 +98,12 @@ def export(
                   f"{inert(summary.out)} ({summary.n_inputs} inputs, "
                   f"{summary.n_outputs} outputs){closed}",
                   highlight=False)
+    if summary.dropped or summary.n_relaxed or summary.n_integer_relaxed:
+        console.print(f"discrete features: {summary.n_cases} input box(es) in all; "
+                      f"{len(summary.dropped)} spec(s) dropped (no possible input), "
+                      f"{summary.n_relaxed} one-hot-relaxed, {summary.n_integer_relaxed} "
+                      "with integer features searched over the reals (see manifest.json)",
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:

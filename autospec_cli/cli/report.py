@@ -20,6 +20,9 @@ For CI, a verification run (results folder, ``results.csv`` or ``campaign.sqlite
 ``--format markdown`` (a job summary on stdout, :mod:`autospec_cli.report.summary`) and
 ``--junit FILE`` (:mod:`autospec_cli.report.junit`), and ``autospec report diff BASE NEW`` is
 the regression gate (:mod:`autospec_cli.verifyrun.diff`).
+
+``autospec report counterexamples BENCH`` shows the counterexamples of a verified spec
+benchmark as AutoSpec's Figure 6 (:mod:`autospec_cli.report.counterexamples`).
 """
 
 from __future__ import annotations
@@ -203,3 +206,53 @@ def diff(
     else:
         render_diff(d)
     raise SystemExit(code)
+
+
+@report_app.command("counterexamples")
+def counterexamples(
+    ctx: typer.Context,
+    bench: Path = typer.Argument(..., help="A benchmark folder written by `autospec export` "
+                                 "and verified by `autospec verify`."),
+    results: Path | None = typer.Option(None, "--results", help="The results folder "
+                                        "(default: the only BENCH/results-* folder)."),
+    limit: int = typer.Option(3, "--limit", min=1, help="How many counterexamples to show "
+                              "(the first sat results)."),
+    n_features: int = typer.Option(6, "--features", min=1, help="Features shown per "
+                                   "counterexample: those the spec's box constrains most."),
+    plot: Path | None = typer.Option(None, "--plot", metavar="PNG", help="Also draw them "
+                                     "(box bars, witness dots) into PNG."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the PNG."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+) -> None:
+    """Show counterexamples as AutoSpec's Figure 6: per spec violated, the features its box
+    constrains most, the box bounds, the witness value (and the repaired value when the
+    witness breaks a discrete feature), the spec's label and the model's prediction.
+    """
+    from autospec_cli.io import check_writable
+    from autospec_cli.report.counterexamples import (
+        counterexample_report,
+        counterexample_table,
+        plot_counterexamples,
+    )
+
+    if plot is not None:
+        check_writable(plot, force)
+    doc = counterexample_report(bench, results, limit=limit, n_features=n_features)
+    if plot is not None and doc["counterexamples"]:
+        doc["plot"] = str(plot_counterexamples(doc, plot, force=True))
+    if want_json(ctx, json_out):
+        emit_json(doc)
+        return
+    table = counterexample_table(doc)
+    if markdown:
+        console.print(table.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print(table.to_rich())
+    for row in doc["counterexamples"]:  # why a witness is no input that can occur
+        for issue in row["discrete_issues"]:
+            console.print(f"{inert(row['id'])}: {inert(issue)}", highlight=False)
+    counts = ", ".join(f"{v} {k}" for k, v in doc["counts"].items() if v)
+    console.print(f"{len(doc['counterexamples'])} of {doc['sat']} counterexample(s) shown "
+                  f"({counts})" + (f"; figure {inert(doc['plot'])}" if "plot" in doc else ""),
+                  highlight=False)

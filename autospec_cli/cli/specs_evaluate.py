@@ -70,6 +70,7 @@ def evaluate_cmd(
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
     target_bins: int | None = do.TARGET_BINS_OPT,
+    binary_labels: bool = do.BINARY_LABELS_OPT,
     sweep_confidence: Path | None = typer.Option(
         None, "--sweep-confidence", metavar="PNG",
         help="Also score the specs kept at confidence thresholds 0, 0.05, ..., 0.95 "
@@ -93,7 +94,7 @@ def evaluate_cmd(
         check_writable(sweep_confidence, force)
     specset = SpecSet.load(specs)
     ds, whole_range = load_eval_data(ctx, data, task, features, label, window, nan_policy,
-                                     keep_idle)
+                                     keep_idle, binary_labels=binary_labels)
     ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     if specset.is_monotonic:
@@ -178,6 +179,7 @@ def plot_cmd(
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
     target_bins: int | None = do.TARGET_BINS_OPT,
+    binary_labels: bool = do.BINARY_LABELS_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Draw the specs as rectangles over the data points (2-D data, or two of its features).
@@ -193,7 +195,8 @@ def plot_cmd(
         raise ConfigError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
     check_writable(out, force)
     specset = SpecSet.load(specs)
-    ds, _ = load_eval_data(ctx, data, task, features, label, window, nan_policy, keep_idle)
+    ds, _ = load_eval_data(ctx, data, task, features, label, window, nan_policy, keep_idle,
+                           binary_labels=binary_labels)
     ds = labelled_data(specset, ds, target_bins)
     check_compatible(specset, ds, str(data))
     xy = parse_features_xy(features_xy, specset.features) if features_xy else None
@@ -219,7 +222,7 @@ def _axis(info: dict[str, Any], k: int) -> str:
 
 def load_eval_data(
     ctx: typer.Context, data: str, task: str | None, features: str | None, label: str | None,
-    window: int, nan_policy: str, keep_idle: bool,
+    window: int, nan_policy: str, keep_idle: bool, *, binary_labels: bool = False,
 ) -> tuple[Dataset, tuple[float, float] | None]:
     """The evaluation dataset, and the whole dataset's target range for a split folder."""
     import numpy as np
@@ -228,18 +231,19 @@ def load_eval_data(
     folder = Path(data)
     if folder.is_dir() and (folder / "evaluation.npz").is_file():
         ev = do.load_from_cli(str(folder / "evaluation.npz"), task, features, label, window,
-                              nan_policy, seed=seed)
+                              nan_policy, seed=seed, binary_labels=binary_labels)
         parts = [ev]
         if (folder / "generation.npz").is_file():
             parts.append(do.load_from_cli(str(folder / "generation.npz"), task, features, label,
-                                          window, nan_policy, seed=seed))
+                                          window, nan_policy, seed=seed,
+                                          binary_labels=binary_labels))
         whole = None
         if ev.task == "regression":
             ys = np.concatenate([p.y for p in parts])
             whole = (float(ys.min()), float(ys.max())) if ys.size else None
         return ev, whole
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
-                          keep_idle=keep_idle, seed=seed)
+                          keep_idle=keep_idle, seed=seed, binary_labels=binary_labels)
     return ds, None
 
 
@@ -282,8 +286,10 @@ def check_compatible(specset: SpecSet, ds: Dataset, data: str) -> None:
         raise SpecError(f"feature names differ: specs have {diff[0][0]!r} where {data} has "
                         f"{diff[0][1]!r} ({len(diff)} of {ds.d} differ); load the same columns")
     if specset.classes and ds.classes and list(specset.classes) != list(ds.classes):
+        hint = (" (the specs were mined with --binary-labels; give it here too)"
+                if list(specset.classes) == ["benign", "attack"] else "")
         raise SpecError(f"class names differ: specs {specset.classes} vs {data} {ds.classes}; "
-                        "labels would not mean the same classes")
+                        f"labels would not mean the same classes{hint}")
 
 
 def parse_range(text: str) -> tuple[float, float]:

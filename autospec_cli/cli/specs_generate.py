@@ -110,6 +110,7 @@ def generate(
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
     target_bins: int | None = do.TARGET_BINS_OPT,
+    binary_labels: bool = do.BINARY_LABELS_OPT,
     beta: str | None = _flag("--beta"),
     k: str | None = _flag("--k"),
     max_depth: str | None = _flag("--max-depth"),
@@ -139,7 +140,8 @@ def generate(
     params = _params(algo, given, opt or [], param or [], generator_class(algo).parameters)
     check_writable(output, force)
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
-                          keep_idle=keep_idle, seed=seed, target_bins=target_bins)
+                          keep_idle=keep_idle, seed=seed, target_bins=target_bins,
+                          binary_labels=binary_labels)
     generator_class(algo).load_dependencies()  # the reported time is mining, not imports
     start = time.perf_counter()
     with _status(f"mining {algo} specifications from {ds.n} points", show_progress(ctx, as_json)):

@@ -62,6 +62,7 @@ def train(
     window: int = do.WINDOW_OPT,
     nan_policy: str = do.NAN_POLICY_OPT,
     keep_idle: bool = do.KEEP_IDLE_OPT,
+    binary_labels: bool = do.BINARY_LABELS_OPT,
     threads: int = typer.Option(1, "--threads", min=1,
                                 help="torch threads for training (default 1: fastest for small "
                                 "networks and fair to other jobs; more can help conv nets)."),
@@ -84,7 +85,7 @@ def train(
     g = globals_of(ctx)
     seed = g.seed if seed is None else seed
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
-                          keep_idle=keep_idle, seed=seed)
+                          keep_idle=keep_idle, seed=seed, binary_labels=binary_labels)
     cfg = TrainConfig(arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, tol=tol,
                       val_fraction=val_fraction, weight_decay=weight_decay,
                       optimizer=optimizer.lower(), seed=seed,

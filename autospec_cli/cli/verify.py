@@ -124,12 +124,20 @@ def _render(label: str, instances: list[Instance], results: list[Result], out_di
             table.add_row(verdict, str(count), f"{t:.2f}")
     table.add_row("total", str(s["instances"]), f"{s['total_time']:.2f}")
     console.print(table)
+    if "sat_discrete_ok" in s:
+        console.print(f"discrete features: {s['sat_discrete_ok']} sat witness(es) are inputs "
+                      f"that can occur, {s['sat_not_discrete']} are not "
+                      f"({s['sat_repaired']} repaired into a confirmed counterexample)",
+                      highlight=False, markup=False)
     shown = 0
     for inst, r in zip(instances, results, strict=True):
         if r.verdict.value in ("sat", "error") and shown < 10:
             name = f"{Path(inst.onnx).name} {Path(inst.vnnlib).name}"
             console.print(f"  {r.verdict.value:5s} {name}: {r.message}", highlight=False,
                           markup=False)
+            if "discrete_ok" in r.extra:
+                console.print("        " + _discrete_line(r.extra), highlight=False,
+                              markup=False)
             pair = (pairs or {}).get(inst.key)
             if pair is not None:
                 verdict = "confirmed" if pair.ok else "NOT confirmed"
@@ -163,7 +171,9 @@ def _report(ctx: typer.Context, json_out: bool, spec: BackendSpec, instances: li
              "time": r.time, "message": r.message,
              "counterexample": str(paths.counterexamples[i.key])
              if paths and i.key in paths.counterexamples else None,
-             **({"pair": pairs[i.key].to_json()} if i.key in pairs else {})}
+             **({"pair": pairs[i.key].to_json()} if i.key in pairs else {}),
+             **({k: r.extra[k] for k in ("discrete_ok", "discrete_issues", "repaired",
+                                         "repair") if k in r.extra})}
             for i, r in zip(instances, results, strict=True)
         ]
         emit_json(doc)
@@ -317,6 +327,16 @@ def _replay_pairs(root: Path, instances: list[Instance], results: list[Result]
             if check is not None:
                 pairs[inst.key] = check
     return pairs
+
+
+def _discrete_line(extra: dict[str, Any]) -> str:
+    """One line on a witness's discreteness (:mod:`autospec_cli.verify.discrete`)."""
+    if extra.get("discrete_ok"):
+        return "discrete features: ok (integers integral, one-hot groups exact)"
+    issues = "; ".join(extra.get("discrete_issues") or [])
+    fix = ("a repaired (rounded) witness is a confirmed counterexample"
+           if extra.get("repaired") is not None else f"no repair ({extra.get('repair', '')})")
+    return f"discrete features: NOT respected ({issues}); {fix}"
 
 
 def _append_step_summary(text: str) -> None:

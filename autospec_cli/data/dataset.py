@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,8 @@ class Dataset:
             arrays["groups"] = self.groups
         if self.meta.get("target_bins"):  # labelled targets: which interval each class is
             arrays["target_bin_edges"] = np.asarray(self.meta["target_bins"]["edges"], float)
+        if self.meta.get("feature_kinds"):  # integer / one-hot features (data.kinds), as JSON
+            arrays["feature_kinds"] = np.array(json.dumps(self.meta["feature_kinds"]))
         with atomic_path(path, force=force) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **arrays)

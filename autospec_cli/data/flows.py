@@ -18,6 +18,10 @@ are all blank (the original files end with some) are skipped and counted in ``me
 are stripped; classes are ``BENIGN`` first (when present), then the others sorted. Files that
 are not UTF-8 are read as Windows-1252, which is how the original web-attack labels write
 their en dash.
+
+Feature kinds (:mod:`autospec_cli.data.kinds`): every column whose values are all integral
+(packet counts, byte totals, ports, flag counts, durations in microseconds) is declared
+integer in ``meta["feature_kinds"]``; rates, means and deviations are real.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from autospec_cli.data.dataset import Dataset
+from autospec_cli.data.kinds import META_KEY as KINDS_KEY
+from autospec_cli.data.kinds import detect_kinds
 from autospec_cli.data.nonfinite import apply_nan_policy
 from autospec_cli.data.table import (
     columns_matrix,
@@ -175,6 +181,9 @@ def load_flows(
         "label": label,
         **nan_meta,
     }
+    kinds = detect_kinds(X, cols0)  # counts, ports, flags, byte totals: integral columns
+    if kinds:
+        meta[KINDS_KEY] = kinds.to_json()
     return Dataset(
         X=X,
         y=y,

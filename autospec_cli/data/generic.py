@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from autospec_cli.data.dataset import Dataset
+from autospec_cli.data.kinds import META_KEY as KINDS_KEY
+from autospec_cli.data.kinds import detect_kinds
 from autospec_cli.data.nonfinite import apply_nan_policy
 from autospec_cli.data.table import columns_matrix, iter_chunks, to_floats
 from autospec_cli.errors import InputError
@@ -116,6 +118,9 @@ def load_csv(
         X, y, names, nan_policy, source=str(p), target=target, regression=task == "regression"
     )
     meta = {"format": "csv", "source": str(p), "label": target, **nan_meta}
+    kinds = detect_kinds(X, names)
+    if kinds:
+        meta[KINDS_KEY] = kinds.to_json()
     return Dataset(X=X, y=y, features=names, task=task, name=p.stem, classes=classes, meta=meta)  # type: ignore[arg-type]
 
 

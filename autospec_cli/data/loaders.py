@@ -31,12 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autospec_cli.data.binary import binary_labels as to_binary
 from autospec_cli.data.bins import bin_dataset, check_n_bins
 from autospec_cli.data.builtin import load_builtin
 from autospec_cli.data.dataset import TASKS, Dataset
 from autospec_cli.data.flows import is_flow_file, load_flows, looks_like_flows
 from autospec_cli.data.generic import encode_classes, infer_task, load_csv
 from autospec_cli.data.idx import has_split_arrays, is_idx_file, is_idx_folder, load_idx
+from autospec_cli.data.kinds import META_KEY as KINDS_KEY
+from autospec_cli.data.kinds import kinds_of
 from autospec_cli.data.nonfinite import check_nan_policy
 from autospec_cli.data.npzfile import load_npz
 from autospec_cli.data.nslkdd import is_nslkdd_file, load_nslkdd
@@ -109,6 +112,7 @@ def load_dataset(
     seed: int = 0,
     drop_leading_idle: bool = True,
     target_bins: int | None = None,
+    binary_labels: bool = False,
 ) -> Dataset:
     """Load ``source`` (a builtin name, NPZ, CSV or folder) into a :class:`Dataset`.
 
@@ -120,6 +124,8 @@ def load_dataset(
     ``error`` (see :mod:`autospec_cli.data.nonfinite`). ``seed`` drives builtin generators.
     ``target_bins`` cuts a regression target into that many labelled bins
     (:mod:`autospec_cli.data.bins`); a dataset saved already binned that way is kept as it is.
+    ``binary_labels`` merges every attack class into one: classes ``benign`` (the class named
+    BENIGN or normal) and ``attack`` (:mod:`autospec_cli.data.binary`).
     """
     check_nan_policy(nan_policy)
     if task is not None and task not in TASKS:
@@ -139,6 +145,8 @@ def load_dataset(
         ds.meta["source_sha256"] = source_sha256(path, ds.meta.get("files"))
     if target_bins is not None:
         ds = bin_dataset(ds, check_n_bins(target_bins))
+    if binary_labels:
+        ds = to_binary(ds)
     return ds
 
 
@@ -217,6 +225,12 @@ def select_features(ds: Dataset, names: list[str]) -> Dataset:
             f"it has {_preview(ds.features)}"
         )
     idx = [pos[f] for f in names]
+    meta = dict(ds.meta)
+    if KINDS_KEY in meta:  # integer / one-hot kinds of the kept columns only
+        kinds = kinds_of(meta).restricted(list(names))
+        meta.pop(KINDS_KEY)
+        if kinds:
+            meta[KINDS_KEY] = kinds.to_json()
     return Dataset(
         X=ds.X[:, idx],
         y=ds.y,
@@ -225,7 +239,7 @@ def select_features(ds: Dataset, names: list[str]) -> Dataset:
         name=ds.name,
         classes=ds.classes,
         groups=ds.groups,
-        meta=dict(ds.meta),
+        meta=meta,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -10,6 +11,8 @@ import numpy as np
 
 from autospec_cli.data.dataset import Dataset
 from autospec_cli.data.generic import encode_classes, infer_task
+from autospec_cli.data.kinds import META_KEY as KINDS_KEY
+from autospec_cli.data.kinds import FeatureKinds
 from autospec_cli.data.nonfinite import apply_nan_policy
 from autospec_cli.data.table import check_file
 from autospec_cli.errors import InputError
@@ -58,6 +61,13 @@ def load_npz(
         if "target_bin_edges" in arrays:  # written by save_npz for binned targets
             edges = arrays["target_bin_edges"].astype(np.float64)
             ds.meta["target_bins"] = {"edges": edges.tolist(), "n": int(edges.size - 1)}
+        if "feature_kinds" in arrays:  # written by save_npz: integer / one-hot features
+            try:
+                kinds = FeatureKinds.from_json(json.loads(str(arrays["feature_kinds"])))
+            except ValueError as e:
+                raise InputError(f"{p}: malformed feature_kinds ({e})") from None
+            kinds.check_features(ds.features)
+            ds.meta[KINDS_KEY] = kinds.to_json()
     else:
         ds = _generic_npz(X, y, task, p, meta)
     X2, y2, keep, nan_meta = apply_nan_policy(

@@ -9,6 +9,11 @@ value outside these vocabularies is an error.
 
 Labels: ``label="attack"`` (the default) gives two classes ``normal`` / ``attack``;
 ``label="label"`` keeps the attack names as classes (``normal`` first, then sorted).
+
+Feature kinds (:mod:`autospec_cli.data.kinds`) are declared: the three one-hot groups
+(``protocol_type``, ``service``, ``flag``) and the counting features (:data:`INTEGER`: the
+numeric ones not ending in ``_rate``) as integers -- those whose values in the file are all
+integral, which is all of them in the published files.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from autospec_cli.data.dataset import Dataset
+from autospec_cli.data.kinds import META_KEY as KINDS_KEY
+from autospec_cli.data.kinds import FeatureKinds, integral_columns
 from autospec_cli.data.nonfinite import apply_nan_policy
 from autospec_cli.data.table import Table, columns_matrix, first_line, iter_chunks
 from autospec_cli.errors import ConfigError, InputError
@@ -51,6 +58,8 @@ CATEGORICAL: dict[str, tuple[str, ...]] = {
 }
 NUMERIC: tuple[str, ...] = tuple(c for c in COLUMNS[:41] if c not in CATEGORICAL)
 LABEL_MODES: tuple[str, ...] = ("attack", "label")
+#: The numeric features that count things (integers); the others are rates in [0, 1].
+INTEGER: tuple[str, ...] = tuple(c for c in NUMERIC if not c.endswith("_rate"))
 
 
 def is_nslkdd_file(path: str | os.PathLike[str]) -> bool:
@@ -145,7 +154,17 @@ def load_nslkdd(
         labels.extend(row[j].strip() for row in table.rows)
     y, classes = encode_labels(labels, mode)
     X, y, _, nan_meta = apply_nan_policy(np.concatenate(parts), y, names, nan_policy, source=str(p))
-    meta = {"format": "nsl-kdd", "source": str(p), "label": mode, **nan_meta}
+    meta = {"format": "nsl-kdd", "source": str(p), "label": mode, **nan_meta,
+            KINDS_KEY: declared_kinds(X, names).to_json()}
     return Dataset(
         X=X, y=y, features=names, task="classification", name=p.stem, classes=classes, meta=meta
     )
+
+
+def declared_kinds(X: np.ndarray, names: list[str]) -> FeatureKinds:
+    """The one-hot groups and integer features among ``names`` (the selected columns of X)."""
+    groups = {c: [f"{c}={v}" for v in vocab] for c, vocab in CATEGORICAL.items()}
+    integral = integral_columns(X)
+    integer = [f for j, f in enumerate(names) if f in INTEGER and integral[j]]
+    kinds = FeatureKinds(integer, groups)
+    return kinds.restricted(names)

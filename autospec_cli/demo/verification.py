@@ -63,7 +63,8 @@ def select_specs(specs: SpecSet, k: int) -> SpecSet:
     chosen = [specs.specs[i] for i in sorted(order[:max(0, k)])]
     return SpecSet(task=specs.task, features=specs.features, algorithm=specs.algorithm,
                    specs=chosen, params=specs.params, dataset=specs.dataset,
-                   domain=specs.domain, classes=specs.classes)
+                   domain=specs.domain, classes=specs.classes,
+                   feature_kinds=specs.feature_kinds)
 
 
 def _tree_params() -> dict[str, Any]:

@@ -91,7 +91,14 @@ def summary_markdown(run: Run, policy: FailPolicy | None = None,
              f"**{len(entries)} instance(s)**: {_counts_line(entries)}; {total:.2f} s in all. "
              f"Fail policy {policy.describe()}: **{status}**.", ""]
     violated = [e for e in entries if e.verdict == "sat"]
-    if violated:
+    if violated and any(e.discrete_ok is not None for e in violated):
+        # discrete features: is each witness an input that can occur?
+        parts.append(_table("violated", "Violated properties",
+                            ["model", "property", "counterexample", "discrete", "time (s)"],
+                            [(e.model, e.prop, e.counterexample or "-",
+                              {True: "yes", False: "no", None: "-"}[e.discrete_ok], e.time)
+                             for e in violated], len(violated)))
+    elif violated:
         parts.append(_table("violated", "Violated properties",
                             ["model", "property", "counterexample", "time (s)"],
                             [(e.model, e.prop, e.counterexample or "-", e.time)

@@ -81,7 +81,8 @@ def filter_specs(specset: SpecSet, *, min_confidence: float = 0.0, min_support: 
     return SpecSet(task=specset.task, features=list(specset.features),
                    algorithm=specset.algorithm, specs=keep, params=params,
                    dataset=dict(specset.dataset), domain=specset.domain,
-                   classes=specset.classes, target_bins=specset.target_bins)
+                   classes=specset.classes, target_bins=specset.target_bins,
+                   feature_kinds=specset.feature_kinds)
 
 
 def confidence_sweep(specset: SpecSet, X: np.ndarray, y: np.ndarray, *,

@@ -10,6 +10,8 @@ JSON form (versioned): ``{"version": 1, "task", "features", "algorithm", "params
 ``target_bins`` marks a labelled (binned) regression target (:mod:`autospec_cli.data.bins`):
 label ``i`` stands for the interval ``[edges[i], edges[i+1]]`` of the real-valued output,
 which is what ``export`` writes for a regressor.
+``feature_kinds`` (optional) names the integer features and one-hot groups of the data the
+set was mined from (:mod:`autospec_cli.data.kinds`); ``export`` keeps them discrete.
 Unbounded box sides are written as null and read back as -inf / +inf. Floats are written
 with ``repr`` precision, so a spec set round-trips exactly.
 """
@@ -25,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from autospec_cli.errors import SpecError
+from autospec_cli.data.kinds import FeatureKinds
+from autospec_cli.errors import InputError, SpecError
 from autospec_cli.io import atomic_write_text
 
 FORMAT_VERSION = 1
@@ -159,6 +162,7 @@ class SpecSet:
     domain: tuple[np.ndarray, np.ndarray] | None = None
     classes: list[str] | None = None
     target_bins: np.ndarray | None = None
+    feature_kinds: FeatureKinds | None = None
     version: int = FORMAT_VERSION
 
     @property
@@ -199,6 +203,7 @@ class SpecSet:
             "target_bins": None if self.target_bins is None
             else {"edges": [float(v) for v in self.target_bins]},
             "specs": [s.to_json() for s in self.specs],
+            **({"feature_kinds": self.feature_kinds.to_json()} if self.feature_kinds else {}),
         }
 
     @classmethod
@@ -232,6 +237,7 @@ class SpecSet:
             params=dict(d.get("params") or {}), dataset=dict(d.get("dataset") or {}),
             domain=domain, classes=d.get("classes"),
             target_bins=_target_bins(d.get("target_bins"), task, specs), version=version,
+            feature_kinds=_feature_kinds(d.get("feature_kinds"), features),
         )
 
     def save(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
@@ -267,6 +273,18 @@ def _target_bins(value: Any, task: str, specs: list[Spec]) -> np.ndarray | None:
         raise SpecError(f"specification {bad[0].id!r} names bin {bad[0].label} but there are "
                         f"only {edges.size - 1} bins")
     return edges
+
+
+def _feature_kinds(value: Any, features: list[str]) -> FeatureKinds | None:
+    """The integer / one-hot features of a spec set, checked against its feature names."""
+    if value is None:
+        return None
+    try:
+        kinds = FeatureKinds.from_json(value)
+        kinds.check_features(features)
+    except InputError as e:
+        raise SpecError(f"specification set: {e}") from None
+    return kinds or None
 
 
 def _enc_f(v: float | None) -> float | None:

@@ -8,7 +8,10 @@ A results folder holds:
   ``instances.csv`` gives them (relative to the benchmark folder when possible);
 * ``counterexamples/<onnx>__<vnnlib>.counterexample`` -- one file per ``sat`` result, in the
   VNN-COMP form ``((X_0 v) ... (Y_0 v) ...)``;
-* ``summary.json`` -- backend, options, counts per verdict, times and one record per instance.
+* ``summary.json`` -- backend, options, counts per verdict, times and one record per instance
+  (on a benchmark with discrete features, ``discrete_ok`` per ``sat`` witness and the counts
+  ``sat_discrete_ok`` / ``sat_not_discrete`` / ``sat_repaired``, see
+  :mod:`autospec_cli.verify.discrete`).
 
 Every file is written atomically.
 """
@@ -139,7 +142,20 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
         "claimed_sat_no_witness": sum(bool(r.extra.get("claimed_sat_no_witness"))
                                       for r in results),
         "witness_recovered": sum(bool(r.extra.get("witness_recovered")) for r in results),
+        **_discrete_counts(results),
     }
+
+
+def _discrete_counts(results: Sequence[Result]) -> dict[str, int]:
+    """Of the ``sat`` witnesses checked against discrete features (benchmarks with feature
+    kinds): how many respect them, how many not, and how many of those were repaired."""
+    checked = [r for r in results if "discrete_ok" in r.extra]
+    if not checked:
+        return {}
+    ok = sum(bool(r.extra["discrete_ok"]) for r in checked)
+    repaired = sum(r.extra.get("repaired") is not None for r in checked)
+    return {"sat_discrete_ok": ok, "sat_not_discrete": len(checked) - ok,
+            "sat_repaired": repaired}
 
 
 def write_results(
@@ -178,6 +194,8 @@ def write_results(
             "counterexample": None,
             "extra": res.extra,
         }
+        if "discrete_ok" in res.extra:  # benchmarks with integer / one-hot features
+            rec["discrete_ok"] = bool(res.extra["discrete_ok"])
         if res.verdict is Verdict.SAT and res.counterexample is not None:
             path = atomic_write_text(
                 cex_dir / name, res.counterexample.to_vnncomp() + "\n", force=True

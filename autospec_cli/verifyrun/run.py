@@ -30,6 +30,7 @@ from autospec_cli.campaign.store import STORE_FILE, CampaignStore
 from autospec_cli.errors import OutputExistsError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.verify.base import Instance, Result
+from autospec_cli.verify.discrete import annotate_results
 from autospec_cli.verifyrun.jobs import (
     collect,
     describe_instances,
@@ -93,7 +94,8 @@ def run_verification(instances: Sequence[Instance], out_dir: str | os.PathLike[s
 
     ``root``: the benchmark folder (instance names and results.csv paths are relative to it);
     ``manifest``: its manifest (factor levels, known verdicts; ``BENCH/expected.csv`` is read
-    too, see :func:`~autospec_cli.verifyrun.jobs.read_expected`);
+    too, see :func:`~autospec_cli.verifyrun.jobs.read_expected`; feature kinds, with which
+    every ``sat`` witness is checked for discreteness, see :mod:`autospec_cli.verify.discrete`);
     ``category``/``timeout``: the overrides used to build ``instances`` (kept for callers; a
     re-run is compared on the instances' effective values, see the module docstring);
     ``batch``: see :func:`autospec_cli.verifyrun.jobs.make_jobs`.
@@ -115,6 +117,8 @@ def run_verification(instances: Sequence[Instance], out_dir: str | os.PathLike[s
         summary = run_campaign(store, [spec for spec, _ in jobs], executor, progress=progress,
                                retry_failed=retry_failed, description=label)
         results = collect(store, jobs, len(instances))
+    # discrete features (manifest feature_kinds): is each witness an input that can occur?
+    results = annotate_results(instances, results, manifest)
     paths = write_results(out, list(instances), results, backend=label, options=options,
                           root=root, force=True)
     grouped = any(spec.kind != "verify.instance" for spec, _ in jobs)

@@ -53,6 +53,9 @@ class RunEntry:
     timeout: float = 0.0
     message: str = ""
     counterexample: str | None = None
+    #: a ``sat`` witness on a benchmark with discrete features: is it an input that can occur
+    #: (:mod:`autospec_cli.verify.discrete`)? None: not checked
+    discrete_ok: bool | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -95,6 +98,17 @@ def _counterexamples(folder: Path) -> dict[str, str]:
     return out
 
 
+def _discrete(folder: Path) -> dict[str, bool]:
+    """``onnx::vnnlib`` -> ``discrete_ok`` of the witnesses summary.json records it for."""
+    try:
+        doc = json.loads((folder / SUMMARY_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {f"{rec.get('onnx')}::{rec.get('vnnlib')}": bool(rec["discrete_ok"])
+            for rec in doc.get("results") or []
+            if isinstance(rec, dict) and rec.get("discrete_ok") is not None}
+
+
 def _summary_backend(folder: Path) -> str | None:
     p = folder / SUMMARY_JSON
     try:
@@ -104,14 +118,16 @@ def _summary_backend(folder: Path) -> str | None:
     return str(backend) if backend else None
 
 
-def _from_record(r: VerifyRecord, cex: dict[str, str], benchmark: str) -> RunEntry:
+def _from_record(r: VerifyRecord, cex: dict[str, str], benchmark: str,
+                 discrete: dict[str, bool] | None = None) -> RunEntry:
     if r.onnx:
         onnx, prop = r.onnx, r.vnnlib
     else:
         onnx, _, prop = r.instance.partition("::")
     return RunEntry(r.verifier, r.category or benchmark, _name(onnx), _name(prop),
                     r.onnx_sha256, r.vnnlib_sha256, r.verdict, r.time, r.timeout, r.message,
-                    cex.get(r.instance) if r.verdict == "sat" else None)
+                    cex.get(r.instance) if r.verdict == "sat" else None,
+                    (discrete or {}).get(r.instance) if r.verdict == "sat" else None)
 
 
 def _benchmark_name(folder: Path) -> str:
@@ -124,7 +140,8 @@ def _from_store(folder: Path) -> Run:
     records = load_records(folder)
     cex = _counterexamples(folder)
     bench = _benchmark_name(folder)
-    return Run(str(folder), folder, [_from_record(r, cex, bench) for r in records])
+    discrete = _discrete(folder)
+    return Run(str(folder), folder, [_from_record(r, cex, bench, discrete) for r in records])
 
 
 def _resolve(path: str, bases: list[Path]) -> Path | None:
@@ -154,12 +171,15 @@ def _from_csv(csv_path: Path) -> Run:
         return hashes[found]
 
     cex = _counterexamples(folder) if csv_path.name == RESULTS_CSV else {}
+    discrete = _discrete(folder) if csv_path.name == RESULTS_CSV else {}
     verifier = (_summary_backend(folder) if csv_path.name == RESULTS_CSV else None) or \
         csv_path.stem
     entries = [RunEntry(verifier, row["category"] or folder.parent.name, _name(row["onnx"]),
                         _name(row["vnnlib"]), digest(row["onnx"]), digest(row["vnnlib"]),
                         row["result"], float(row["run_time"]),
                         counterexample=cex.get(f"{row['onnx']}::{row['vnnlib']}")
+                        if row["result"] == "sat" else None,
+                        discrete_ok=discrete.get(f"{row['onnx']}::{row['vnnlib']}")
                         if row["result"] == "sat" else None)
                for row in rows]
     return Run(str(csv_path), folder, entries)
@@ -188,7 +208,9 @@ def entries_of(instances: Sequence[Instance], results: Sequence[Result], *, veri
         out.append(RunEntry(verifier, inst.category or benchmark, Path(inst.onnx).name,
                             Path(inst.vnnlib).name, digest(inst.onnx), digest(inst.vnnlib),
                             res.verdict.value, float(res.time), float(inst.timeout),
-                            res.message, str(cex) if cex is not None else None))
+                            res.message, str(cex) if cex is not None else None,
+                            res.extra.get("discrete_ok")
+                            if res.verdict.value == "sat" else None))
     return out
 
 

@@ -12,6 +12,15 @@ from) each is written as the regression property of its bin's interval
 ``[edges[label], edges[label+1]]``: the model stays a regressor. For a model with one output
 per bin they are ordinary classification properties.
 
+Discrete features (a spec set with ``feature_kinds``: integer features, one-hot groups) are
+kept discrete (:mod:`.discrete`): integer bounds are rounded inward, a one-hot group with
+several allowed categories becomes a disjunction of input boxes (VNN-LIB cases) up to
+``onehot_limit`` boxes, beyond which the group keeps a relaxed box and the property is marked
+``relaxed`` in the manifest (``integer_relaxed`` when an integer feature still spans several
+integers, which VNN-LIB cannot restrict). A spec whose box holds no occurring input is not
+exported; the manifest lists it under ``dropped`` with the reason. ``max_specs`` keeps only
+that many specs, those with the largest support.
+
 Monotonicity specs (``--algo monotonic``) become relational properties: one twin network per
 spec (``onnx/<model>.<id>.twin.onnx``, output ``f(x') - f(x)``, see :mod:`.twin`) with a
 VNN-LIB 1.0 property over its ``2n`` inputs; the original model is copied beside them and
@@ -23,7 +32,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +44,9 @@ from autospec_cli.progress import ProgressFn
 from autospec_cli.specs.model import Spec, SpecSet
 from autospec_cli.vnnlib.benchmark import BenchmarkItem, write_benchmark
 from autospec_cli.vnnlib.builders import spec_to_property
+from autospec_cli.vnnlib.discrete import ONEHOT_LIMIT, discretize_box
 from autospec_cli.vnnlib.onnxinfo import model_io
+from autospec_cli.vnnlib.property import Case, Property
 from autospec_cli.vnnlib.twin import TOL, build_twin, output_scale, twin_property
 from autospec_cli.vnnlib.writer import VERSIONS
 
@@ -54,12 +65,19 @@ class ExportSummary:
     n_inputs: int
     n_outputs: int
     domain_source: str | None
+    dropped: list[dict[str, str]] = field(default_factory=list)
+    n_relaxed: int = 0
+    n_integer_relaxed: int = 0
+    n_cases: int = 0
+    n_specs: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"benchmark": str(self.out), "properties": self.n_properties,
                 "closed": self.n_closed, "vnnlib_version": self.vnnlib_version,
                 "n_inputs": self.n_inputs, "n_outputs": self.n_outputs,
-                "domain": self.domain_source}
+                "domain": self.domain_source, "specs": self.n_specs,
+                "dropped": list(self.dropped), "relaxed": self.n_relaxed,
+                "integer_relaxed": self.n_integer_relaxed, "cases": self.n_cases}
 
 
 def dataset_domain(ds: Dataset, features: list[str]) -> Domain:
@@ -97,12 +115,23 @@ def export_specset(
     category: str | None = None,
     force: bool = False,
     progress: ProgressFn | None = None,
+    onehot_limit: int = ONEHOT_LIMIT,
+    max_specs: int | None = None,
 ) -> ExportSummary:
-    """Write ``out`` (onnx/, vnnlib/, instances.csv, manifest.json) for every spec."""
+    """Write ``out`` (onnx/, vnnlib/, instances.csv, manifest.json) for every spec (the
+    ``max_specs`` of largest support when given)."""
     if version not in VERSIONS:
         raise InputError(f"unknown VNN-LIB version {version!r}; use 1.0 or 2.0")
     if not specs.specs:
         raise InputError("the spec set has no specifications; nothing to export")
+    if onehot_limit < 1:
+        raise InputError(f"the one-hot limit must be at least 1, got {onehot_limit}")
+    chosen = specs.specs
+    if max_specs is not None:
+        if max_specs < 1:
+            raise InputError(f"max_specs must be at least 1, got {max_specs}")
+        order = sorted(range(len(chosen)), key=lambda i: (-chosen[i].support, i))
+        chosen = [chosen[i] for i in sorted(order[:max_specs])]
     mio = model_io(model)
     if specs.d != mio.n_inputs:
         raise InputError(f"the specs have {specs.d} features but {Path(model).name} takes "
@@ -118,13 +147,27 @@ def export_specset(
     if domain is None and specs.domain is not None:
         domain, domain_source = specs.domain, "spec set"
     items = []
-    n_closed = 0
+    n_closed = n_relaxed = n_int_relaxed = 0
+    dropped: list[dict[str, str]] = []
+    kinds = specs.feature_kinds
     as_interval = specs.target_bins is not None and mio.n_outputs == 1
-    for named in specs.specs:
+    for named in chosen:
         spec = bin_as_interval(named, specs.target_bins) if as_interval else named  # type: ignore[arg-type]
         prop, closed = spec_to_property(spec, mio.n_outputs, domain)
-        n_closed += closed
         meta: dict[str, Any] = {"support": spec.support}
+        if kinds:
+            case = prop.cases[0]
+            disc = discretize_box(case.lo, case.hi, kinds, specs.features, limit=onehot_limit)
+            if disc.empty:
+                dropped.append({"id": spec.id, "reason": disc.reason})
+                continue
+            prop = Property([Case(lo, hi, case.disjuncts) for lo, hi in disc.boxes],
+                            prop.n_inputs, prop.n_outputs, prop.meta)
+            meta.update(discrete=disc.to_json(), relaxed=disc.relaxed,
+                        integer_relaxed=disc.integer_relaxed)
+            n_relaxed += disc.relaxed
+            n_int_relaxed += disc.integer_relaxed
+        n_closed += closed
         if as_interval:
             meta.update(bin=named.label, y_lo=spec.y_lo, y_hi=spec.y_hi)
             if specs.classes and len(specs.classes) == specs.target_bins.size - 1:  # type: ignore[union-attr]
@@ -136,15 +179,24 @@ def export_specset(
         else:
             meta.update(y_lo=spec.y_lo, y_hi=spec.y_hi)
         items.append(BenchmarkItem(spec.id, prop, meta))
+    if not items:
+        raise InputError(f"no specification has an input that can occur once discrete features "
+                         f"are kept discrete (all {len(dropped)} dropped; first: "
+                         f"{dropped[0]['id']}: {dropped[0]['reason']})")
     dom = None if domain is None else {"source": domain_source, "lo": domain[0], "hi": domain[1]}
-    extra = {"spec_set": {"task": specs.task, "algorithm": specs.algorithm,
-                          "features": specs.features, "params": specs.params,
-                          "dataset": specs.dataset}}
+    extra: dict[str, Any] = {"spec_set": {"task": specs.task, "algorithm": specs.algorithm,
+                                          "features": specs.features, "params": specs.params,
+                                          "dataset": specs.dataset,
+                                          "classes": specs.classes}}
+    if kinds:
+        extra["feature_kinds"] = {**kinds.to_json(), "onehot_limit": int(onehot_limit)}
+        extra["dropped"] = dropped
     path = write_benchmark(out, model, items, version=version, timeout=timeout,
                            category=category, domain=dom, extra=extra, force=force,
                            progress=progress)
     return ExportSummary(path, len(items), n_closed, version, mio.n_inputs, mio.n_outputs,
-                         domain_source if domain is not None else None)
+                         domain_source if domain is not None else None, dropped, n_relaxed,
+                         n_int_relaxed, sum(len(i.prop.cases) for i in items), len(chosen))
 
 
 def _export_monotonic(specs: SpecSet, model: Path, out: Path, *, version: str, timeout: float,

@@ -118,6 +118,9 @@ CASES: list[tuple[str, str]] = [
     ("missing-label-column", "data info {ws}/good.csv --label nope"),
     ("split-ratio", "data split {ws}/good.csv --ratio 1.5 -o {ws}/split"),
     ("window-zero", "data info builtin:throughput --window 0"),
+    ("binary-labels-no-benign", "data info {ws}/good.csv --binary-labels"),
+    ("binary-labels-regression", "specs generate builtin:throughput --binary-labels "
+     "--algo tree -o {ws}/o.json"),
     # specs
     ("unknown-algo", "specs generate builtin:spiral --algo nosuch -o {ws}/o.json"),
     ("bad-generator-option", "specs generate builtin:spiral --algo tree --opt max_depth=abc "

@@ -13,6 +13,7 @@ from typing import Any
 
 from autospec_cli.data.bins import dataset_edges
 from autospec_cli.data.dataset import Dataset
+from autospec_cli.data.kinds import kinds_of
 from autospec_cli.errors import ParameterError
 from autospec_cli.params import parse_pairs
 from autospec_cli.plugins import Registry
@@ -88,4 +89,5 @@ def generate_specs(
         domain=(dataset.X.min(axis=0), dataset.X.max(axis=0)),
         classes=None if dataset.classes is None else list(dataset.classes),
         target_bins=edges,
+        feature_kinds=kinds_of(dataset.meta) or None,
     )
