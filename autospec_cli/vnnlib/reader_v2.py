@@ -119,11 +119,59 @@ def split_asserted_ands(text: str) -> str:
     return "\n".join(_show(f) for f in out) + "\n"
 
 
+def parse_query(text: str) -> Any:
+    """The official parser's typed AST of a 2.0 query (errors as one-line VnnlibError)."""
+    vnnlib = _vnnlib()
+    try:
+        return vnnlib.parse_query_string(text)
+    except vnnlib.VNNLibException as e:
+        raise VnnlibError(f"VNN-LIB 2.0: {one_line(e)}") from None
+
+
+def _comparisons(expr: Any) -> list[Any]:
+    import vnnlib
+
+    if isinstance(expr, vnnlib.Comparison):
+        return [expr]
+    return [c for a in getattr(expr, "args", ()) for c in _comparisons(a)]
+
+
+def is_simple(query: Any) -> bool:
+    """Can the compat transform read this query exactly: one network, one input and one
+    output tensor, no hidden nodes, and every atom either a bound on one input or over
+    outputs only? Anything else goes through :mod:`autospec_cli.vnnlib.query2` and the
+    augmented network of :mod:`autospec_cli.vnnlib.product`."""
+    if len(query.networks) != 1:
+        return False
+    net = query.networks[0]
+    if len(net.inputs) != 1 or len(net.outputs) != 1 or len(net.hidden) != 0:
+        return False
+    vnnlib = _vnnlib()
+    for a in query.assertions:
+        for cmp in _comparisons(a.expr):
+            kinds = []
+            try:
+                for side in (cmp.lhs, cmp.rhs):
+                    kinds += [t.var.kind for t in side.to_linear_expr().terms]
+            except vnnlib.VNNLibException:
+                return False  # non-linear: query2 says so
+            n_in = sum(1 for k in kinds if k == vnnlib.SymbolKind.Input)
+            if n_in > 1 or (n_in == 1 and len(kinds) > 1):
+                return False
+    return True
+
+
 def parse_vnnlib2(
     text: str, *, n_inputs: int | None = None, n_outputs: int | None = None
 ) -> Property:
-    """Parse VNN-LIB 2.0 text into a Property (every input must end up bounded)."""
+    """Parse VNN-LIB 2.0 text into a Property (every input must end up bounded). Only
+    :func:`is_simple` queries have a property over the model itself; the others are decided
+    over an augmented network (:func:`autospec_cli.vnnlib.product.prepare`)."""
     vnnlib = _vnnlib()
+    if not is_simple(parse_query(text)):
+        raise VnnlibError("VNN-LIB 2.0: this query (several networks, inputs or outputs, hidden "
+                          "nodes or linear constraints across inputs) is decided over an "
+                          "augmented network, not as a property of one model")
     try:
         query = vnnlib.parse_query_string(split_asserted_ands(text))
         cases = vnnlib.compat.transform(query)

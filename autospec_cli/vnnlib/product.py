@@ -1,0 +1,289 @@
+"""The augmented ("product") network of a reduced VNN-LIB 2.0 query, and witness replay.
+
+:func:`build_product` joins the declared networks (see :mod:`autospec_cli.vnnlib.query2`) into
+one ONNX model with one input ``x`` of shape ``[1, n_x]`` and one output ``z`` of shape
+``[1, n_z]``: each network's graph is copied with its tensor names prefixed, its inputs fed
+by ``Slice`` + ``Reshape`` of ``x``, and its declared outputs and hidden nodes (an
+intermediate tensor named by ``declare-hidden``'s ONNX name, made a graph output) flattened and
+concatenated, followed by ``x`` itself. Every backend (bab, lirpa, attack, external tools)
+then sees an ordinary single-input single-output problem: :func:`prepare` writes the model and
+the reduced property (as VNN-LIB 1.0) once per query and models into the cache folder
+(``$AUTOSPEC_CACHE/product``).
+
+A witness ``x`` of the augmented problem is replayed by :func:`replay` on the *original*
+networks in onnxruntime (each with its declared hidden nodes exposed as extra graph outputs,
+nothing else changed) and checked against the query's exact formula.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autospec_cli.errors import VnnlibError
+from autospec_cli.vnnlib.query2 import NetworkSpec, Reduction, Slot
+
+MIN_OPSET = 13
+
+
+@dataclass
+class Prepared:
+    """A query reduced and written: the augmented model, its property file and the layout."""
+
+    reduction: Reduction
+    onnx: Path
+    vnnlib: Path
+    models: dict[str, Path]  # network name (those needing a file) -> original model
+
+
+def _load(path: Path) -> Any:
+    import onnx
+
+    from autospec_cli.models.runtime import unpacked_onnx
+
+    try:
+        return onnx.load(str(unpacked_onnx(path)))
+    except Exception as e:  # noqa: BLE001 - any decoding failure is bad input
+        raise VnnlibError(f"{path}: not a readable ONNX model ({' '.join(str(e).split())})"
+                          ) from None
+
+
+def _real_inputs(g: Any) -> list[Any]:
+    inits = {i.name for i in g.initializer}
+    return [i for i in g.input if i.name not in inits]
+
+
+def _dims(vi: Any) -> list[int]:
+    return [d.dim_value if d.HasField("dim_value") else 1
+            for d in vi.type.tensor_type.shape.dim]
+
+
+def _opset(m: Any) -> int:
+    for o in m.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            return int(o.version)
+    return MIN_OPSET
+
+
+def _match(slots: list[Slot], values: list[Any], what: str, net: str) -> list[tuple[Slot, str]]:
+    """Pair declared tensors with ONNX graph tensors: by ONNX name when the declaration gives
+    one, else by position."""
+    names = [v.name for v in values]
+    if len(slots) != len(values):
+        raise VnnlibError(f"network {net} declares {len(slots)} {what}s but its model has "
+                          f"{len(values)}")
+    out = []
+    for k, s in enumerate(slots):
+        name = s.onnx_name if s.onnx_name else names[k]
+        if name not in names:
+            raise VnnlibError(f"{s.name}: the model of {net} has no {what} named {name!r}")
+        out.append((s, name))
+    return out
+
+
+def _elem_types(m: Any) -> dict[str, int]:
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m)
+    except Exception:  # noqa: BLE001 - types are then taken as float
+        inferred = m
+    g = inferred.graph
+    out = {}
+    for vi in list(g.value_info) + list(g.output) + list(g.input):
+        out[vi.name] = vi.type.tensor_type.elem_type
+    return out
+
+
+def build_product(red: Reduction, models: dict[str, Any]) -> Any:
+    """The augmented ONNX model (module docstring); ``models``: network name -> ModelProto
+    for every name in ``red.model_names``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    opset = max([MIN_OPSET] + [_opset(models[n.model]) for n in red.networks])
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    parts: list[str] = []
+    x = "x"
+
+    def const(name: str, values: list[int]) -> str:
+        inits.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
+        return name
+
+    for k, net in enumerate(red.networks):
+        m = models[net.model]
+        if _opset(m) < opset:
+            try:
+                from onnx import version_converter
+
+                m = version_converter.convert_version(m, opset)
+            except Exception as e:  # noqa: BLE001
+                raise VnnlibError(f"network {net.name}: cannot bring its model to opset "
+                                  f"{opset} ({' '.join(str(e).split())})") from None
+        g = m.graph
+        pre = f"n{k}_"
+
+        def ren(name: str, pre: str = pre) -> str:
+            return pre + name if name else name
+
+        ins = _match(net.inputs, _real_inputs(g), "input", net.name)
+        outs_g = list(g.output)
+        outs = _match(net.outputs, outs_g, "output", net.name)
+        produced = {o for node in g.node for o in node.output}
+        for s in net.hidden:
+            if not s.onnx_name or s.onnx_name not in produced:
+                raise VnnlibError(f"hidden node {s.name}: the model of {net.name} computes no "
+                                  f"tensor named {s.onnx_name!r}")
+        for s, name in ins:
+            vi = next(v for v in g.input if v.name == name)
+            dims = _dims(vi)
+            if math.prod(dims) != s.size:
+                raise VnnlibError(f"{s.name} has {s.size} values but the model input {name} "
+                                  f"has shape {dims}")
+            sl = f"{pre}slice_{name}"
+            nodes.append(helper.make_node(
+                "Slice", [x, const(sl + "_s", [0, s.offset]), const(sl + "_e", [1, s.offset
+                          + s.size]), const(sl + "_a", [0, 1])], [sl]))
+            nodes.append(helper.make_node("Reshape", [sl, const(sl + "_shape", dims)],
+                                          [ren(name)]))
+        for init in g.initializer:
+            t = copy.deepcopy(init)
+            t.name = ren(t.name)
+            inits.append(t)
+        for node in g.node:
+            if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                   for a in node.attribute):
+                raise VnnlibError(f"network {net.name}: operator {node.op_type} with a "
+                                  "subgraph is not supported")
+            n2 = copy.deepcopy(node)
+            n2.name = ren(node.name) if node.name else ""
+            del n2.input[:]
+            n2.input.extend(ren(i) for i in node.input)
+            del n2.output[:]
+            n2.output.extend(ren(o) for o in node.output)
+            nodes.append(n2)
+        types = _elem_types(m)
+        taken = [(s, name) for s, name in outs] + [(s, str(s.onnx_name)) for s in net.hidden]
+        for s, name in sorted(taken, key=lambda p: p[0].offset):
+            src = ren(name)
+            if types.get(name, TensorProto.FLOAT) not in (TensorProto.FLOAT, 0):
+                nodes.append(helper.make_node("Cast", [src], [src + "_f32"],
+                                              to=TensorProto.FLOAT))
+                src += "_f32"
+            flat = f"{pre}flat_{len(parts)}"
+            nodes.append(helper.make_node("Reshape", [src, const(flat + "_shape", [1, -1])],
+                                          [flat]))
+            parts.append(flat)
+    nodes.append(helper.make_node("Concat", [*parts, x], ["z"], axis=1))
+    graph = helper.make_graph(
+        nodes, "autospec_product",
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, red.n_x])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, red.n_z])],
+        initializer=inits)
+    prod = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                             producer_name="autospec_cli")
+    prod.ir_version = max(int(getattr(models[n.model], "ir_version", 7))
+                          for n in red.networks)
+    return prod
+
+
+def _with_hidden(m: Any, hidden: list[Slot]) -> Any:
+    """The model unchanged but for its declared hidden nodes added as graph outputs."""
+    from onnx import TensorProto, helper
+
+    if not hidden:
+        return m
+    m = copy.deepcopy(m)
+    have = {o.name for o in m.graph.output}
+    for s in hidden:
+        if s.onnx_name and s.onnx_name not in have:
+            m.graph.output.append(helper.make_empty_tensor_value_info(s.onnx_name)
+                                  if hasattr(helper, "make_empty_tensor_value_info")
+                                  else helper.make_tensor_value_info(s.onnx_name,
+                                                                     TensorProto.UNDEFINED, None))
+    return m
+
+
+def network_values(red: Reduction, models: dict[str, Any], x: np.ndarray
+                   ) -> np.ndarray:
+    """``z`` for input ``x`` computed on the original networks in onnxruntime (float32)."""
+    import onnxruntime as ort
+
+    x32 = np.asarray(x, dtype=np.float32).reshape(-1)
+    z = np.zeros(red.n_z, dtype=np.float64)
+    for net in red.networks:
+        m = _with_hidden(models[net.model], net.hidden)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        sess = ort.InferenceSession(m.SerializeToString(), opts,
+                                    providers=["CPUExecutionProvider"])
+        g = m.graph
+        feed = {}
+        for s, name in _match(net.inputs, _real_inputs(g), "input", net.name):
+            vi = next(v for v in g.input if v.name == name)
+            feed[name] = x32[s.offset:s.offset + s.size].reshape(_dims(vi))
+        outs = _match(net.outputs, list(models[net.model].graph.output), "output", net.name)
+        want = [(s, name) for s, name in outs] + [(s, str(s.onnx_name)) for s in net.hidden]
+        got = sess.run([name for _, name in want], feed)
+        for (s, _), v in zip(want, got, strict=True):
+            z[s.offset:s.offset + s.size] = np.asarray(v, dtype=np.float64).reshape(-1)
+    z[red.n_net:] = x32.astype(np.float64)
+    return z
+
+
+def replay(prep: Prepared, x: np.ndarray) -> tuple[bool, np.ndarray]:
+    """(does ``x`` satisfy the query on the original networks, the values ``z``)."""
+    models = {n: _load(p) for n, p in prep.models.items()}
+    z = network_values(prep.reduction, models, x)
+    return prep.reduction.holds(z), z
+
+
+def _digest(paths: list[Path], text: bytes) -> str:
+    h = hashlib.sha256(b"autospec-product-1\0" + text)
+    for p in paths:
+        st = p.stat()
+        h.update(f"\0{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:24]
+
+
+def prepare(query_text: str, models: dict[str, Path], where: Path | None = None) -> Prepared:
+    """Reduce the query, build the augmented model and write both (once per query text and
+    model files) under ``where`` (default: the cache folder's ``product/``)."""
+    import onnx
+
+    from autospec_cli.io import atomic_write_text
+    from autospec_cli.models.runtime import cache_dir
+    from autospec_cli.vnnlib.query2 import reduce_query
+    from autospec_cli.vnnlib.reader_v2 import parse_query
+    from autospec_cli.vnnlib.writer import render_vnnlib1
+
+    red = reduce_query(parse_query(query_text))
+    need = red.model_names
+    missing = [n for n in need if n not in models]
+    if missing:
+        raise VnnlibError(f"no model given for network(s) {', '.join(missing)}")
+    paths = [Path(models[n]) for n in need]
+    key = _digest(paths, query_text.encode())
+    folder = Path(where) if where is not None else cache_dir() / "product"
+    onnx_path = folder / f"{key}.onnx"
+    vnn_path = folder / f"{key}.vnnlib"
+    if not (onnx_path.is_file() and vnn_path.is_file()):
+        protos = {n: _load(Path(models[n])) for n in need}
+        prod = build_product(red, protos)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = onnx_path.with_suffix(f".tmp{os.getpid()}")
+        onnx.save(prod, str(tmp))
+        os.replace(tmp, onnx_path)
+        atomic_write_text(vnn_path, render_vnnlib1(
+            red.prop, comment="reduced VNN-LIB 2.0 query over the augmented network "
+            f"{onnx_path.name}"), force=True)
+    return Prepared(red, onnx_path, vnn_path, {n: Path(models[n]) for n in need})
