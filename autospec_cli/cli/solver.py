@@ -254,7 +254,7 @@ def verify(
         if prep is None:
             lines.append(format_assignment(decls, x, result.counterexample.y))
         else:
-            ok, z = replay(prep, x)
+            ok, x, z = replay(prep, x)
             if not ok:  # e.g. a strict comparison met with equality: no claim
                 sys.stderr.write("warning: the witness does not satisfy the query on the "
                                  "original networks; answering unknown\n")

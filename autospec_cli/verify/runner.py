@@ -144,12 +144,12 @@ def _replayed(prep: Prepared, result: Result) -> Result:
 
     if result.verdict is not Verdict.SAT or result.counterexample is None:
         return result
-    ok, z = replay(prep, result.counterexample.x)
+    ok, x, z = replay(prep, result.counterexample.x)
     if not ok:
         return replace(result, verdict=Verdict.UNKNOWN, counterexample=None,
                        message=_join("the witness does not satisfy the query on the original "
                                      "networks", result.message))
-    cex = Counterexample(x=result.counterexample.x, y=z.astype(np.float64))
+    cex = Counterexample(x=x, y=z.astype(np.float64))
     return replace(result, counterexample=cex, extra={**result.extra, "replayed": True})
 
 

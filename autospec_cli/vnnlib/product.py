@@ -34,6 +34,21 @@ MIN_OPSET = 13
 
 
 @dataclass
+class Reparam:
+    """Order constraints ``x_a <= x_b`` between inputs folded into the network (see
+    :func:`order_reparam`): the augmented network's input is ``u`` in the box ``[lo, hi]``,
+    ``r = relu(A u + c)`` and ``x = S r + t``."""
+
+    A: np.ndarray
+    c: np.ndarray
+    S: np.ndarray
+    t: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    pairs: list[tuple[int, int]]
+
+
+@dataclass
 class Prepared:
     """A query reduced and written: the augmented model, its property file and the layout."""
 
@@ -41,6 +56,82 @@ class Prepared:
     onnx: Path
     vnnlib: Path
     models: dict[str, Path]  # network name (those needing a file) -> original model
+    reparam: Reparam | None = None
+
+
+def _order_pairs(red: Reduction) -> list[tuple[int, int]]:
+    """Input pairs ``(a, b)`` with the row ``x_a - x_b <= 0`` in every disjunct of the
+    property's single case."""
+    if len(red.prop.cases) != 1:
+        return []
+    common: set[tuple[int, int]] | None = None
+    for P in red.prop.cases[0].disjuncts:
+        found = set()
+        for row, b in zip(P.A, P.b, strict=True):
+            nz = np.flatnonzero(row)
+            if b != 0.0 or nz.size != 2 or np.any(nz < red.n_net):
+                continue
+            i, k = (int(j) - red.n_net for j in nz)
+            if row[nz[0]] == 1.0 and row[nz[1]] == -1.0:
+                found.add((i, k))
+            elif row[nz[0]] == -1.0 and row[nz[1]] == 1.0:
+                found.add((k, i))
+        common = found if common is None else common & found
+    return sorted(common or [])
+
+
+def order_reparam(red: Reduction) -> Reparam | None:
+    """Fold order constraints ``x_a <= x_b`` (each input in at most one) into the network's
+    input, as the twin networks of monotonicity properties do: with ``lo_b <= lo_a``, ``x_b =
+    min(x_a + d, hi_b)`` for ``d`` in ``[0, hi_b - lo_a]`` (``x_a <= min(hi_a, hi_b)``); with
+    ``hi_a >= hi_b``, ``x_a = max(x_b - d, lo_a)`` for ``d`` in ``[0, hi_b - lo_a]``. Either maps
+    the box of ``(x_a, d)`` *onto* exactly the pairs of the two boxes with ``x_a <= x_b``, so
+    bound propagation sees the relation instead of a row it can only refute by splitting the
+    input box ever finer; the rows stay in the property (a witness must meet them). Returns
+    None when the property has no such pair (or several cases)."""
+    pairs = _order_pairs(red)
+    if not pairs:
+        return None
+    case = red.prop.cases[0]
+    lo, hi = case.lo.copy(), case.hi.copy()
+    n = red.n_x
+    A = np.eye(n)
+    c = -lo.copy()
+    S = np.eye(n)
+    t = lo.copy()
+    used: set[int] = set()
+    done: list[tuple[int, int]] = []
+    for a, b in pairs:
+        if a in used or b in used or a == b:
+            continue
+        if case.lo[b] <= case.lo[a]:
+            hi[a] = min(hi[a], case.hi[b])
+            if hi[a] < lo[a]:
+                return None
+            A[b] = 0.0
+            A[b, a] = A[b, b] = -1.0
+            c[b] = case.hi[b]
+            S[b, b], t[b] = -1.0, case.hi[b]
+            lo[b], hi[b] = 0.0, case.hi[b] - case.lo[a]
+        elif case.hi[a] >= case.hi[b]:
+            A[a] = 0.0
+            A[a, b], A[a, a] = 1.0, -1.0
+            c[a] = -case.lo[a]
+            S[a, a], t[a] = 1.0, case.lo[a]
+            lo[a], hi[a] = 0.0, case.hi[b] - case.lo[a]
+        else:
+            continue
+        used |= {a, b}
+        done.append((a, b))
+    if not done:
+        return None
+    return Reparam(A, c, S, t, lo, hi, done)
+
+
+def reparam_x(rp: Reparam, u: np.ndarray) -> np.ndarray:
+    """The inputs ``x`` an input ``u`` of the augmented network stands for (float64)."""
+    u = np.asarray(u, dtype=np.float64).reshape(-1)
+    return rp.S @ np.maximum(rp.A @ u + rp.c, 0.0) + rp.t
 
 
 def _load(path: Path) -> Any:
@@ -102,9 +193,10 @@ def _elem_types(m: Any) -> dict[str, int]:
     return out
 
 
-def build_product(red: Reduction, models: dict[str, Any]) -> Any:
+def build_product(red: Reduction, models: dict[str, Any], rp: Reparam | None = None) -> Any:
     """The augmented ONNX model (module docstring); ``models``: network name -> ModelProto
-    for every name in ``red.model_names``."""
+    for every name in ``red.model_names``; with ``rp`` its input is ``u`` and ``x`` is
+    computed from it (:func:`order_reparam`)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -113,6 +205,19 @@ def build_product(red: Reduction, models: dict[str, Any]) -> Any:
     inits: list[Any] = []
     parts: list[str] = []
     x = "x"
+    graph_in = "x"
+    if rp is not None:
+        graph_in = "u"
+        f32 = np.float32
+        inits += [numpy_helper.from_array(rp.A.T.astype(f32), "rp_A"),
+                  numpy_helper.from_array(rp.c.astype(f32), "rp_c"),
+                  numpy_helper.from_array(rp.S.T.astype(f32), "rp_S"),
+                  numpy_helper.from_array(rp.t.astype(f32), "rp_t")]
+        nodes += [helper.make_node("MatMul", ["u", "rp_A"], ["rp_au"]),
+                  helper.make_node("Add", ["rp_au", "rp_c"], ["rp_pre"]),
+                  helper.make_node("Relu", ["rp_pre"], ["rp_r"]),
+                  helper.make_node("MatMul", ["rp_r", "rp_S"], ["rp_sr"]),
+                  helper.make_node("Add", ["rp_sr", "rp_t"], [x])]
 
     def const(name: str, values: list[int]) -> str:
         inits.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
@@ -185,7 +290,7 @@ def build_product(red: Reduction, models: dict[str, Any]) -> Any:
     nodes.append(helper.make_node("Concat", [*parts, x], ["z"], axis=1))
     graph = helper.make_graph(
         nodes, "autospec_product",
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, red.n_x])],
+        [helper.make_tensor_value_info(graph_in, TensorProto.FLOAT, [1, red.n_x])],
         [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, red.n_z])],
         initializer=inits)
     prod = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
@@ -240,11 +345,16 @@ def network_values(red: Reduction, models: dict[str, Any], x: np.ndarray
     return z
 
 
-def replay(prep: Prepared, x: np.ndarray) -> tuple[bool, np.ndarray]:
-    """(does ``x`` satisfy the query on the original networks, the values ``z``)."""
+def replay(prep: Prepared, u: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray]:
+    """(does the augmented network's input ``u`` give inputs ``x`` that satisfy the query on
+    the original networks, ``x``, the values ``z``). Without a reparametrisation ``x = u``;
+    with one, ``x`` is computed from ``u`` and rounded to float32."""
     models = {n: _load(p) for n, p in prep.models.items()}
+    x = np.asarray(u, dtype=np.float64).reshape(-1)
+    if prep.reparam is not None:
+        x = reparam_x(prep.reparam, x).astype(np.float32).astype(np.float64)
     z = network_values(prep.reduction, models, x)
-    return prep.reduction.holds(z), z
+    return prep.reduction.holds(z), x, z
 
 
 def _digest(paths: list[Path], text: bytes) -> str:
@@ -276,14 +386,21 @@ def prepare(query_text: str, models: dict[str, Path], where: Path | None = None)
     folder = Path(where) if where is not None else cache_dir() / "product"
     onnx_path = folder / f"{key}.onnx"
     vnn_path = folder / f"{key}.vnnlib"
+    rp = order_reparam(red)
+    prop = red.prop
+    if rp is not None:
+        from autospec_cli.vnnlib.property import Case, Property
+
+        prop = Property([Case(rp.lo, rp.hi, red.prop.cases[0].disjuncts)], n_inputs=red.n_x,
+                        n_outputs=red.n_z, meta={**red.prop.meta, "order_pairs": rp.pairs})
     if not (onnx_path.is_file() and vnn_path.is_file()):
         protos = {n: _load(Path(models[n])) for n in need}
-        prod = build_product(red, protos)
+        prod = build_product(red, protos, rp)
         folder.mkdir(parents=True, exist_ok=True)
         tmp = onnx_path.with_suffix(f".tmp{os.getpid()}")
         onnx.save(prod, str(tmp))
         os.replace(tmp, onnx_path)
         atomic_write_text(vnn_path, render_vnnlib1(
-            red.prop, comment="reduced VNN-LIB 2.0 query over the augmented network "
+            prop, comment="reduced VNN-LIB 2.0 query over the augmented network "
             f"{onnx_path.name}"), force=True)
-    return Prepared(red, onnx_path, vnn_path, {n: Path(models[n]) for n in need})
+    return Prepared(red, onnx_path, vnn_path, {n: Path(models[n]) for n in need}, rp)
