@@ -1,13 +1,13 @@
 """Counterexamples of monotonicity properties, replayed on the original model.
 
-The 2.0 form (``BENCH/2.0/``, the network declared twice) gives the pair ``z = (x, x')``
-itself (``form="pair"``). A ``sat`` answer on a twin network (:mod:`autospec_cli.vnnlib.twin`) is a twin input
-``z = (x, d)``; it stands for the pair ``x`` and ``x' = min(x + d, hi)``. The runner has
-already re-checked ``z`` on the twin; :func:`replay_pair` checks what the property *means*
-on the original model in onnxruntime, with no tolerance: both points in the box ``[lo, hi]``
-(rounded to float32, one float32 step inwards where rounding left the box), ``x <= x'``
-componentwise, and the prediction moving against the direction (``f(x') < f(x)`` for
-``increasing``, ``f(x') > f(x)`` for ``decreasing``).
+A ``sat`` answer on a twin network (:mod:`autospec_cli.vnnlib.twin`) is a twin input
+``z = (x, d)``; it stands for the pair ``x`` and ``x' = min(x + d, hi)``. The 2.0 form
+(``BENCH/2.0/``, the network declared twice) gives the pair ``z = (x, x')`` itself
+(``form="pair"``). The runner has already re-checked ``z``; :func:`replay_pair` checks
+what the property *means* on the original model in onnxruntime, with no tolerance: both
+points in the box ``[lo, hi]`` (rounded to float32, one float32 step inwards where rounding
+left the box), ``x <= x'`` componentwise, and the prediction moving against the direction
+(``f(x') < f(x)`` for ``increasing``, ``f(x') > f(x)`` for ``decreasing``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autospec_cli.errors import VnnlibError
-
 from autospec_cli.progress import ProgressFn
 from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict, Verifier
 from autospec_cli.verify.cex import check_counterexample

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from autospec_cli.errors import VnnlibError
-from autospec_cli.vnnlib.query2 import NetworkSpec, Reduction, Slot
+from autospec_cli.vnnlib.query2 import Reduction, Slot
 
 MIN_OPSET = 13
 
@@ -277,7 +277,7 @@ def build_product(red: Reduction, models: dict[str, Any], rp: Reparam | None = N
             nodes.append(n2)
         types = _elem_types(m)
         taken = [(s, name) for s, name in outs] + [(s, str(s.onnx_name)) for s in net.hidden]
-        for s, name in sorted(taken, key=lambda p: p[0].offset):
+        for _s, name in sorted(taken, key=lambda p: p[0].offset):
             src = ren(name)
             if types.get(name, TensorProto.FLOAT) not in (TensorProto.FLOAT, 0):
                 nodes.append(helper.make_node("Cast", [src], [src + "_f32"],

@@ -18,10 +18,9 @@ from autospec_cli.vnnlib import query2
 from autospec_cli.vnnlib.product import (
     build_product,
     network_values,
-    order_reparam,
     prepare,
-    replay,
     reparam_x,
+    replay,
 )
 from autospec_cli.vnnlib.query2 import reduce_query
 from autospec_cli.vnnlib.reader_v2 import is_simple, parse_query
