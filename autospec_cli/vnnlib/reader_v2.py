@@ -18,6 +18,7 @@ import numpy as np
 
 from autospec_cli.errors import VnnlibError
 from autospec_cli.vnnlib.property import Case, Polytope, Property
+from autospec_cli.vnnlib.writer import fmt_float
 
 
 def _vnnlib() -> Any:
@@ -85,10 +86,10 @@ def _nonstrict(node: Any) -> Any:
         left, right = _number(node[1]), _number(node[2])
         if right is not None and left is None:  # v > c: v >= up(c);  v < c: v <= down(c)
             c = np.nextafter(np.float32(right), np.float32(toward))
-            return [op, node[1], repr(float(c))]
+            return [op, node[1], fmt_float(float(c))]
         if left is not None and right is None:  # c > v: down(c) >= v;  c < v: up(c) <= v
             c = np.nextafter(np.float32(left), np.float32(-toward))
-            return [op, repr(float(c)), node[2]]
+            return [op, fmt_float(float(c)), node[2]]
     return node
 
 
