@@ -256,7 +256,9 @@ def to_dnf(expr: Any, slots: dict[str, Slot], n_net: int) -> list[list[Atom]]:
 
 
 def _f32_step(c: float, up: bool) -> float:
-    return float(np.nextafter(np.float32(c), np.float32(np.inf if up else -np.inf)))
+    from autospec_cli.vnnlib.reader_v2 import f32_beyond
+
+    return f32_beyond(c, up)
 
 
 def _tighten_strict(atom: Atom) -> Atom:

@@ -73,6 +73,16 @@ def _number(tok: Any) -> float | None:
         return None
 
 
+def f32_beyond(c: float, up: bool) -> float:
+    """The smallest float32 above ``c`` (``up``) or the largest below it: ``v > c`` and
+    ``v >= f32_beyond(c, up=True)`` hold for the same float32 values ``v``. (One float32 step
+    from ``float32(c)`` is not it: ``float32(0.7)`` lies below 0.7 and satisfies ``v < 0.7``.)"""
+    f = np.float32(c)
+    if (float(f) <= c) if up else (float(f) >= c):
+        f = np.nextafter(f, np.float32(np.inf if up else -np.inf))
+    return float(f)
+
+
 def _nonstrict(node: Any) -> Any:
     """``(> v c)`` as ``(>= v c')`` with ``c'`` the next float32 above ``c`` (and the mirrored
     forms): the same set of float32 values, so a replayed counterexample satisfies the strict
@@ -85,11 +95,11 @@ def _nonstrict(node: Any) -> Any:
         op, toward = _STRICT[node[0]]
         left, right = _number(node[1]), _number(node[2])
         if right is not None and left is None:  # v > c: v >= up(c);  v < c: v <= down(c)
-            c = np.nextafter(np.float32(right), np.float32(toward))
-            return [op, node[1], fmt_float(float(c))]
+            c = f32_beyond(right, up=toward > 0)
+            return [op, node[1], fmt_float(c)]
         if left is not None and right is None:  # c > v: down(c) >= v;  c < v: up(c) <= v
-            c = np.nextafter(np.float32(left), np.float32(-toward))
-            return [op, fmt_float(float(c)), node[2]]
+            c = f32_beyond(left, up=toward < 0)
+            return [op, fmt_float(c), node[2]]
     return node
 
 

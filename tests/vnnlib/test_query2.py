@@ -399,3 +399,24 @@ def test_autospec_verify_instance_decides_a_query_declaring_the_network_twice(
     code, out, err = cli_runner("verify", "instance", str(nets["f"]), str(q), "--backend", "bab",
                                 "--timeout", "60")
     assert code == 0 and out.startswith("unsat"), (out, err)
+
+
+@pytest.mark.parametrize("c", [0.7, 0.1, 1.0, -0.7, 0.0])
+def test_strict_bounds_keep_every_float32_that_satisfies_them(c: float) -> None:
+    """``Y < c`` becomes ``Y <= b`` with b the largest float32 below c -- for c = 0.7 that is
+    float32(0.7) itself (it rounds down), not one step below it (a counterexample there would
+    be lost)."""
+    from autospec_cli.vnnlib.reader import read_vnnlib
+
+    text = HEAD + NET.format(name="N", x="X", y="Y") + box("X", 0.0, 1.0)
+    for op, sign in (("<", 1.0), (">", -1.0)):
+        q = text + f"(assert ({op} Y[0,0] {c}))\n(assert (<= (+ X[0,0] X[0,1]) 2.0))\n"
+        (P,) = reduce_query(parse_query(q)).prop.cases[0].disjuncts
+        b = sign * P.b[np.flatnonzero(P.A[:, 0])[0]]
+        simple = read_vnnlib(text + f"(assert ({op} Y[0,0] {c}))\n")
+        b1 = sign * simple.cases[0].disjuncts[0].b[0]
+        assert b == b1 and np.float32(b) == b
+        v = np.float32(b)  # the extreme float32 kept satisfies the strict comparison ...
+        assert (float(v) < c) if op == "<" else (float(v) > c)
+        beyond = np.nextafter(v, np.float32(np.inf if op == "<" else -np.inf))
+        assert not ((float(beyond) < c) if op == "<" else (float(beyond) > c))  # ... the next not
