@@ -37,6 +37,7 @@ from autospec_cli.errors import VnnlibError
 from autospec_cli.vnnlib.property import Case, Polytope, Property
 
 MAX_CLAUSES = 100_000
+LP_SLACK = 1e-6  # relative outward margin of box bounds computed by linear programs
 
 Atom = tuple[dict[int, float], float, bool]  # sum c_j z_j <= rhs (strict: <)
 
@@ -277,7 +278,8 @@ def _tighten_strict(atom: Atom) -> Atom:
 def _lp_box(lo: np.ndarray, hi: np.ndarray, A: np.ndarray, b: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray] | None:
     """The bounding box of ``{x : lo <= x <= hi, A x <= b}`` by linear programs over the
-    variables the rows touch (HiGHS through scipy); None when the set is empty."""
+    variables the rows touch (HiGHS through scipy), each bound widened by :data:`LP_SLACK`;
+    None when the set is empty."""
     from scipy.optimize import linprog
 
     cols = np.flatnonzero(np.any(A != 0.0, axis=0))
@@ -292,11 +294,14 @@ def _lp_box(lo: np.ndarray, hi: np.ndarray, A: np.ndarray, b: np.ndarray
             if r.status == 2:  # infeasible
                 return None
             if r.status == 0:
+                # the optimum moved outwards by more than HiGHS's feasibility tolerance (1e-7):
+                # the box may only ever be too large (the rows stay in the polytope)
                 v = float(r.fun) * sign
+                slack = LP_SLACK * (1.0 + abs(v))
                 if sign > 0:
-                    lo[i] = max(lo[i], v)
+                    lo[i] = max(lo[i], v - slack)
                 else:
-                    hi[i] = min(hi[i], v)
+                    hi[i] = min(hi[i], v + slack)
     return lo, hi
 
 
