@@ -11,7 +11,7 @@ entry point in this process, so start-up is paid once. Outcomes as the suite nam
 fail (a wrong verdict), suspect (``unknown`` on a claimed operator or theory), error (crash,
 no known answer), skip (not claimed).
 
-    pip install vnnlib-satisfactory==1.0.1      # not a dependency of autospec_cli
+    pip install -e '.[conformance]'      # vnnlib-satisfactory==1.0.1, an optional extra
     python benchmarks/bench_conformance_v2.py [--timeout 20] [--only CATEGORY,...] [--json OUT]
 """
 
