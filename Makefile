@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table clean
+.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table bench-conformance clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ bench-complete: setup
 
 bench-table: setup
 	$(BIN)/autospec specs table --shared $(SHARED) -o bench-out/table --force
+
+# The VNN-LIB 2.0 conformance suite (vnnlib-satisfactory, the `conformance` extra) through
+# autospec-solver in one process, 20 s per test (a few minutes on 2 cores).
+bench-conformance: setup
+	$(BIN)/python -m pip install -q -e '.[conformance]'
+	$(BIN)/python benchmarks/bench_conformance_v2.py --timeout 20 --json bench-out/conformance-v2.json
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py

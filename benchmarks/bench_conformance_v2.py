@@ -131,6 +131,7 @@ def main() -> None:
               for k in ("pass", "fail", "suspect", "error", "skip")}
     print(json.dumps({"total": len(rows), **counts}))
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"counts": counts, "tests": rows}, indent=1) + "\n")
 
 
