@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from autospec_cli.errors import VnnlibError
-from autospec_cli.vnnlib.query2 import Reduction, Slot
+from autospec_cli.vnnlib.query2 import NetworkSpec, Reduction, Slot
 
 MIN_OPSET = 13
 
@@ -300,6 +300,138 @@ def build_product(red: Reduction, models: dict[str, Any], rp: Reparam | None = N
     return prod
 
 
+def chain_product(red: Reduction, models: dict[str, Any], rp: Reparam | None = None
+                  ) -> Any | None:
+    """The augmented network as one affine/ReLU chain (``Gemm``/``Relu`` only) when every
+    declared network is an MLP with one input and one output tensor and no hidden node is
+    declared; else None. Bound propagation then runs natively on it (``bab``'s float64 CROWN and
+    activation splitting) instead of through a general graph.
+
+    Layer 0 maps the input ``u`` to ``r = relu(A u + c)`` with ``x = S r + t`` (the order
+    reparametrisation, or ``r = (relu(u), relu(-u))`` and ``x = r+ - r-``). Every later layer
+    carries, block-diagonally, each network's hidden state (a network shallower than the
+    deepest one passes its last hidden layer on by identity layers: it is non-negative after a
+    ReLU, so the ReLU keeps it) and ``r`` (non-negative too), and the last layer forms the
+    outputs of every network and ``x``, in ``z``'s order."""
+    from autospec_cli.vnnlib.twin import mlp_layers
+
+    nets: list[tuple[NetworkSpec, list[tuple[np.ndarray, np.ndarray]]]] = []
+    for net in red.networks:
+        if net.hidden or len(net.inputs) != 1 or len(net.outputs) != 1:
+            return None
+        m = models[net.model]
+        if len(_real_inputs(m.graph)) != 1 or len(m.graph.output) != 1:
+            return None
+        layers = mlp_layers(m)
+        if layers is None or layers[0][0].shape[1] != net.inputs[0].size \
+                or layers[-1][0].shape[0] != net.outputs[0].size:
+            return None
+        nets.append((net, layers))
+    n = red.n_x
+    if rp is not None:
+        A0, c0, S, t = rp.A, rp.c, rp.S, rp.t
+    else:
+        A0, c0 = np.vstack([np.eye(n), -np.eye(n)]), np.zeros(2 * n)
+        S, t = np.hstack([np.eye(n), -np.eye(n)]), np.zeros(n)
+    n_r = A0.shape[0]
+    D = max(len(layers) for _, layers in nets)
+    chain: list[tuple[np.ndarray, np.ndarray]] = [(A0, c0)]
+    sizes = [0] * len(nets)  # each network's state carried into the current depth
+    for j in range(1, D + 1):
+        last = j == D
+        rows_out: list[tuple[np.ndarray, np.ndarray]] = []  # blocks of (W over v, b)
+        n_in = sum(sizes) + n_r
+        offs = np.cumsum([0, *sizes])
+        new_sizes = []
+        out_blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for k, (net, layers) in enumerate(nets):
+            m_k = len(layers)
+            sl = net.inputs[0]
+            P = np.zeros((sl.size, n))
+            P[np.arange(sl.size), sl.offset + np.arange(sl.size)] = 1.0
+            from_r = (P @ S, P @ t)  # x_k as an affine map of r
+            W = np.zeros((0, n_in))
+            b = np.zeros(0)
+            if m_k == 1:
+                if last:
+                    W1, b1 = layers[0]
+                    W = np.zeros((W1.shape[0], n_in))
+                    W[:, sum(sizes):] = W1 @ from_r[0]
+                    b = W1 @ from_r[1] + b1
+            elif j == 1:
+                W1, b1 = layers[0]
+                W = np.zeros((W1.shape[0], n_in))
+                W[:, sum(sizes):] = W1 @ from_r[0]
+                b = W1 @ from_r[1] + b1
+            else:
+                Wj, bj = (layers[m_k - 1] if last else layers[j - 1] if j < m_k
+                          else (np.eye(sizes[k]), np.zeros(sizes[k])))
+                W = np.zeros((Wj.shape[0], n_in))
+                W[:, offs[k]:offs[k] + sizes[k]] = Wj
+                b = bj
+            if last:
+                out_blocks[net.outputs[0].offset] = (W, b)
+                new_sizes.append(0)
+            else:
+                rows_out.append((W, b))
+                new_sizes.append(W.shape[0])
+        if last:
+            Wx = np.zeros((n, n_in))
+            Wx[:, sum(sizes):] = S
+            parts = [out_blocks[o] for o in sorted(out_blocks)] + [(Wx, t)]
+        else:
+            Wr = np.zeros((n_r, n_in))
+            Wr[:, sum(sizes):] = np.eye(n_r)
+            parts = rows_out + [(Wr, np.zeros(n_r))]
+        chain.append((np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
+        sizes = new_sizes
+    from autospec_cli.vnnlib.twin import PRODUCER
+
+    # with order pairs folded in, the chain is a twin network in all but name: its outputs
+    # coincide on the face d = 0, which input splitting never closes, so bab's split=auto
+    # splits its activations as it does a twin's
+    return _gemm_chain(chain, n, red.n_z, PRODUCER if rp is not None else "autospec_cli")
+
+
+def _gemm_chain(chain: list[tuple[np.ndarray, np.ndarray]], n_in: int, n_out: int,
+                producer: str) -> Any:
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits = [], []
+    current = "u"
+    for i, (W, b) in enumerate(chain):
+        inits += [numpy_helper.from_array(W.astype(np.float32), f"W{i}"),
+                  numpy_helper.from_array(b.astype(np.float32), f"B{i}")]
+        out = "z" if i == len(chain) - 1 else f"pre{i}"
+        nodes.append(helper.make_node("Gemm", [current, f"W{i}", f"B{i}"], [out], f"gemm{i}",
+                                      transB=1))
+        if out != "z":
+            nodes.append(helper.make_node("Relu", [out], [f"act{i}"], f"relu{i}"))
+            current = f"act{i}"
+    graph = helper.make_graph(
+        nodes, "autospec_product_chain", [helper.make_tensor_value_info("u", TensorProto.FLOAT,
+                                                                        [1, n_in])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, n_out])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", MIN_OPSET)],
+                             producer_name=producer)
+
+
+def _agree(a: Any, b: Any, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Do two augmented models compute the same ``z`` on random points of the box?"""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    U = rng.uniform(lo, hi, (16, lo.size)).astype(np.float32)
+    outs = []
+    for m in (a, b):
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        outs.append(np.stack([sess.run(None, {name: u.reshape(1, -1)})[0].reshape(-1)
+                              for u in U]))
+    scale = 1.0 + np.max(np.abs(outs[1]))
+    return bool(np.max(np.abs(outs[0] - outs[1])) <= 1e-4 * scale)
+
+
 def _with_hidden(m: Any, hidden: list[Slot]) -> Any:
     """The model unchanged but for its declared hidden nodes added as graph outputs."""
     from onnx import TensorProto, helper
@@ -396,6 +528,9 @@ def prepare(query_text: str, models: dict[str, Path], where: Path | None = None)
     if not (onnx_path.is_file() and vnn_path.is_file()):
         protos = {n: _load(Path(models[n])) for n in need}
         prod = build_product(red, protos, rp)
+        chain = chain_product(red, protos, rp)
+        if chain is not None and _agree(chain, prod, prop.cases[0].lo, prop.cases[0].hi):
+            prod = chain
         folder.mkdir(parents=True, exist_ok=True)
         tmp = onnx_path.with_suffix(f".tmp{os.getpid()}")
         onnx.save(prod, str(tmp))

@@ -259,7 +259,12 @@ def test_order_reparametrisation_covers_exactly_the_ordered_pairs(tmp_path: Path
         assert np.all(u >= rp.lo - 1e-12) and np.all(u <= rp.hi + 1e-12)
         assert np.allclose(reparam_x(rp, u), [x0, x1, x2, x3])
     from autospec_cli.models.runtime import OnnxRunner
+    from autospec_cli.vnnlib.twin import PRODUCER
 
+    # an MLP: the product is one Gemm/Relu chain (native bounds), marked for activation splits
+    chain = onnx.load(str(prep.onnx))
+    assert {n.op_type for n in chain.graph.node} == {"Gemm", "Relu"}
+    assert chain.producer_name == PRODUCER
     runner = OnnxRunner(prep.onnx)
     for u in U[:20]:
         ok, x, z = replay(prep, u)

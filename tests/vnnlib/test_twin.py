@@ -194,7 +194,6 @@ def _verify_v2(bench: Path) -> list:
     return run_instances(BabVerifier(), read_benchmark(bench / "2.0"))
 
 
-@pytest.mark.slow
 def test_vnnlib2_form_proves_a_monotone_network(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("AUTOSPEC_CACHE", str(tmp_path / "cache"))
     model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=False)
