@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table bench-ids clean
+.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table bench-ids bench-conformance clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ bench-table: setup
 # benign-vs-attack): train, tree specs, export (discrete features kept), bab, counterexamples.
 bench-ids: setup
 	$(BIN)/python benchmarks/bench_ids.py --shared $(SHARED) -o bench-out/ids --max-specs 15 --timeout 15 --figure docs/img/ids-counterexamples.png
+
+# The VNN-LIB 2.0 conformance suite (vnnlib-satisfactory, the `conformance` extra) through
+# autospec-solver in one process, 20 s per test (a few minutes on 2 cores).
+bench-conformance: setup
+	$(BIN)/python -m pip install -q -e '.[conformance]'
+	$(BIN)/python benchmarks/bench_conformance_v2.py --timeout 20 --json bench-out/conformance-v2.json
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py

@@ -36,6 +36,7 @@ from autospec_cli.params import check_seconds
 
 if TYPE_CHECKING:
     from autospec_cli.verify.solver_interface import QueryDecls
+    from autospec_cli.vnnlib.product import Prepared
 
 SOLVER_NAME = "autospec (autospec_cli verification portfolio)"
 NO_LIMIT = 86400.0  # seconds, when --timeout is not given
@@ -117,12 +118,13 @@ def _networks(pairs: list[str]) -> dict[str, Path]:
     return out
 
 
-def _check_query(query: Path, nets: dict[str, Path]) -> tuple[QueryDecls, Path]:
-    """Apply the standard's mandatory checks; return (declarations, model path)."""
+def _check_query(query: Path, nets: dict[str, Path]) -> tuple[QueryDecls, dict[str, Path]]:
+    """Apply the standard's mandatory checks; return (declarations, model of each network
+    that needs a file: every declared network but ``equal-to`` copies)."""
     from autospec_cli.verify.solver_interface import (
         ELEMENT_TYPES,
         OUTPUT_ONLY_TYPES,
-        onnx_input_type,
+        onnx_input_types,
         query_declarations,
     )
 
@@ -131,43 +133,34 @@ def _check_query(query: Path, nets: dict[str, Path]) -> tuple[QueryDecls, Path]:
         if len(nets) != 1:
             raise InputError("a VNN-LIB 1.0 query needs exactly one --network NAME=MODEL.onnx")
         model = next(iter(nets.values()))
-    else:
-        declared = [n for n in decls.networks if not n.equal_to]
-        if len(decls.networks) != 1:
-            raise VnnlibError(
-                f"query declares {len(decls.networks)} networks; this solver supports one (SNET)"
-            )
-        net = decls.networks[0]
-        if net.hidden:
-            raise VnnlibError("query declares hidden nodes; this solver supports none (NH)")
-        if len(net.inputs) != 1 or len(net.outputs) != 1:
-            raise VnnlibError(
-                "query declares several inputs or outputs; this solver supports one each (SIO)"
-            )
-        missing = [n.name for n in declared if n.name not in nets]
-        extra = [k for k in nets if k not in {n.name for n in declared}]
-        if missing or extra:
-            raise InputError(
-                f"--network mismatch: missing {missing or 'none'}, not declared {extra or 'none'}"
-            )
-        model = nets[net.name]
-        for v in net.inputs + net.outputs:
+        if not model.is_file():
+            raise InputError(f"{model}: ONNX model not found")
+        return decls, {"": model}
+    declared = [n for n in decls.networks if not n.equal_to]
+    missing = [n.name for n in declared if n.name not in nets]
+    extra = [k for k in nets if k not in {n.name for n in declared}]
+    if missing or extra:
+        raise InputError(
+            f"--network mismatch: missing {missing or 'none'}, not declared {extra or 'none'}"
+        )
+    for name in nets:
+        if not nets[name].is_file():
+            raise InputError(f"{nets[name]}: ONNX model not found")
+    for net in decls.networks:
+        for v in net.inputs + net.outputs + net.hidden:
             allowed = ELEMENT_TYPES if v in net.inputs else ELEMENT_TYPES + OUTPUT_ONLY_TYPES
             if v.dtype not in allowed:
                 raise VnnlibError(
                     f"{v.name} has element type {v.dtype}; supported: {', '.join(ELEMENT_TYPES)}"
                 )
-        if not model.is_file():
-            raise InputError(f"{model}: ONNX model not found")
-        actual = onnx_input_type(model)
-        declared_type = net.inputs[0].dtype
-        if declared_type != "real" and declared_type != actual:
-            raise VnnlibError(
-                f"{net.inputs[0].name} is declared {declared_type} but the model input is {actual}"
-            )
-    if not model.is_file():
-        raise InputError(f"{model}: ONNX model not found")
-    return decls, model
+        model = nets[net.equal_to or net.name]
+        actual = onnx_input_types(model)
+        for v, t in zip(net.inputs, actual, strict=False):
+            if v.dtype != "real" and v.dtype != t:
+                raise VnnlibError(
+                    f"{v.name} is declared {v.dtype} but the model input is {t}"
+                )
+    return decls, {n.name: nets[n.name] for n in declared}
 
 
 def _check_parses(query: Path, model: Path) -> None:
@@ -178,6 +171,20 @@ def _check_parses(query: Path, model: Path) -> None:
 
     runner = onnx_runner(model)
     load_property(query, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
+
+
+def _product(query: Path, version: str, models: dict[str, Path]) -> Prepared | None:
+    """The augmented-network form of a 2.0 query the compat reading cannot take exactly."""
+    from autospec_cli.vnnlib.product import prepare
+    from autospec_cli.vnnlib.reader import read_text
+    from autospec_cli.vnnlib.reader_v2 import is_simple, parse_query
+
+    if version != "2.0":
+        return None
+    text = read_text(query)
+    if is_simple(parse_query(text)):
+        return None
+    return prepare(text, models)
 
 
 @app.command("verify")
@@ -214,7 +221,8 @@ def verify(
     from autospec_cli.verify.base import Instance
     from autospec_cli.verify.registry import get_backend_class, parse_option_pairs, resolve_backend
     from autospec_cli.verify.runner import run_instances
-    from autospec_cli.verify.solver_interface import format_assignment
+    from autospec_cli.verify.solver_interface import format_assignment, format_product_assignment
+    from autospec_cli.vnnlib.product import replay
 
     if serialise is not None or proofs is not None:
         raise InputError(
@@ -223,13 +231,18 @@ def verify(
     limit = check_seconds("--timeout", timeout) if timeout is not None else NO_LIMIT
     if not query.is_file():
         raise InputError(f"{query}: query file not found")
-    decls, model = _check_query(query, _networks(network or []))
-    _check_parses(query, model)
+    decls, models = _check_query(query, _networks(network or []))
+    prep = _product(query, decls.version, models)
+    if prep is None:
+        model, prop = next(iter(models.values())), query
+        _check_parses(prop, model)
+    else:
+        model, prop = prep.onnx, prep.vnnlib
     cls = get_backend_class(backend)
     spec = resolve_backend(backend, parse_option_pairs(cls, opt or []))
     with _stdout_to_stderr():
         verifier = get_backend_class(spec.entry)(**spec.options)
-        result = run_instances(verifier, [Instance(model, query, limit, "")])[0]
+        result = run_instances(verifier, [Instance(model, prop, limit, "")])[0]
     verdict = result.verdict.value
     if verdict == "error":
         sys.stderr.write(f"error: verification failed: {result.message}\n")
@@ -237,7 +250,17 @@ def verify(
     word = {"timeout": "timed-out"}.get(verdict, verdict)
     lines = [word]
     if verdict == "sat" and result.counterexample is not None:
-        lines.append(format_assignment(decls, result.counterexample.x, result.counterexample.y))
+        x = result.counterexample.x
+        if prep is None:
+            lines.append(format_assignment(decls, x, result.counterexample.y))
+        else:
+            ok, x, z = replay(prep, x)
+            if not ok:  # e.g. a strict comparison met with equality: no claim
+                sys.stderr.write("warning: the witness does not satisfy the query on the "
+                                 "original networks; answering unknown\n")
+                lines = ["unknown"]
+            else:
+                lines.append(format_product_assignment(prep.reduction, x, z))
     _print_lines(lines)
 
 

@@ -353,9 +353,15 @@ def _append_step_summary(text: str) -> None:
 def _check_instance(model: Path, prop: Path) -> None:
     """A malformed model or property is bad input (exit 2, one line), not an ``error``
     verdict: the model must load in onnxruntime and the property parse for its sizes. What a
-    backend does with a well-formed instance is its verdict (``error`` included, exit 3)."""
+    backend does with a well-formed instance is its verdict (``error`` included, exit 3). A 2.0
+    query over an augmented network is checked in that form."""
+    from autospec_cli.verify.base import Instance
     from autospec_cli.verify.loading import load_property, onnx_runner
+    from autospec_cli.verify.runner import product_instance
 
+    reduced = product_instance(Instance(model, prop))
+    if reduced is not None:
+        model, prop = reduced[0].onnx, reduced[0].vnnlib
     runner = onnx_runner(model)
     load_property(prop, n_inputs=runner.n_inputs, n_outputs=runner.n_outputs)
 

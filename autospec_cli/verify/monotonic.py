@@ -1,12 +1,13 @@
 """Counterexamples of monotonicity properties, replayed on the original model.
 
 A ``sat`` answer on a twin network (:mod:`autospec_cli.vnnlib.twin`) is a twin input
-``z = (x, d)``; it stands for the pair ``x`` and ``x' = min(x + d, hi)``. The runner has
-already re-checked ``z`` on the twin; :func:`replay_pair` checks what the property *means*
-on the original model in onnxruntime, with no tolerance: both points in the box ``[lo, hi]``
-(rounded to float32, one float32 step inwards where rounding left the box), ``x <= x'``
-componentwise, and the prediction moving against the direction (``f(x') < f(x)`` for
-``increasing``, ``f(x') > f(x)`` for ``decreasing``).
+``z = (x, d)``; it stands for the pair ``x`` and ``x' = min(x + d, hi)``. The 2.0 form
+(``BENCH/2.0/``, the network declared twice) gives the pair ``z = (x, x')`` itself
+(``form="pair"``). The runner has already re-checked ``z``; :func:`replay_pair` checks
+what the property *means* on the original model in onnxruntime, with no tolerance: both
+points in the box ``[lo, hi]`` (rounded to float32, one float32 step inwards where rounding
+left the box), ``x <= x'`` componentwise, and the prediction moving against the direction
+(``f(x') < f(x)`` for ``increasing``, ``f(x') > f(x)`` for ``decreasing``).
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class PairCheck:
 
 
 def replay_pair(model: str | os.PathLike[str], z: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                direction: str) -> PairCheck:
-    """Replay the twin input ``z`` as a pair on ``model`` (see the module docstring)."""
+                direction: str, form: str = "twin") -> PairCheck:
+    """Replay the twin input ``z`` as a pair on ``model`` (see the module docstring); with
+    ``form="pair"`` (the VNN-LIB 2.0 query declaring the network twice) ``z`` is ``(x, x')``
+    itself."""
     lo = np.asarray(lo, dtype=np.float64).reshape(-1)
     hi = np.asarray(hi, dtype=np.float64).reshape(-1)
     z = np.asarray(z, dtype=np.float64).reshape(-1)
@@ -54,7 +57,7 @@ def replay_pair(model: str | os.PathLike[str], z: np.ndarray, lo: np.ndarray, hi
     if z.size != 2 * n:
         raise InputError(f"a twin counterexample has {2 * n} values, got {z.size}")
     x = _inside32(z[:n], lo, hi)
-    xp = _inside32(np.minimum(z[:n] + z[n:], hi), lo, hi)
+    xp = _inside32(z[n:] if form == "pair" else np.minimum(z[:n] + z[n:], hi), lo, hi)
     runner = onnx_runner(model, threads=1)
     y = np.asarray(runner.run(np.stack([x, xp])), dtype=np.float64).reshape(2, -1)[:, 0]
     fx, fxp = float(y[0]), float(y[1])
@@ -94,5 +97,6 @@ def replay_in_benchmark(bench: str | os.PathLike[str], vnnlib: str,
                 and meta.get("kind") == "monotonic"):
             model = confine(root, root / meta["original_model"], "original model")
             return replay_pair(model, z, np.asarray(meta["lo"], float),
-                               np.asarray(meta["hi"], float), str(meta["direction"]))
+                               np.asarray(meta["hi"], float), str(meta["direction"]),
+                               form=str(meta.get("form", "twin")))
     return None

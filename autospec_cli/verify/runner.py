@@ -18,15 +18,23 @@ The runner is the only place that decides what a backend's answer is worth:
 
 from __future__ import annotations
 
+import gzip
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from autospec_cli.errors import VnnlibError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.verify.base import Counterexample, Instance, Result, Verdict, Verifier
 from autospec_cli.verify.cex import check_counterexample
 from autospec_cli.verify.registry import make_backend
+
+if TYPE_CHECKING:
+    from autospec_cli.vnnlib.product import Prepared
 
 LATE_GRACE = 1.0  # seconds past the limit before an answer counts as a timeout
 
@@ -95,11 +103,67 @@ def _finish(instance: Instance, result: Result, elapsed: float) -> Result:
     return validate_result(instance, result)
 
 
+def product_instance(instance: Instance) -> tuple[Instance, Prepared] | None:
+    """For a VNN-LIB 2.0 query that is no property of one model (several networks, inputs or
+    outputs, hidden nodes, linear constraints across inputs: :mod:`autospec_cli.vnnlib.query2`)
+    the instance over its augmented network, and the preparation (for replaying witnesses on
+    the original networks); None for every other instance. Every network of the query that
+    needs a model file uses the instance's model, so a query naming several distinct models
+    is refused here (``autospec-solver`` takes one model per network)."""
+    from autospec_cli.vnnlib.product import prepare
+    from autospec_cli.vnnlib.query2 import reduce_query
+    from autospec_cli.vnnlib.reader import is_vnnlib2, read_text
+    from autospec_cli.vnnlib.reader_v2 import is_simple, parse_query
+
+    try:  # a 2.0 query starts with its version: the head of the file decides
+        opener = gzip.open if str(instance.vnnlib).endswith(".gz") else open
+        with opener(instance.vnnlib, "rb") as fh:
+            head = fh.read(1 << 16).decode("utf-8", errors="replace")
+    except (OSError, EOFError):
+        return None  # unreadable: the backend reports it as usual
+    if not is_vnnlib2(re.sub(r";[^\n]*", " ", head)):
+        return None
+    text = read_text(instance.vnnlib)
+    query = parse_query(text)
+    if is_simple(query):
+        return None
+    names = reduce_query(query).model_names
+    if len(names) != 1:
+        raise VnnlibError(f"the query declares {len(names)} networks with their own models "
+                          f"({', '.join(names)}); give each its model with autospec-solver "
+                          "verify --network NAME=MODEL.onnx")
+    prep = prepare(text, {names[0]: instance.onnx})
+    return replace(instance, onnx=prep.onnx, vnnlib=prep.vnnlib), prep
+
+
+def _replayed(prep: Prepared, result: Result) -> Result:
+    """A ``sat`` over the augmented network kept only if its witness satisfies the query on
+    the original networks in onnxruntime (strict comparisons strict); else ``unknown``."""
+    from autospec_cli.vnnlib.product import replay
+
+    if result.verdict is not Verdict.SAT or result.counterexample is None:
+        return result
+    ok, x, z = replay(prep, result.counterexample.x)
+    if not ok:
+        return replace(result, verdict=Verdict.UNKNOWN, counterexample=None,
+                       message=_join("the witness does not satisfy the query on the original "
+                                     "networks", result.message))
+    cex = Counterexample(x=x, y=z.astype(np.float64))
+    return replace(result, counterexample=cex, extra={**result.extra, "replayed": True})
+
+
 def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
     """Call ``verifier.verify_instance`` timing it, turning exceptions into ``error``,
-    validating sat."""
+    validating sat. A 2.0 query over an augmented network (:func:`product_instance`) is
+    decided there and its witness replayed on the original networks."""
     t0 = time.perf_counter()
     try:
+        reduced = product_instance(instance)
+        if reduced is not None:
+            inst2, prep = reduced
+            result = verifier.verify_instance(inst2)
+            done = _finish(inst2, result, time.perf_counter() - t0)
+            return _replayed(prep, done)
         result = verifier.verify_instance(instance)
     except Exception as e:
         return Result(Verdict.ERROR, time.perf_counter() - t0, message=one_line(e))
@@ -123,7 +187,10 @@ def _overrides_many(verifier: Verifier) -> bool:
 def _run_batched(
     verifier: Verifier, instances: Sequence[Instance], progress: ProgressFn | None
 ) -> list[Result]:
-    """Let a backend that shares work across instances decide them in one call."""
+    """Let a backend that shares work across instances decide them in one call (one by one
+    when any is a 2.0 query over an augmented network)."""
+    if any(_maybe_product(i) for i in instances):
+        return _run_serial(verifier, instances, progress)
     t0 = time.perf_counter()
     try:
         raw = verifier.verify_many(list(instances), progress=progress)
@@ -135,6 +202,13 @@ def _run_batched(
         return _run_serial(verifier, instances, progress)  # fall back to one by one
     share = (time.perf_counter() - t0) / max(1, len(instances))
     return [_finish(i, r, share) for i, r in zip(instances, raw, strict=True)]
+
+
+def _maybe_product(instance: Instance) -> bool:
+    try:
+        return product_instance(instance) is not None
+    except Exception:  # noqa: BLE001 - verify_guarded reports it
+        return True
 
 
 def _run_serial(

@@ -3,9 +3,9 @@
 * :func:`capabilities` -- the answers to ``<solver> supports --<capability>``, one string per
   output line, derived from what our pipeline handles: the ONNX -> torch converter's
   ``SUPPORTED_OPS`` (the operators bound propagation and gradient search understand), the
-  VNN-LIB reader (1.0 and 2.0; one network, one input and one output, no hidden nodes, input
-  bounds and linear output constraints, i.e. the theories ``NH``, ``SIO``, ``SNET``, ``SNC``
-  and ``BND``/``OUTC``).
+  VNN-LIB readers (1.0 and 2.0) and the reduction of 2.0 queries over several networks,
+  several inputs/outputs, hidden nodes and linear constraints to an augmented network
+  (:data:`THEORIES`; polynomial constraints are not claimed).
 * :func:`query_declarations` -- the variables a query declares (name, element type, shape)
   in declaration order, for checking ``--network`` arguments and printing assignments.
 * :func:`format_assignment` -- the command-line assignment format: per variable a line
@@ -29,18 +29,24 @@ from typing import Any
 import numpy as np
 
 from autospec_cli.errors import VnnlibError
+from autospec_cli.vnnlib.query2 import Reduction
 
 OPSET_RANGE = ("9", "21")
 ELEMENT_TYPES = ["real", "float32"]
 #: integer outputs (Shape, Cast to an integer type): their values are integers, which the
 #: float64 bounds and the float32 replay represent exactly up to 2^24
 OUTPUT_ONLY_TYPES = ["int32", "int64", "bool"]
+#: what the reduction to an augmented network (:mod:`autospec_cli.vnnlib.query2`,
+#: :mod:`autospec_cli.vnnlib.product`) decides: hidden nodes (H), several input and output
+#: tensors (MIO), several networks -- independent (MNET), equal (MENET), isomorphic (MINET) --,
+#: comparisons between nodes (MNC) and linear constraints over any variables (LIN). Not
+#: claimed: polynomial constraints (POLY), refused with an error.
 THEORIES = {
-    "hidden-node-theories": ["NH"],
-    "multiple-input-output-theories": ["SIO"],
-    "multiple-network-theories": ["SNET"],
-    "multiple-node-comparison-theories": ["SNC"],
-    "arithmetic-complexity-theories": ["BND", "OUTC"],
+    "hidden-node-theories": ["NH", "H"],
+    "multiple-input-output-theories": ["SIO", "MIO"],
+    "multiple-network-theories": ["SNET", "MNET", "MENET", "MINET"],
+    "multiple-node-comparison-theories": ["SNC", "MNC"],
+    "arithmetic-complexity-theories": ["BND", "OUTC", "LIN"],
 }
 BOOLEANS = {
     "optimised-disjunctive-reasoning": False,
@@ -183,20 +189,28 @@ def _decls_v1(text: str) -> QueryDecls:
     return QueryDecls("1.0", [NetworkDecl("", xs, ys)])
 
 
-def onnx_input_type(model: str | os.PathLike[str]) -> str:
-    """Element type name of the model's (single) graph input, e.g. ``float32``."""
+def onnx_input_types(model: str | os.PathLike[str]) -> list[str]:
+    """Element type names of the model's graph inputs, e.g. ``["float32"]``."""
     import onnx
 
     from autospec_cli.models.runtime import unpacked_onnx
 
-    m = onnx.load(str(unpacked_onnx(model)), load_external_data=False)
+    try:
+        m = onnx.load(str(unpacked_onnx(model)), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - a file that is no ONNX model is bad input
+        raise VnnlibError(f"{model}: not a readable ONNX model ({' '.join(str(e).split())})"
+                          ) from None
     inits = {i.name for i in m.graph.initializer}
     ins = [i for i in m.graph.input if i.name not in inits]
     if not ins:
         raise VnnlibError(f"{model}: model has no input")
-    return _ONNX_TYPES.get(
-        ins[0].type.tensor_type.elem_type, f"onnx-type-{ins[0].type.tensor_type.elem_type}"
-    )
+    return [_ONNX_TYPES.get(i.type.tensor_type.elem_type,
+                            f"onnx-type-{i.type.tensor_type.elem_type}") for i in ins]
+
+
+def onnx_input_type(model: str | os.PathLike[str]) -> str:
+    """Element type name of the model's first graph input, e.g. ``float32``."""
+    return onnx_input_types(model)[0]
 
 
 def format_assignment(decls: QueryDecls, x: np.ndarray, y: np.ndarray) -> str:
@@ -220,5 +234,24 @@ def format_assignment(decls: QueryDecls, x: np.ndarray, y: np.ndarray) -> str:
                 lines += [str(int(round(float(a)))) for a in part]
                 continue
             cast = np.float32 if v.dtype == "float32" else np.float64
+            lines += [repr(float(cast(a))) for a in part]
+    return "\n".join(lines)
+
+
+def format_product_assignment(red: Reduction, x: np.ndarray, z: np.ndarray) -> str:
+    """The assignment format for a query decided over the augmented network: per network,
+    its inputs (from ``x``), outputs and hidden nodes (from ``z``, the original networks'
+    values replayed in onnxruntime)."""
+    lines: list[str] = []
+    flat_x = np.ravel(x)
+    for net in red.networks:
+        for s in net.inputs + net.outputs + net.hidden:
+            part = (flat_x[s.offset:s.offset + s.size] if s.kind == "input"
+                    else np.ravel(z)[s.offset:s.offset + s.size])
+            lines.append(f"{s.name} {s.dtype} [{','.join(str(d) for d in s.shape)}]")
+            if s.dtype in OUTPUT_ONLY_TYPES:
+                lines += [str(int(round(float(a)))) for a in part]
+                continue
+            cast = np.float32 if s.dtype == "float32" else np.float64
             lines += [repr(float(cast(a))) for a in part]
     return "\n".join(lines)

@@ -25,6 +25,9 @@ Monotonicity specs (``--algo monotonic``) become relational properties: one twin
 spec (``onnx/<model>.<id>.twin.onnx``, output ``f(x') - f(x)``, see :mod:`.twin`) with a
 VNN-LIB 1.0 property over its ``2n`` inputs; the original model is copied beside them and
 named in the manifest (``monotonic.original_model``) for replaying counterexample pairs.
+The same properties are also written as VNN-LIB 2.0 queries declaring the network twice
+(``BENCH/2.0/``: its own ``instances.csv`` over the original model, see
+:func:`~autospec_cli.vnnlib.twin.pair_query_v2`).
 """
 
 from __future__ import annotations
@@ -205,7 +208,8 @@ def _export_monotonic(specs: SpecSet, model: Path, out: Path, *, version: str, t
     """One twin network and one VNN-LIB property per monotonicity spec (:mod:`.twin`)."""
     if version != "1.0":
         raise InputError("monotonicity specifications are exported as VNN-LIB 1.0 properties "
-                         "of twin networks; use --vnnlib-version 1")
+                         "of twin networks, with their VNN-LIB 2.0 form (the network declared "
+                         "twice) in the folder's 2.0/; use --vnnlib-version 1")
     if n_outputs != 1:
         raise InputError(f"monotonicity specifications need a model with one output; "
                          f"{model.name} has {n_outputs}")
@@ -237,4 +241,49 @@ def _export_monotonic(specs: SpecSet, model: Path, out: Path, *, version: str, t
         path = write_benchmark(out, model, items, version=version, timeout=timeout,
                                category=category, extra=extra, force=force, progress=progress,
                                also_models=[model])
+    _write_pair_queries(path, model, items, timeout)
     return ExportSummary(path, len(items), 0, version, 2 * specs.d, 1, None)
+
+
+def _write_pair_queries(bench: Path, model: Path, items: list[BenchmarkItem],
+                        timeout: float) -> None:
+    """``BENCH/2.0/``: every monotonicity property also as a VNN-LIB 2.0 query declaring the
+    network twice (:func:`~autospec_cli.vnnlib.twin.pair_query_v2`), with its own
+    ``instances.csv`` over the original model and a manifest naming the pair form, so
+    ``autospec verify BENCH/2.0`` decides the same properties without the twin network."""
+    import json
+    import shutil
+
+    from autospec_cli.io import publish_dir, to_jsonable
+    from autospec_cli.vnnlib.benchmark import read_manifest
+    from autospec_cli.vnnlib.twin import pair_query_v2
+
+    manifest = read_manifest(bench) or {}
+    tmp = Path(tempfile.mkdtemp(prefix=".2.0.", suffix=".tmp", dir=bench))
+    publish_dir(tmp)
+    try:
+        (tmp / "onnx").mkdir()
+        (tmp / "vnnlib").mkdir()
+        shutil.copyfile(model, tmp / "onnx" / model.name)
+        rows, entries = [], []
+        for item, entry in zip(items, manifest.get("instances", []), strict=False):
+            meta = dict(item.meta)
+            name = Path(str(entry.get("vnnlib", f"vnnlib/{item.id}.vnnlib"))).name
+            text = pair_query_v2(np.asarray(meta["lo"], float), np.asarray(meta["hi"], float),
+                                 str(meta["direction"]), float(meta["tolerated_drop"]))
+            (tmp / "vnnlib" / name).write_text(text, encoding="utf-8")
+            rows.append(f"onnx/{model.name},vnnlib/{name},{entry.get('timeout', timeout)}")
+            meta.update(form="pair", original_model=f"onnx/{model.name}")
+            entries.append({"id": item.id, "onnx": f"onnx/{model.name}",
+                            "vnnlib": f"vnnlib/{name}", "meta": meta})
+        (tmp / "instances.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        sub = {k: v for k, v in manifest.items() if k not in ("instances", "models")}
+        sub.update(vnnlib_version="2.0", instances=entries,
+                   monotonic={**manifest.get("monotonic", {}), "form": "pair",
+                              "original_model": f"onnx/{model.name}"})
+        (tmp / "manifest.json").write_text(
+            json.dumps(to_jsonable(sub), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+        os.replace(tmp, bench / "2.0")
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,7 @@ import numpy as np
 
 from autospec_cli.errors import VnnlibError
 from autospec_cli.vnnlib.property import Case, Polytope, Property
+from autospec_cli.vnnlib.writer import fmt_float
 
 
 def _vnnlib() -> Any:
@@ -72,6 +73,16 @@ def _number(tok: Any) -> float | None:
         return None
 
 
+def f32_beyond(c: float, up: bool) -> float:
+    """The smallest float32 above ``c`` (``up``) or the largest below it: ``v > c`` and
+    ``v >= f32_beyond(c, up=True)`` hold for the same float32 values ``v``. (One float32 step
+    from ``float32(c)`` is not it: ``float32(0.7)`` lies below 0.7 and satisfies ``v < 0.7``.)"""
+    f = np.float32(c)
+    if (float(f) <= c) if up else (float(f) >= c):
+        f = np.nextafter(f, np.float32(np.inf if up else -np.inf))
+    return float(f)
+
+
 def _nonstrict(node: Any) -> Any:
     """``(> v c)`` as ``(>= v c')`` with ``c'`` the next float32 above ``c`` (and the mirrored
     forms): the same set of float32 values, so a replayed counterexample satisfies the strict
@@ -84,11 +95,11 @@ def _nonstrict(node: Any) -> Any:
         op, toward = _STRICT[node[0]]
         left, right = _number(node[1]), _number(node[2])
         if right is not None and left is None:  # v > c: v >= up(c);  v < c: v <= down(c)
-            c = np.nextafter(np.float32(right), np.float32(toward))
-            return [op, node[1], repr(float(c))]
+            c = f32_beyond(right, up=toward > 0)
+            return [op, node[1], fmt_float(c)]
         if left is not None and right is None:  # c > v: down(c) >= v;  c < v: up(c) <= v
-            c = np.nextafter(np.float32(left), np.float32(-toward))
-            return [op, repr(float(c)), node[2]]
+            c = f32_beyond(left, up=toward < 0)
+            return [op, fmt_float(c), node[2]]
     return node
 
 
@@ -119,11 +130,59 @@ def split_asserted_ands(text: str) -> str:
     return "\n".join(_show(f) for f in out) + "\n"
 
 
+def parse_query(text: str) -> Any:
+    """The official parser's typed AST of a 2.0 query (errors as one-line VnnlibError)."""
+    vnnlib = _vnnlib()
+    try:
+        return vnnlib.parse_query_string(text)
+    except vnnlib.VNNLibException as e:
+        raise VnnlibError(f"VNN-LIB 2.0: {one_line(e)}") from None
+
+
+def _comparisons(expr: Any) -> list[Any]:
+    import vnnlib
+
+    if isinstance(expr, vnnlib.Comparison):
+        return [expr]
+    return [c for a in getattr(expr, "args", ()) for c in _comparisons(a)]
+
+
+def is_simple(query: Any) -> bool:
+    """Can the compat transform read this query exactly: one network, one input and one
+    output tensor, no hidden nodes, and every atom either a bound on one input or over
+    outputs only? Anything else goes through :mod:`autospec_cli.vnnlib.query2` and the
+    augmented network of :mod:`autospec_cli.vnnlib.product`."""
+    if len(query.networks) != 1:
+        return False
+    net = query.networks[0]
+    if len(net.inputs) != 1 or len(net.outputs) != 1 or len(net.hidden) != 0:
+        return False
+    vnnlib = _vnnlib()
+    for a in query.assertions:
+        for cmp in _comparisons(a.expr):
+            kinds = []
+            try:
+                for side in (cmp.lhs, cmp.rhs):
+                    kinds += [t.var.kind for t in side.to_linear_expr().terms]
+            except vnnlib.VNNLibException:
+                return False  # non-linear: query2 says so
+            n_in = sum(1 for k in kinds if k == vnnlib.SymbolKind.Input)
+            if n_in > 1 or (n_in == 1 and len(kinds) > 1):
+                return False
+    return True
+
+
 def parse_vnnlib2(
     text: str, *, n_inputs: int | None = None, n_outputs: int | None = None
 ) -> Property:
-    """Parse VNN-LIB 2.0 text into a Property (every input must end up bounded)."""
+    """Parse VNN-LIB 2.0 text into a Property (every input must end up bounded). Only
+    :func:`is_simple` queries have a property over the model itself; the others are decided
+    over an augmented network (:func:`autospec_cli.vnnlib.product.prepare`)."""
     vnnlib = _vnnlib()
+    if not is_simple(parse_query(text)):
+        raise VnnlibError("VNN-LIB 2.0: this query (several networks, inputs or outputs, hidden "
+                          "nodes or linear constraints across inputs) is decided over an "
+                          "augmented network, not as a property of one model")
     try:
         query = vnnlib.parse_query_string(split_asserted_ands(text))
         cases = vnnlib.compat.transform(query)

@@ -58,6 +58,42 @@ def twin_property(lo: np.ndarray, hi: np.ndarray, tol: float = TOL) -> Property:
                     meta={"kind": "monotonic", "tol": float(tol)})
 
 
+def pair_query_v2(lo: np.ndarray, hi: np.ndarray, direction: str, drop: float,
+                  n_outputs: int = 1, network: str = "f") -> str:
+    """The same monotonicity property as a VNN-LIB 2.0 query declaring the network twice
+    (``f``, and ``f2`` ``equal-to`` it) on inputs ``X`` and ``X2``: both in the box, ``X <= X2``
+    componentwise, and output 0 moving against ``direction`` by more than ``drop`` (the
+    twin's tolerated drop ``TOL * scale``): ``Y2 <= Y - drop`` (increasing) or
+    ``Y2 >= Y + drop`` (decreasing). Decided over the product network
+    (:mod:`autospec_cli.vnnlib.product`), it has the twin property's verdict."""
+    from autospec_cli.vnnlib.writer import fmt_float
+
+    lo = np.asarray(lo, dtype=np.float64).reshape(-1)
+    hi = np.asarray(hi, dtype=np.float64).reshape(-1)
+    if direction not in DIRECTIONS:
+        raise InputError(f"unknown monotonicity direction {direction!r}")
+    n = lo.size
+    lines = ["; monotonicity as a relational VNN-LIB 2.0 query: the network twice",
+             "(vnnlib-version <2.0>)", ""]
+    for name, x, y, eq in ((network, "X", "Y", ""), (network + "2", "X2", "Y2", network)):
+        lines.append(f"(declare-network {name}")
+        if eq:
+            lines.append(f"    (equal-to {eq})")
+        lines += [f"    (declare-input {x} float32 [{n}])",
+                  f"    (declare-output {y} float32 [{n_outputs}])", ")"]
+    lines.append("")
+    for x in ("X", "X2"):
+        for i in range(n):
+            lines.append(f"(assert (>= {x}[{i}] {fmt_float(lo[i])}))")
+            lines.append(f"(assert (<= {x}[{i}] {fmt_float(hi[i])}))")
+    lines += [f"(assert (<= X[{i}] X2[{i}]))" for i in range(n)]
+    if direction == "increasing":
+        lines.append(f"(assert (<= Y2[0] (- Y[0] {fmt_float(drop)})))")
+    else:
+        lines.append(f"(assert (>= Y2[0] (+ Y[0] {fmt_float(drop)})))")
+    return "\n".join(lines) + "\n"
+
+
 def output_scale(model: str | os.PathLike[str], lo: np.ndarray, hi: np.ndarray) -> float:
     """The unit of a twin's output, at least 1: for an MLP, the largest magnitude of the terms
     its last layer sums over the box (interval bounds: ``|W_L| h_max + |b_L|``), which is

@@ -169,6 +169,78 @@ def test_cli_round_trip_generate_export_verify(cli_runner, tmp_path: Path) -> No
             assert np.all(np.array(pair["x"]) <= np.array(pair["x_prime"]))
 
 
+def test_export_writes_the_vnnlib2_pair_queries(tmp_path: Path) -> None:
+    """BENCH/2.0: the network declared twice, over the original model, same boxes."""
+    from autospec_cli.vnnlib.product import prepare
+
+    model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=False)
+    export_specset(monotone_specs([([0, 0], [1, 1]), ([1, 0], [2, 0.5])], "decreasing"), model,
+                   tmp_path / "b")
+    insts = read_benchmark(tmp_path / "b" / "2.0")
+    assert [i.onnx.name for i in insts] == ["m.onnx", "m.onnx"]
+    text = insts[1].vnnlib.read_text()
+    assert "(equal-to f)" in text and "(assert (<= X[1] X2[1]))" in text
+    assert "(assert (<= X2[1] 0.5))" in text and "(assert (>= Y2[0] (+ Y[0] 0.001)))" in text
+    manifest = json.loads((tmp_path / "b" / "2.0" / "manifest.json").read_text())
+    assert manifest["monotonic"]["form"] == "pair" and manifest["vnnlib_version"] == "2.0"
+    prep = prepare(text, {"f": insts[1].onnx}, where=tmp_path / "prod")
+    assert prep.reparam is not None and prep.reparam.pairs == [(0, 2), (1, 3)]
+
+
+def _verify_v2(bench: Path) -> list:
+    from autospec_cli.verify.backends.bab.backend import BabVerifier
+    from autospec_cli.verify.runner import run_instances
+
+    return run_instances(BabVerifier(), read_benchmark(bench / "2.0"))
+
+
+def test_vnnlib2_form_proves_a_monotone_network(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("AUTOSPEC_CACHE", str(tmp_path / "cache"))
+    model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=False)
+    export_specset(monotone_specs([([0, 0], [1, 1]), ([-1, 0.5], [0, 2])]), model,
+                   tmp_path / "b")
+    assert [r.verdict.value for r in _verify_v2(tmp_path / "b")] == ["unsat", "unsat"]
+
+
+def test_vnnlib2_form_finds_the_violating_pair(tmp_path: Path, monkeypatch) -> None:
+    """Same verdict as the twin (1.0) form; the witness is the pair (x, x') itself."""
+    monkeypatch.setenv("AUTOSPEC_CACHE", str(tmp_path / "cache"))
+    model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=True)
+    export_specset(monotone_specs([([0, 0], [1, 1])]), model, tmp_path / "b")
+    assert [r.verdict.value for r in _verify(tmp_path / "b")] == ["sat"]
+    (result,) = _verify_v2(tmp_path / "b")
+    assert result.verdict.value == "sat" and result.extra.get("replayed")
+    pair = result.counterexample.x
+    check = replay_in_benchmark(tmp_path / "b" / "2.0", "vnnlib/m-0.vnnlib", pair)
+    assert check is not None and check.ok, check
+    assert np.array_equal(check.x, pair[:2]) and np.array_equal(check.x_prime, pair[2:])
+    runner = onnx_runner(model)
+    fx, fxp = runner.run(np.stack([pair[:2], pair[2:]])).reshape(-1)
+    assert np.all(pair[:2] <= pair[2:]) and fxp <= fx - 1e-3
+
+
+@pytest.mark.slow
+def test_cli_vnnlib2_round_trip(cli_runner, tmp_path: Path, monkeypatch) -> None:
+    """`autospec verify BENCH/2.0 --backend bab`: exit 0 on the monotone model, 1 with a
+    confirmed pair on the other -- the verdicts of `autospec verify BENCH` (the twin form)."""
+    monkeypatch.setenv("AUTOSPEC_CACHE", str(tmp_path / "cache"))
+    specs = monotone_specs([([0, 0], [1, 1])]).save(tmp_path / "S.json")
+    for name, negative, want in (("good", False, (0, ["unsat"])), ("bad", True, (1, ["sat"]))):
+        model = mlp_onnx(tmp_path / f"{name}.onnx", 2, (4,), negative=negative)
+        bench = tmp_path / name
+        code, out, err = cli_runner("export", str(specs), "--model", str(model), "-o",
+                                    str(bench))
+        assert code == 0, err
+        for folder in (bench, bench / "2.0"):
+            code, out, err = cli_runner("--json", "verify", str(folder), "--backend", "bab",
+                                        "--timeout", "60")
+            doc = json.loads(out)
+            assert (code, [r["result"] for r in doc["results"]]) == want, (folder, err)
+            if negative:
+                pair = doc["results"][0]["pair"]
+                assert pair["confirmed"] and pair["f_x_prime"] < pair["f_x"]
+
+
 def test_cli_export_refuses_vnnlib2_for_monotonic_specs(cli_runner, tmp_path: Path) -> None:
     model = mlp_onnx(tmp_path / "m.onnx", 2, (4,), negative=False)
     specs = monotone_specs([([0, 0], [1, 1])]).save(tmp_path / "S.json")
