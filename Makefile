@@ -7,7 +7,7 @@ SHARED ?= ../shared/data
 OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table bench-ids bench-conformance clean
+.PHONY: setup demo test test-all lint install-check bench bench-specs bench-verify bench-campaign bench-gdvb bench-relu-split bench-complete bench-study bench-table bench-ids bench-conformance bench-bignet clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench-ids: setup
 bench-conformance: setup
 	$(BIN)/python -m pip install -q -e '.[conformance]'
 	$(BIN)/python benchmarks/bench_conformance_v2.py --timeout 20 --json bench-out/conformance-v2.json
+
+# A 256 MB network with a property of 200 input boxes (nn4sys-like): verdicts, time and peak
+# memory of `autospec verify --backend bab` (about 10 minutes on one core).
+bench-bignet: setup
+	$(BIN)/python benchmarks/bench_bignet.py --width 8192 --layers 2 --cases 200 --timeout 300
 
 bench-campaign: setup
 	$(BIN)/python benchmarks/bench_campaign.py
