@@ -25,6 +25,7 @@ import argparse
 import gzip
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,8 +155,12 @@ def main(argv: list[str] | None = None) -> None:
           "onnx_packed_mb": round((work / "bignet.onnx.gz").stat().st_size / 2**20, 1),
           "seconds": round(time.perf_counter() - t0, 1)})
     del raw
-    res = run_verify(work, work / "out", [])
-    emit({"bench": "bignet", "what": "verify", **res})
+    try:
+        res = run_verify(work, work / "out", [])
+        emit({"bench": "bignet", "what": "verify", **res})
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)  # a quarter of a gigabyte
 
 
 if __name__ == "__main__":
