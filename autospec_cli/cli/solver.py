@@ -177,12 +177,12 @@ def _product(query: Path, version: str, models: dict[str, Path]) -> Prepared | N
     """The augmented-network form of a 2.0 query the compat reading cannot take exactly."""
     from autospec_cli.vnnlib.product import prepare
     from autospec_cli.vnnlib.reader import read_text
-    from autospec_cli.vnnlib.reader_v2 import is_simple, parse_query
+    from autospec_cli.vnnlib.reader_v2 import has_unbounded_input, is_simple, parse_query
 
     if version != "2.0":
         return None
     text = read_text(query)
-    if is_simple(parse_query(text)):
+    if is_simple(parse_query(text)) and not has_unbounded_input(text):
         return None
     return prepare(text, models)
 
@@ -247,6 +247,12 @@ def verify(
     if verdict == "error":
         sys.stderr.write(f"error: verification failed: {result.message}\n")
         raise SystemExit(1)
+    if verdict == "unsat" and prep is not None and prep.reduction.prop.meta.get(
+            "restricted_inputs"):
+        from autospec_cli.verify.runner import restricted_note
+
+        sys.stderr.write(f"note: {restricted_note(prep)}; answering unknown\n")
+        verdict = "unknown"
     word = {"timeout": "timed-out"}.get(verdict, verdict)
     lines = [word]
     if verdict == "sat" and result.counterexample is not None:

@@ -314,7 +314,11 @@ def _bounds_once(model: nn.Module, lo: torch.Tensor, hi: torch.Tensor, C: torch.
                  ) -> tuple[np.ndarray, np.ndarray]:
     lirpa = import_auto_lirpa()
     shape = bound_input_shape(model, lo.shape[1])
-    bm = bounded_module(model, shape, device=device)
+    try:  # tracing fails on some graphs auto_LiRPA 0.3 cannot build (e.g. ceil_mode pooling)
+        bm = bounded_module(model, shape, device=device)
+    except (RuntimeError, AssertionError, IndexError, ValueError, NotImplementedError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise VerifierError(f"auto_LiRPA could not build this network: {msg}") from None
     lo, hi = lo.reshape(len(lo), *shape), hi.reshape(len(hi), *shape)
     if method == "alpha-CROWN":
         bm.set_bound_opts({"optimize_bound_args": {"iteration": int(iterations), "lr_alpha": lr}})

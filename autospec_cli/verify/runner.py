@@ -113,7 +113,7 @@ def product_instance(instance: Instance) -> tuple[Instance, Prepared] | None:
     from autospec_cli.vnnlib.product import prepare
     from autospec_cli.vnnlib.query2 import reduce_query
     from autospec_cli.vnnlib.reader import is_vnnlib2, read_text
-    from autospec_cli.vnnlib.reader_v2 import is_simple, parse_query
+    from autospec_cli.vnnlib.reader_v2 import has_unbounded_input, is_simple, parse_query
 
     try:  # a 2.0 query starts with its version: the head of the file decides
         opener = gzip.open if str(instance.vnnlib).endswith(".gz") else open
@@ -125,7 +125,7 @@ def product_instance(instance: Instance) -> tuple[Instance, Prepared] | None:
         return None
     text = read_text(instance.vnnlib)
     query = parse_query(text)
-    if is_simple(query):
+    if is_simple(query) and not has_unbounded_input(text):
         return None
     names = reduce_query(query).model_names
     if len(names) != 1:
@@ -136,11 +136,22 @@ def product_instance(instance: Instance) -> tuple[Instance, Prepared] | None:
     return replace(instance, onnx=prep.onnx, vnnlib=prep.vnnlib), prep
 
 
+def restricted_note(prep: Prepared) -> str:
+    """Why an ``unsat`` over a query with unbounded inputs is reported ``unknown``."""
+    names = prep.reduction.prop.meta["restricted_inputs"]
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return (f"no counterexample in a closed search box, but {', '.join(names[:3])}{more} "
+            "are unbounded in the query: no proof")
+
+
 def _replayed(prep: Prepared, result: Result) -> Result:
     """A ``sat`` over the augmented network kept only if its witness satisfies the query on
     the original networks in onnxruntime (strict comparisons strict); else ``unknown``."""
     from autospec_cli.vnnlib.product import replay
 
+    if result.verdict is Verdict.UNSAT and prep.reduction.prop.meta.get("restricted_inputs"):
+        return replace(result, verdict=Verdict.UNKNOWN,
+                       message=_join(restricted_note(prep), result.message))
     if result.verdict is not Verdict.SAT or result.counterexample is None:
         return result
     ok, x, z = replay(prep, result.counterexample.x)

@@ -254,10 +254,13 @@ def build_product(red: Reduction, models: dict[str, Any], rp: Reparam | None = N
                 raise VnnlibError(f"{s.name} has {s.size} values but the model input {name} "
                                   f"has shape {dims}")
             sl = f"{pre}slice_{name}"
+            # along the feature axis only, and the batch axis left free (-1), so bounders
+            # that stack boxes along it (N boxes in one pass) see the same graph
             nodes.append(helper.make_node(
-                "Slice", [x, const(sl + "_s", [0, s.offset]), const(sl + "_e", [1, s.offset
-                          + s.size]), const(sl + "_a", [0, 1])], [sl]))
-            nodes.append(helper.make_node("Reshape", [sl, const(sl + "_shape", dims)],
+                "Slice", [x, const(sl + "_s", [s.offset]), const(sl + "_e", [s.offset
+                          + s.size]), const(sl + "_a", [1])], [sl]))
+            shape = [-1, *dims[1:]] if dims and dims[0] == 1 else dims
+            nodes.append(helper.make_node("Reshape", [sl, const(sl + "_shape", shape)],
                                           [ren(name)]))
         for init in g.initializer:
             t = copy.deepcopy(init)
@@ -277,14 +280,14 @@ def build_product(red: Reduction, models: dict[str, Any], rp: Reparam | None = N
             nodes.append(n2)
         types = _elem_types(m)
         taken = [(s, name) for s, name in outs] + [(s, str(s.onnx_name)) for s in net.hidden]
-        for _s, name in sorted(taken, key=lambda p: p[0].offset):
+        for spec, name in sorted(taken, key=lambda p: p[0].offset):
             src = ren(name)
             if types.get(name, TensorProto.FLOAT) not in (TensorProto.FLOAT, 0):
                 nodes.append(helper.make_node("Cast", [src], [src + "_f32"],
                                               to=TensorProto.FLOAT))
                 src += "_f32"
             flat = f"{pre}flat_{len(parts)}"
-            nodes.append(helper.make_node("Reshape", [src, const(flat + "_shape", [1, -1])],
+            nodes.append(helper.make_node("Reshape", [src, const(flat + "_shape", [-1, spec.size])],
                                           [flat]))
             parts.append(flat)
     nodes.append(helper.make_node("Concat", [*parts, x], ["z"], axis=1))

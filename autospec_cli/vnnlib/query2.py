@@ -314,7 +314,7 @@ def reduce_query(query: Any) -> Reduction:
         clauses = _cross(clauses, to_dnf(a.expr, slots, n_net))
     exact: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     groups: dict[tuple, tuple[np.ndarray, np.ndarray, list[Polytope]]] = {}
-    first_unbounded: int | None = None
+    restricted: set[int] = set()
     for clause in clauses:
         A = np.zeros((len(clause), n_z))
         b = np.zeros(len(clause))
@@ -328,24 +328,42 @@ def reduce_query(query: Any) -> Reduction:
         if built is None:
             continue
         lo, hi, P = built
-        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-            if first_unbounded is None:
-                first_unbounded = int(np.flatnonzero(~(np.isfinite(lo) & np.isfinite(hi)))[0])
-            continue
+        open_ = ~(np.isfinite(lo) & np.isfinite(hi))
+        if open_.any():
+            lo, hi = search_box(lo, hi)
+            restricted.update(int(i) for i in np.flatnonzero(open_))
         key = (lo.tobytes(), hi.tobytes())
         groups.setdefault(key, (lo, hi, []))[2].append(P)
-    if first_unbounded is not None:
-        raise VnnlibError(f"input {_input_name(nets, first_unbounded)} is unbounded; every "
-                          "input needs a finite box")
     if not groups:
         # every clause is empty: a trivially unsat query still needs a well-formed property
         lo = np.zeros(n_x)
         groups[(b"", b"")] = (lo, lo.copy(), [Polytope(np.zeros((1, n_z)), np.array([-1.0]))])
     cases = [Case(lo, hi, polys) for lo, hi, polys in groups.values()]
-    meta = {"vnnlib_version": "2.0", "reduced": True,
-            "networks": [n.name for n in nets]}
+    meta: dict[str, Any] = {"vnnlib_version": "2.0", "reduced": True,
+                            "networks": [n.name for n in nets]}
+    if restricted:
+        meta["restricted_inputs"] = [_input_name(nets, k) for k in sorted(restricted)]
     prop = Property(cases, n_inputs=n_x, n_outputs=n_z, meta=meta)
     return Reduction(nets, n_x, n_net, prop, exact)
+
+
+#: Half-width of the search box given to inputs a query leaves unbounded (see
+#: :func:`search_box`).
+SEARCH_RADIUS = 1.0
+
+
+def search_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Close the unbounded sides of an input box for *falsification only*: a missing lower
+    bound becomes ``min(hi, 0) - SEARCH_RADIUS``, a missing upper one ``max(lo, 0) +
+    SEARCH_RADIUS`` (both ``[-1, 1]`` when the input is free). A counterexample found in the
+    closed box lies in the query's input set, so ``sat`` stands; ``unsat`` over it proves
+    nothing about the query, and every caller reports it as ``unknown`` (the property's
+    ``meta["restricted_inputs"]`` names the inputs)."""
+    lo, hi = lo.copy(), hi.copy()
+    free_lo, free_hi = ~np.isfinite(lo), ~np.isfinite(hi)
+    lo[free_lo] = np.minimum(np.where(np.isfinite(hi), hi, 0.0), 0.0)[free_lo] - SEARCH_RADIUS
+    hi[free_hi] = np.maximum(np.where(np.isfinite(lo), lo, 0.0), 0.0)[free_hi] + SEARCH_RADIUS
+    return lo, hi
 
 
 def _input_name(nets: list[NetworkSpec], k: int) -> str:

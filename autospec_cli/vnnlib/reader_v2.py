@@ -172,6 +172,17 @@ def is_simple(query: Any) -> bool:
     return True
 
 
+def has_unbounded_input(text: str) -> bool:
+    """Does a :func:`is_simple` query leave some input without a finite box? Such queries go
+    through the augmented-network path too, which searches a closed box for a counterexample
+    (:func:`autospec_cli.vnnlib.query2.search_box`) and never answers ``unsat`` for them."""
+    try:
+        parse_vnnlib2(text)
+    except VnnlibError as e:
+        return "is unbounded" in str(e)
+    return False
+
+
 def parse_vnnlib2(
     text: str, *, n_inputs: int | None = None, n_outputs: int | None = None
 ) -> Property:

@@ -134,13 +134,19 @@ def test_dnf_reduction_boxes_rows_and_strictness() -> None:
     assert not red.holds(np.array([1.9, 0.6, 0.5]))  # x0 + x1 != 1
 
 
-def test_dnf_cap_polynomial_and_unbounded_are_errors(monkeypatch) -> None:
+def test_dnf_cap_and_polynomial_are_errors_unbounded_inputs_get_a_search_box(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     net = HEAD + NET.format(name="N", x="X", y="Y")
     with pytest.raises(VnnlibError, match=r"polynomial.*POLY"):
         reduce_query(parse_query(net + box("X", 0.0, 1.0) + "(assert (>= (* X[0,0] X[0,1]) 0.5))"))
-    with pytest.raises(VnnlibError, match=r"input X\[0,1\] is unbounded"):
-        reduce_query(parse_query(net + "(assert (>= X[0,0] 0.0))\n(assert (<= X[0,0] 1.0))\n"
-                                 "(assert (>= X[0,1] 0.0))\n(assert (<= Y[0,0] X[0,0]))"))
+    red = reduce_query(parse_query(net + "(assert (>= X[0,0] 0.0))\n(assert (<= X[0,0] 1.0))\n"
+                                   "(assert (>= X[0,1] 2.0))\n(assert (<= Y[0,0] X[0,0]))"))
+    assert red.prop.meta["restricted_inputs"] == ["X[0,1]"]
+    case = red.prop.cases[0]
+    assert list(case.lo) == [0.0, 2.0] and list(case.hi) == [1.0, 2.0 + query2.SEARCH_RADIUS]
+    lo, hi = query2.search_box(np.array([-np.inf, -np.inf, 3.0]), np.array([np.inf, -4.0, np.inf]))
+    assert list(lo) == [-1.0, -5.0, 3.0] and list(hi) == [1.0, -4.0, 4.0]
     monkeypatch.setattr(query2, "MAX_CLAUSES", 8)
     ors = "".join(f"(assert (or (<= Y[0,0] {k}.0) (>= Y[0,0] {k + 10}.0)))\n" for k in range(4))
     with pytest.raises(VnnlibError, match="more than 8 disjuncts"):
@@ -370,6 +376,31 @@ def test_solver_two_input_tensors_and_outputs_sat_and_unsat(tmp_path: Path, nets
     assert word == "sat" and lines[3] == "B float32 [2,1]", out
     a, b0 = float(lines[2]), float(lines[4])
     assert a - 2 * b0 <= -5.5 and a + b0 >= 3.3
+
+
+def _maxpool_ceil(path: Path) -> Path:
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                            ceil_mode=1)
+    return _save(path, [node], [_vi("x", [1, 1, 3, 3])], [_vi("y", [1, 1, 2, 2])])
+
+
+def test_solver_unbounded_inputs_sat_in_a_search_box_never_unsat(tmp_path: Path) -> None:
+    """The conformance suite's maxpool03: only X[0,0,2,2] is bounded, and with ceil_mode the
+    bottom-right window holds it alone. A witness found with the other inputs in a search box
+    is a witness of the query (sat); no counterexample there proves nothing (unknown)."""
+    model = _maxpool_ceil(tmp_path / "mp.onnx")
+    head = ("(vnnlib-version <2.0>)\n(declare-network N\n"
+            "(declare-input X float32 [1, 1, 3, 3])\n(declare-output Y float32 [1, 1, 2, 2]))\n"
+            "(assert (>= X[0,0,2,2] 5.0))\n(assert (<= X[0,0,2,2] 6.0))\n")
+    sat_q, unsat_q = tmp_path / "sat.vnnlib", tmp_path / "unsat.vnnlib"
+    sat_q.write_text(head + "(assert (>= Y[0,0,1,1] 5.0))\n(assert (<= Y[0,0,1,1] 6.0))\n")
+    unsat_q.write_text(head + "(assert (>= Y[0,0,1,1] 7.0))\n")
+    verdict, out = _verdict(sat_q, {"N": model})
+    assert verdict == "sat", out
+    code, out, err = run_solver(["verify", str(unsat_q), "--network", f"N={model}",
+                                 "--timeout", "60"])
+    assert code == 0 and out.split("\n")[0] == "unknown", (out, err)
+    assert "unbounded" in err
 
 
 def test_solver_refuses_polynomial_and_claims_the_theories(tmp_path: Path, nets) -> None:
