@@ -588,3 +588,31 @@ def test_verdicts_on_random_conv_nets_hold_up_to_sampling_and_attack() -> None:
         elif out.verdict == "sat":
             assert out.x is not None and exact_confirm(layers, case)(out.x) is not None
     assert seen.get("unsat", 0) >= 3 and seen.get("sat", 0) >= 1, seen
+
+
+@pytest.mark.lirpa
+def test_activation_splitting_after_lirpa_bounded_the_same_cached_model(tmp_path: Path) -> None:
+    """In a portfolio, `lirpa` bounds the process-wide cached torch model before `bab`;
+    activation splitting then built its float64 attack network by deep-copying that model,
+    which auto_LiRPA had made uncopyable: every such instance ended in `error` (19 of the
+    13,500 MNIST study instances). The same sequence must give a verdict."""
+    from autospec_cli.verify.backends.bab import BabVerifier
+    from autospec_cli.verify.backends.lirpa import LirpaVerifier
+    from autospec_cli.verify.base import Instance, Verdict
+    from autospec_cli.verify.loading import clear_caches
+
+    rng = np.random.default_rng(11)
+    sizes = [24, 16, 16, 3]
+    layers = [(rng.normal(0, 1 / np.sqrt(a), (b, a)), rng.normal(0, 0.1, b), i < 2)
+              for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))]
+    onnx = save_model(tmp_path / "mlp.onnx", layers)
+    x0 = rng.uniform(0.3, 0.7, 24)
+    vnn = tmp_path / "p.vnnlib"
+    vnn.write_text(vnnlib_text(24, 3, [(x0 - 0.05, x0 + 0.05)], [["(>= Y_1 Y_0)"],
+                                                                  ["(>= Y_2 Y_0)"]]))
+    inst = Instance(onnx, vnn, 30.0)
+    clear_caches()
+    LirpaVerifier(method="alpha-crown").verify_instance(inst)
+    r = BabVerifier(threads=1, split="relu").verify_instance(inst)
+    assert r.verdict is not Verdict.ERROR, r.message
+    assert r.verdict in (Verdict.SAT, Verdict.UNSAT), r.message

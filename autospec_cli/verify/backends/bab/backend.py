@@ -32,7 +32,6 @@ models and properties come from the process-wide caches of :mod:`autospec_cli.ve
 
 from __future__ import annotations
 
-import copy
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -236,7 +235,15 @@ class BabVerifier(Verifier):
         def build() -> Any:
             import torch
 
-            net = copy.deepcopy(bounder.model).cpu().double().eval()
+            from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
+
+            # A fresh conversion, not a copy of the cached model: other backends of a
+            # portfolio share that one, and after auto_LiRPA has bounded it its parameters
+            # cannot be deep-copied (RuntimeError from torch's __deepcopy__: every MNIST study
+            # instance left to bab by lirpa and attack ended in `error`).
+            net = load_onnx_as_torch(path, check=False).double().eval()
+            for p in net.parameters():
+                p.requires_grad_(False)
 
             def run(X: torch.Tensor) -> torch.Tensor:
                 return net(X).reshape(X.shape[0], -1)
