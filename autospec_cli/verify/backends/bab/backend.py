@@ -161,6 +161,37 @@ class BabVerifier(Verifier):
         "relu_max_live": Parameter(
             int, 20_000, "relu split: live subdomains before answering unknown", min=1
         ),
+        "leaf": Parameter(
+            str,
+            "auto",
+            "exact leaves with HiGHS (the milp extra): milp (input split: boxes that reach "
+            "min_width or have few unstable ReLUs are decided by a MILP; relu split: a polytope "
+            "the search leaves undecided is decided by a MILP over the box), none, or auto "
+            "(milp when highspy is installed)",
+            choices=("auto", "milp", "none"),
+        ),
+        "leaf_unstable": Parameter(
+            int, 32, "input split: boxes with at most this many unstable ReLUs go to the MILP",
+            min=0,
+        ),
+        "leaf_share": Parameter(
+            float, 0.5, "input split: share of the search's time MILP leaves may use", min=0
+        ),
+        "leaf_time": Parameter(
+            float, 2.0, "input split: seconds per MILP leaf (boxes at min_width: 5x)", min=0
+        ),
+        "milp_refine": Parameter(
+            str,
+            "none",
+            "relu split: tighten the root's intermediate bounds of unstable neurons with HiGHS "
+            "before the search: lp (triangle relaxation) or milp (binary per unstable ReLU); "
+            "only tighter bounds are kept",
+            choices=("none", "lp", "milp"),
+        ),
+        "milp_refine_time": Parameter(
+            float, 0.25, "relu split: share of the instance's time milp_refine may use "
+            "(values > 1: seconds)", min=0,
+        ),
         "relu_refine": Parameter(
             bool, False, "relu split: bound the layers after a split again in each subdomain "
             "(sound; no gain measured on eran's 9x200 net, ~8% fewer subdomains per second)"
@@ -169,6 +200,17 @@ class BabVerifier(Verifier):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        from autospec_cli.verify.backends.bab import milp
+
+        has_milp = milp.available()
+        needs = [k for k, off in (("leaf", ("auto", "none")), ("milp_refine", ("none",)))
+                 if self.options[k] not in off]
+        if needs and not has_milp:
+            raise VerifierError(
+                f"bab: {' and '.join(needs)} need highspy (pip install 'autospec-cli[milp]')"
+            )
+        self.leaf = "milp" if self.options["leaf"] == "milp" or (
+            self.options["leaf"] == "auto" and has_milp) else "none"
         if self.options["device"] == "cuda":
             import torch
 
@@ -189,6 +231,10 @@ class BabVerifier(Verifier):
             branching=o["branching"],
             polish_steps=o["polish_steps"],
             alpha_steps=o["alpha_steps"],
+            leaf=self.leaf,
+            leaf_unstable=o["leaf_unstable"],
+            leaf_share=o["leaf_share"],
+            leaf_time=o["leaf_time"],
         )
 
     def _relu_config(self) -> Any:
@@ -204,6 +250,9 @@ class BabVerifier(Verifier):
             attack_restarts=o["attack_restarts"],
             attack_steps=o["attack_steps"],
             seed=o["seed"],
+            leaf=self.leaf,
+            milp_refine=o["milp_refine"],
+            milp_refine_time=o["milp_refine_time"],
         )
 
     def _relu_layers(self, path: Path, bounder: Any, n_inputs: int) -> Any:
