@@ -51,6 +51,8 @@ can be imported, and nothing here imports it before it is needed.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,9 +88,6 @@ def _highspy() -> Any:
 
         # the first model prints HiGHS's banner on the process's stdout, where the CLI's
         # JSON may go: silence that one print at the file-descriptor level
-        import os
-        import sys
-
         sys.stdout.flush()
         saved = os.dup(1)
         try:
@@ -266,6 +265,8 @@ class Encoding:
         rlo = np.where(np.isfinite(self.row_lo), self.row_lo, -inf)
         rhi = np.where(np.isfinite(self.row_hi), self.row_hi, inf)
         h.addRows(self.n_rows, rlo, rhi, len(idx), starts, idx.astype(np.int32), val)
+        if ints and len(ints) <= 64:  # presolve costs more than it saves on small MILPs
+            h.setOptionValue("presolve", "off")
         if ints:
             n = len(ints)
             h.changeColsIntegrality(n, np.array(ints, np.int32),

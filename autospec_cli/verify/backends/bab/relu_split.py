@@ -215,6 +215,8 @@ class _Search:
             (torch.as_tensor(p.A, dtype=dt), torch.as_tensor(p.b, dtype=dt)) for p in case.disjuncts
         ]
         self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.root_lo: torch.Tensor = self.lo.new_zeros(0)  # set by _root
+        self.root_up: torch.Tensor = self.lo.new_zeros(0)
         self.stats: dict[str, float | int] = {
             "subdomains": 0,
             "refuted": 0,

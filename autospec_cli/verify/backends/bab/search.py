@@ -421,7 +421,7 @@ class CaseSearch:
             limit = self.cfg.leaf_time * (1 if bool(splittable[i]) else 5)
             hit: list[np.ndarray] = []
 
-            def confirm(x: np.ndarray) -> np.ndarray | None:
+            def confirm(x: np.ndarray, hit: list[np.ndarray] = hit) -> np.ndarray | None:
                 y = self.confirm(x)
                 if y is not None:
                     hit[:] = [x, y]
