@@ -32,12 +32,14 @@ its numbers are not trusted as they stand:
   Program. 2004): for any row multipliers ``y``, ``c.x = y.(A x) + (c - A^T y).x`` and both
   terms are minimised in closed form over the row and column bounds, so ``y`` from the solver,
   however inexact, yields a rigorous lower bound (computed here in float64 and lowered by a
-  relative ``1e-9`` of the magnitude of its terms, far above the rounding of such sums);
+  relative ``1e-9`` of the magnitude of its terms, far above the rounding of such sums); a
+  refutation by LP further needs that bound above :data:`DECIDE_LP_REL_MARGIN`
+  ``(1 + |b| + |A| |y|)``, the margin ``bab`` asks of its own float64 bounds;
 * a MILP's dual bound (branch and bound over LP relaxations) has no such certificate: a
   polytope counts as refuted only when that bound exceeds a margin of
-  :data:`MILP_REL_MARGIN` ``(1 + |b| + |y|)`` -- ten times the solver's integrality tolerance
-  times the largest magnitude involved; a bound from a MILP that ran out of time is still a
-  valid lower bound and is used the same way;
+  :data:`MILP_REL_MARGIN` ``(1 + |b| + |A| |y|)`` -- ten times the solver's integrality
+  tolerance, relative to the largest magnitude involved; a bound from a MILP that ran out
+  of time (or was stopped once the bound cleared the margin) is used the same way;
 * tightened hidden bounds are widened outwards by the same margins before they are used;
 * a solver status other than optimal (or an interrupted MILP with a usable bound) gives no
   decision, and an "infeasible" answer gives none either: the model holds every input of the
@@ -64,6 +66,9 @@ from autospec_cli.verify.backends.bab.crown import Layers
 
 #: relative margin a MILP's dual bound must clear (see the module docstring)
 MILP_REL_MARGIN = 1e-5
+#: relative margin a safe LP bound must clear to refute: the margin of ``bab``'s own float64
+#: bounds, so an LP refutes nothing whose true margin CROWN's rounding rules could not
+DECIDE_LP_REL_MARGIN = 1e-6
 #: relative margin of a safe LP bound, against the magnitude of the terms it sums
 LP_REL_MARGIN = 1e-9
 #: outward widening of a tightened hidden bound, relative to its magnitude
@@ -111,28 +116,35 @@ def _split(packed: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
 
 
 class _Builder:
-    """Columns and rows gathered in numpy before one ``addCols``/``addRows`` call each."""
+    """Columns and blocks of rows (``r`` rows of ``w`` entries each) gathered in numpy before
+    one ``addCols``/``addRows`` call each."""
 
     def __init__(self) -> None:
-        self.col_lo: list[float] = []
-        self.col_hi: list[float] = []
-        self.integer: list[int] = []
-        self.row_lo: list[float] = []
-        self.row_hi: list[float] = []
-        self.r_idx: list[np.ndarray] = []
-        self.r_val: list[np.ndarray] = []
+        self.col_lo: list[np.ndarray] = []
+        self.col_hi: list[np.ndarray] = []
+        self.n_cols = 0
+        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def cols(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        at = len(self.col_lo)
-        self.col_lo.extend(np.asarray(lo, dtype=np.float64).tolist())
-        self.col_hi.extend(np.asarray(hi, dtype=np.float64).tolist())
-        return np.arange(at, at + len(lo))
+        lo = np.asarray(lo, dtype=np.float64).reshape(-1)
+        self.col_lo.append(lo)
+        self.col_hi.append(np.asarray(hi, dtype=np.float64).reshape(-1))
+        at = self.n_cols
+        self.n_cols += lo.size
+        return np.arange(at, at + lo.size)
 
-    def row(self, idx: np.ndarray, val: np.ndarray, lo: float, hi: float) -> None:
-        self.r_idx.append(np.asarray(idx, dtype=np.int32))
-        self.r_val.append(np.asarray(val, dtype=np.float64))
-        self.row_lo.append(lo)
-        self.row_hi.append(hi)
+    def rows(self, idx: np.ndarray, val: np.ndarray, lo: Any, hi: Any) -> None:
+        """Rows ``lo <= sum_w val[r, w] col[idx[r, w]] <= hi`` (idx, val: (r, w))."""
+        idx, val = np.atleast_2d(idx), np.atleast_2d(np.asarray(val, dtype=np.float64))
+        r = idx.shape[0]
+        if r == 0:
+            return
+        self.blocks.append((idx.astype(np.int32), val,
+                            np.broadcast_to(np.asarray(lo, dtype=np.float64), (r,)).copy(),
+                            np.broadcast_to(np.asarray(hi, dtype=np.float64), (r,)).copy()))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(self.col_lo), np.concatenate(self.col_hi)
 
 
 @dataclass
@@ -165,13 +177,15 @@ class Encoding:
         ups = _split(self.up, sizes) if sizes else []
         bld = _Builder()
         self.x = bld.cols(np.asarray(self.lo, np.float64), np.asarray(self.hi, np.float64))
-        prev = self.x
+        prev, prev_lo, prev_hi = self.x, np.asarray(self.lo, np.float64), np.asarray(
+            self.hi, np.float64)
         self.z: list[np.ndarray] = []
         self.a: list[np.ndarray] = []
         self.n_unstable = 0
-        ints: list[int] = []
+        ints: list[np.ndarray] = []
         for k in range(k_max):
             W, b = dense[k]
+            n = W.shape[0]
             # stability from the bounds as given; the columns' ranges widened against the
             # rounding of the bounds they came from (a point the rounding put a hair outside
             # stays feasible; the active case a = z may then dip a hair below 0, which moves
@@ -182,77 +196,77 @@ class Encoding:
             z = bld.cols(lw, up)
             active = raw_lo >= 0
             inactive = ~active & (raw_up <= 0)
-            a = bld.cols(np.where(active, lw, 0.0), np.where(inactive, 0.0, np.maximum(up, 0.0)))
-            for j in range(W.shape[0]):  # z_j - W_j a_prev = b_j
-                nz = np.nonzero(W[j])[0]
-                bld.row(np.concatenate([[z[j]], prev[nz]]), np.concatenate([[1.0], -W[j, nz]]),
-                        b[j], b[j])
-            for j in range(W.shape[0]):
-                lj, uj = float(lw[j]), float(up[j])
-                if active[j]:  # a = z
-                    bld.row(np.array([a[j], z[j]]), np.array([1.0, -1.0]), 0.0, 0.0)
-                elif inactive[j]:  # a = 0 (its column's bounds)
-                    continue
-                else:
-                    self.n_unstable += 1
-                    bld.row(np.array([a[j], z[j]]), np.array([1.0, -1.0]), 0.0, np.inf)
-                    s = uj / (uj - lj)
-                    bld.row(np.array([a[j], z[j]]), np.array([1.0, -s]), -np.inf, -s * lj)
-                    if self.integer:
-                        (d,) = bld.cols(np.zeros(1), np.ones(1))
-                        ints.append(int(d))
-                        # a <= z - l (1 - d)  <=>  a - z - l d <= -l ;  a <= u d
-                        bld.row(np.array([a[j], z[j], d]), np.array([1.0, -1.0, -lj]),
-                                -np.inf, -lj)
-                        bld.row(np.array([a[j], d]), np.array([1.0, -uj]), -np.inf, 0.0)
+            unstable = ~active & ~inactive
+            a_lo = np.where(active, lw, 0.0)
+            a_hi = np.where(inactive, 0.0, np.maximum(up, 0.0))
+            a = bld.cols(a_lo, a_hi)
+            # z - W a_prev = b
+            bld.rows(np.hstack([z[:, None], np.broadcast_to(prev, (n, prev.size))]),
+                     np.hstack([np.ones((n, 1)), -W]), b, b)
+            act = np.nonzero(active)[0]
+            bld.rows(np.stack([a[act], z[act]], 1), np.tile([1.0, -1.0], (act.size, 1)), 0.0, 0.0)
+            u_ = np.nonzero(unstable)[0]
+            self.n_unstable += u_.size
+            if u_.size:
+                lj, uj = lw[u_], up[u_]
+                s = uj / (uj - lj)
+                pair = np.stack([a[u_], z[u_]], 1)
+                bld.rows(pair, np.tile([1.0, -1.0], (u_.size, 1)), 0.0, np.inf)  # a >= z
+                bld.rows(pair, np.stack([np.ones_like(s), -s], 1), -np.inf, -s * lj)  # chord
+                if self.integer:
+                    d = bld.cols(np.zeros(u_.size), np.ones(u_.size))
+                    ints.append(d)
+                    # a <= z - l (1 - d)  <=>  a - z - l d <= -l ;  a <= u d
+                    bld.rows(np.stack([a[u_], z[u_], d], 1),
+                             np.stack([np.ones_like(lj), -np.ones_like(lj), -lj], 1),
+                             -np.inf, -lj)
+                    bld.rows(np.stack([a[u_], d], 1), np.stack([np.ones_like(uj), -uj], 1),
+                             -np.inf, 0.0)
             self.z.append(z)
             self.a.append(a)
-            prev = a
+            prev, prev_lo, prev_hi = a, a_lo, a_hi
         self.outputs: np.ndarray | None = None
+        self.t: list[int] = []
         if k_max == n_hidden:
             W, b = dense[-1]
-            y_lo, y_hi = _interval(W, b, self._prev_bounds(bld, prev))
+            n = W.shape[0]
+            y_lo, y_hi = _interval(W, b, (prev_lo, prev_hi))
             y = bld.cols(y_lo, y_hi)
-            for j in range(W.shape[0]):
-                nz = np.nonzero(W[j])[0]
-                bld.row(np.concatenate([[y[j]], prev[nz]]), np.concatenate([[1.0], -W[j, nz]]),
-                        b[j], b[j])
+            bld.rows(np.hstack([y[:, None], np.broadcast_to(prev, (n, prev.size))]),
+                     np.hstack([np.ones((n, 1)), -W]), b, b)
             self.outputs = y
             # per polytope, its largest violation t_p: rows A y - t_p <= b, t_p within the
             # range the output bounds allow (finite, so the safe dual bound stays finite)
-            self.t = []
             for A, bq in self.polytopes:
                 A = np.asarray(A, dtype=np.float64)
                 bq = np.asarray(bq, dtype=np.float64)
                 r_lo, r_hi = _interval(A, -bq, (y_lo, y_hi))
                 (t,) = bld.cols(np.array([r_lo.max()]), np.array([r_hi.max()]))
-                for r in range(A.shape[0]):
-                    nz = np.nonzero(A[r])[0]
-                    bld.row(np.concatenate([y[nz], [t]]), np.concatenate([A[r, nz], [-1.0]]),
-                            -np.inf, float(bq[r]))
+                m = A.shape[0]
+                bld.rows(np.hstack([np.broadcast_to(y, (m, y.size)), np.full((m, 1), t)]),
+                         np.hstack([A, -np.ones((m, 1))]), -np.inf, bq)
                 self.t.append(int(t))
         self.dense = dense
         self._last = prev
-        self._finish(hs, bld, ints)
+        self._finish(hs, bld, np.concatenate(ints) if ints else np.zeros(0, int))
 
-    @staticmethod
-    def _prev_bounds(bld: _Builder, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.array([bld.col_lo[i] for i in prev])
-        hi = np.array([bld.col_hi[i] for i in prev])
-        return lo, hi
-
-    def _finish(self, hs: Any, bld: _Builder, ints: list[int]) -> None:
-        self.n_cols, self.n_rows = len(bld.col_lo), len(bld.row_lo)
-        self.col_lo, self.col_hi = np.array(bld.col_lo), np.array(bld.col_hi)
-        self.row_lo, self.row_hi = np.array(bld.row_lo), np.array(bld.row_hi)
-        idx = np.concatenate(bld.r_idx) if bld.r_idx else np.zeros(0, np.int32)
-        val = np.concatenate(bld.r_val) if bld.r_val else np.zeros(0)
-        starts = np.cumsum([0] + [len(r) for r in bld.r_idx])[:-1].astype(np.int32)
-        # the constraint matrix, kept for the safe dual bound (CSR: rows x cols)
+    def _finish(self, hs: Any, bld: _Builder, ints: np.ndarray) -> None:
         from scipy.sparse import csr_matrix
 
-        self.A = csr_matrix((val, idx, np.append(starts, len(idx))),
-                            shape=(self.n_rows, self.n_cols))
+        self.col_lo, self.col_hi = bld.bounds()
+        self.n_cols = self.col_lo.size
+        idx = np.concatenate([blk[0].reshape(-1) for blk in bld.blocks])
+        val = np.concatenate([blk[1].reshape(-1) for blk in bld.blocks])
+        self.row_lo = np.concatenate([blk[2] for blk in bld.blocks])
+        self.row_hi = np.concatenate([blk[3] for blk in bld.blocks])
+        widths = np.concatenate([np.full(blk[0].shape[0], blk[0].shape[1]) for blk in bld.blocks])
+        self.n_rows = self.row_lo.size
+        keep = val != 0  # explicit zeros (dense blocks) are left out
+        nnz_per_row = np.add.reduceat(keep.astype(np.int64), np.cumsum(widths) - widths)
+        idx, val = idx[keep].astype(np.int32), val[keep]
+        starts = np.concatenate([[0], np.cumsum(nnz_per_row)]).astype(np.int32)
+        # the constraint matrix, kept for the safe dual bound (CSR: rows x cols)
+        self.A = csr_matrix((val, idx, starts), shape=(self.n_rows, self.n_cols))
         h = hs.Highs()
         h.silent()
         h.setOptionValue("threads", 1)
@@ -264,14 +278,13 @@ class Encoding:
                   np.zeros(self.n_cols, np.int32), np.zeros(0, np.int32), np.zeros(0))
         rlo = np.where(np.isfinite(self.row_lo), self.row_lo, -inf)
         rhi = np.where(np.isfinite(self.row_hi), self.row_hi, inf)
-        h.addRows(self.n_rows, rlo, rhi, len(idx), starts, idx.astype(np.int32), val)
-        if ints and len(ints) <= 64:  # presolve costs more than it saves on small MILPs
+        h.addRows(self.n_rows, rlo, rhi, len(idx), starts[:-1], idx, val)
+        if 0 < len(ints) <= 64:  # presolve costs more than it saves on small MILPs
             h.setOptionValue("presolve", "off")
-        if ints:
-            n = len(ints)
-            h.changeColsIntegrality(n, np.array(ints, np.int32),
-                                    np.array([hs.HighsVarType.kInteger] * n))
-        self.ints = np.array(ints, dtype=int)
+        if len(ints):
+            h.changeColsIntegrality(len(ints), np.asarray(ints, np.int32),
+                                    np.array([hs.HighsVarType.kInteger] * len(ints)))
+        self.ints = np.asarray(ints, dtype=int)
         self.highs = h
 
     # -- solving -------------------------------------------------------------------------------
@@ -520,15 +533,16 @@ def decide(
         return confirm is not None and confirm(x) is not None
 
     for p, (A, b) in enumerate(polys):
-        margin = MILP_REL_MARGIN * (1 + float(np.abs(b).max(initial=0.0))
-                                    + float(np.abs(A).sum(axis=1).max(initial=0.0)) * y_mag)
+        size = 1 + float(np.abs(b).max(initial=0.0)) + float(
+            np.abs(A).sum(axis=1).max(initial=0.0)) * y_mag
+        margin = MILP_REL_MARGIN * size
         c = np.zeros(lp.n_cols)
         c[lp.t[p]] = 1.0
         res = lp.solve(c, time_limit=max(0.01, t_end - time.monotonic()))
         solves += 1
         if res.point is not None and offer(res.point[lp.x]):
             return Decision("candidate", points, f"LP point, polytope {p}", solves)
-        if res.bound > 0:  # rigorous (safe dual bound)
+        if res.bound > DECIDE_LP_REL_MARGIN * size:  # a rigorous (safe dual) bound
             continue
         if lp.n_unstable == 0:
             open_why.append(f"polytope {p}: LP minimum {res.value:.3g}, bound {res.bound:.3g}")
