@@ -171,14 +171,14 @@ class BabVerifier(Verifier):
             choices=("auto", "milp", "none"),
         ),
         "leaf_unstable": Parameter(
-            int, 32, "input split: boxes with at most this many unstable ReLUs go to the MILP",
+            int, 16, "input split: boxes with at most this many unstable ReLUs go to the MILP",
             min=0,
         ),
         "leaf_share": Parameter(
             float, 0.5, "input split: share of the search's time MILP leaves may use", min=0
         ),
         "leaf_time": Parameter(
-            float, 2.0, "input split: seconds per MILP leaf (boxes at min_width: 5x)", min=0
+            float, 1.0, "input split: seconds per MILP leaf (boxes at min_width: 5x)", min=0
         ),
         "milp_refine": Parameter(
             str,

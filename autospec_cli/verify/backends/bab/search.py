@@ -74,9 +74,9 @@ class SearchConfig:
     trial_share: float = 0.5  # with "mixed": the share of boxes split by trial
     branching: str = "mixed"  # see CaseSearch._step: "trial", "coef" or "mixed" (half each)
     leaf: str = "none"  # "milp": decide boxes exactly with HiGHS (see CaseSearch._leaves)
-    leaf_unstable: int = 32  # boxes with at most this many unstable ReLUs go to the MILP
+    leaf_unstable: int = 16  # boxes with at most this many unstable ReLUs go to the MILP
     leaf_share: float = 0.5  # of the search's time, at most, spent in MILP leaves
-    leaf_time: float = 2.0  # seconds per MILP leaf (boxes at min_width: 5x)
+    leaf_time: float = 1.0  # seconds per MILP leaf (boxes at min_width: 5x)
 
 
 #: the attack before branching (``steps`` from ``SearchConfig.attack_steps``): checks every
