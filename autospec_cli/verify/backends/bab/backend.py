@@ -22,7 +22,19 @@ coefficients. It answers
 * ``unsat`` only when every sub-box of every case was refuted with a safety margin that
   covers floating-point rounding (see :mod:`autospec_cli.verify.backends.bab.search`);
 * ``timeout`` when ``instance.timeout`` runs out, ``unknown`` when boxes became too small to
-  split without a decision.
+  split without a decision (and, with ``leaf=milp``, their MILP did not decide them either).
+
+Exact leaves (``leaf``, the optional ``milp`` extra: HiGHS through ``highspy``; see
+:mod:`autospec_cli.verify.backends.bab.milp`). With ``leaf=milp`` (the default ``auto`` picks
+it when ``highspy`` imports) input splitting hands every box that reaches ``min_width`` -- which
+would otherwise end ``unknown`` -- and, within ``leaf_share`` of the search's time, boxes with
+at most ``leaf_unstable`` unstable ReLUs to an exact LP/MILP decision (``leaf_time`` seconds
+each); activation splitting decides a polytope its search gives up on (live-subdomain cap,
+open leaves) by a MILP over the box with the time left, and ``milp_refine=lp|milp`` tightens
+the root's intermediate bounds by LP/MILP first (``milp_refine_time``). A refutation counts
+only through a safe LP dual bound or a MILP dual bound above a margin; a solver's point is
+only a candidate, confirmed in onnxruntime as above. Without ``highspy`` the search works as
+before (``leaf=milp`` and ``milp_refine`` then give a one-line error).
 
 Input splitting scales with the input dimension: it is meant for up to ~10 inputs (ACAS Xu 5,
 throughput windows 4). Models are converted with
