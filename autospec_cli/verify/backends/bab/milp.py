@@ -439,8 +439,9 @@ def tighten(
         enc = Encoding(layers, lo, hi, low, up, integer=mode == "milp", hidden=k,
                        time_limit=per_solve)
         W, b = dense[k]
-        # the neurons most unstable (widest around 0) first
-        order = unstable[np.argsort(-np.minimum(-low[sl][unstable], up[sl][unstable]))]
+        # the neurons nearest to stable first (min(-l, u) smallest): the likeliest to become
+        # stable, which removes a branching choice and a relaxation at once
+        order = unstable[np.argsort(np.minimum(-low[sl][unstable], up[sl][unstable]))]
         finished = True
         for j in order:
             for direction in (1.0, -1.0):
