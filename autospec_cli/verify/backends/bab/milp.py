@@ -301,19 +301,19 @@ class Encoding:
         self._set_objective(np.asarray(c, dtype=np.float64))
         h.setOptionValue("time_limit", float(time_limit if time_limit is not None
                                              else self.time_limit))
-        sub = None
-        if interrupt is not None and len(self.ints):
+        event = getattr(h, "cbMipInterrupt", None)  # highspy >= 1.8; older: time limit only
+        cb = None
+        if interrupt is not None and len(self.ints) and event is not None:
             def cb(e: Any) -> None:
                 if interrupt(e.data_out.mip_dual_bound, e.data_out.mip_primal_bound):
                     e.interrupt()
 
-            sub = h.cbMipInterrupt.subscribe(cb)
+            event.subscribe(cb)
         try:
             h.run()
         finally:
-            if sub is not None:
-                h.cbMipInterrupt.unsubscribe(sub) if hasattr(h.cbMipInterrupt, "unsubscribe") \
-                    else h.clearCallbacks() if hasattr(h, "clearCallbacks") else None
+            if cb is not None and event is not None:
+                event.unsubscribe(cb)
         status = h.getModelStatus()
         MS = hs.HighsModelStatus
         info = h.getInfo()
