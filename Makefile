@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	# dependencies: pip checks installed packages' pins only when it resolves, so removing it
 	# first (if a previous setup left it) keeps pip from printing a resolver error about it.
 	$(BIN)/pip uninstall -qq -y auto-lirpa
-	$(BIN)/pip install -q -e ".[dev,lirpa,marabou,dask]"
+	$(BIN)/pip install -q -e ".[dev,lirpa,marabou,dask,milp]"
 	$(BIN)/pip install -q --no-deps auto-lirpa==0.3
 	touch $(STAMP)
 

@@ -22,7 +22,19 @@ coefficients. It answers
 * ``unsat`` only when every sub-box of every case was refuted with a safety margin that
   covers floating-point rounding (see :mod:`autospec_cli.verify.backends.bab.search`);
 * ``timeout`` when ``instance.timeout`` runs out, ``unknown`` when boxes became too small to
-  split without a decision.
+  split without a decision (and, with ``leaf=milp``, their MILP did not decide them either).
+
+Exact leaves (``leaf``, the optional ``milp`` extra: HiGHS through ``highspy``; see
+:mod:`autospec_cli.verify.backends.bab.milp`). With ``leaf=milp`` (the default ``auto`` picks
+it when ``highspy`` imports) input splitting hands every box that reaches ``min_width`` -- which
+would otherwise end ``unknown`` -- and, within ``leaf_share`` of the search's time, boxes with
+at most ``leaf_unstable`` unstable ReLUs to an exact LP/MILP decision (``leaf_time`` seconds
+each); activation splitting decides a polytope its search gives up on (live-subdomain cap,
+open leaves) by a MILP over the box with the time left, and ``milp_refine=lp|milp`` tightens
+the root's intermediate bounds by LP/MILP first (``milp_refine_time``). A refutation counts
+only through a safe LP dual bound or a MILP dual bound above a margin; a solver's point is
+only a candidate, confirmed in onnxruntime as above. Without ``highspy`` the search works as
+before (``leaf=milp`` and ``milp_refine`` then give a one-line error).
 
 Input splitting scales with the input dimension: it is meant for up to ~10 inputs (ACAS Xu 5,
 throughput windows 4). Models are converted with
@@ -160,6 +172,37 @@ class BabVerifier(Verifier):
         "relu_max_live": Parameter(
             int, 20_000, "relu split: live subdomains before answering unknown", min=1
         ),
+        "leaf": Parameter(
+            str,
+            "auto",
+            "exact leaves with HiGHS (the milp extra): milp (input split: boxes that reach "
+            "min_width or have few unstable ReLUs are decided by a MILP; relu split: a polytope "
+            "the search leaves undecided is decided by a MILP over the box), none, or auto "
+            "(milp when highspy is installed)",
+            choices=("auto", "milp", "none"),
+        ),
+        "leaf_unstable": Parameter(
+            int, 16, "input split: boxes with at most this many unstable ReLUs go to the MILP",
+            min=0,
+        ),
+        "leaf_share": Parameter(
+            float, 0.5, "input split: share of the search's time MILP leaves may use", min=0
+        ),
+        "leaf_time": Parameter(
+            float, 1.0, "input split: seconds per MILP leaf (boxes at min_width: 5x)", min=0
+        ),
+        "milp_refine": Parameter(
+            str,
+            "none",
+            "relu split: tighten the root's intermediate bounds of unstable neurons with HiGHS "
+            "before the search: lp (triangle relaxation) or milp (binary per unstable ReLU); "
+            "only tighter bounds are kept",
+            choices=("none", "lp", "milp"),
+        ),
+        "milp_refine_time": Parameter(
+            float, 0.25, "relu split: share of the instance's time milp_refine may use "
+            "(values > 1: seconds)", min=0,
+        ),
         "relu_refine": Parameter(
             bool, False, "relu split: bound the layers after a split again in each subdomain "
             "(sound; no gain measured on eran's 9x200 net, ~8% fewer subdomains per second)"
@@ -168,6 +211,17 @@ class BabVerifier(Verifier):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        from autospec_cli.verify.backends.bab import milp
+
+        has_milp = milp.available()
+        needs = [k for k, off in (("leaf", ("auto", "none")), ("milp_refine", ("none",)))
+                 if self.options[k] not in off]
+        if needs and not has_milp:
+            raise VerifierError(
+                f"bab: {' and '.join(needs)} need highspy (pip install 'autospec-cli[milp]')"
+            )
+        self.leaf = "milp" if self.options["leaf"] == "milp" or (
+            self.options["leaf"] == "auto" and has_milp) else "none"
         if self.options["device"] == "cuda":
             import torch
 
@@ -195,6 +249,10 @@ class BabVerifier(Verifier):
             branching=o["branching"],
             polish_steps=o["polish_steps"],
             alpha_steps=o["alpha_steps"],
+            leaf=self.leaf,
+            leaf_unstable=o["leaf_unstable"],
+            leaf_share=o["leaf_share"],
+            leaf_time=o["leaf_time"],
         )
 
     def _relu_config(self) -> Any:
@@ -210,6 +268,9 @@ class BabVerifier(Verifier):
             attack_restarts=o["attack_restarts"],
             attack_steps=o["attack_steps"],
             seed=o["seed"],
+            leaf=self.leaf,
+            milp_refine=o["milp_refine"],
+            milp_refine_time=o["milp_refine_time"],
         )
 
     def _relu_layers(self, path: Path, bounder: Any, n_inputs: int) -> Any:

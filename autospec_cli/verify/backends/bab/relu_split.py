@@ -104,6 +104,9 @@ class ReluSplitConfig:
     attack_steps: int = 50
     polish_steps: int = 5
     seed: int = 0
+    leaf: str = "none"  # "milp": a polytope the search leaves undecided gets a MILP (HiGHS)
+    milp_refine: str = "none"  # "lp"/"milp": tighten the root's hidden bounds with HiGHS
+    milp_refine_time: float = 0.25  # share of the time left (values > 1: seconds)
 
     def check(self) -> None:
         """Raise :class:`ConfigError` for values the search cannot use."""
@@ -114,6 +117,8 @@ class ReluSplitConfig:
         counts = (self.root_iters, self.root_hidden_iters, self.iters, self.attack_restarts)
         if min(*counts, self.polish_steps, self.attack_steps) < 0:
             raise ConfigError("relu split: iteration and restart counts must be >= 0")
+        if self.leaf not in ("none", "milp") or self.milp_refine not in ("none", "lp", "milp"):
+            raise ConfigError("relu split: leaf must be none or milp, milp_refine none, lp or milp")
         if not 0 <= self.root_hidden_share <= 1:
             raise ConfigError("relu split: root_hidden_share must be in [0, 1]")
         if self.rel_tol <= 0:
@@ -210,6 +215,8 @@ class _Search:
             (torch.as_tensor(p.A, dtype=dt), torch.as_tensor(p.b, dtype=dt)) for p in case.disjuncts
         ]
         self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.root_lo: torch.Tensor = self.lo.new_zeros(0)  # set by _root
+        self.root_up: torch.Tensor = self.lo.new_zeros(0)
         self.stats: dict[str, float | int] = {
             "subdomains": 0,
             "refuted": 0,
@@ -281,6 +288,10 @@ class _Search:
             # tighter hidden bounds, only where they are needed
             root = self._root(C, b, self.cfg.root_hidden_iters)
             open_polys = self._open_polytopes(root, b)
+        if open_polys and self.cfg.milp_refine != "none" and len(self.layers) > 2:
+            self._milp_refine()
+            root = self._root_bound(C, b)
+            open_polys = self._open_polytopes(root, b)
         self._try(root.minimisers(self.lo, self.hi)[0], "root bound minimiser")
         self.stats["root_open_polytopes"] = len(open_polys)
         undecided: list[str] = []
@@ -289,11 +300,66 @@ class _Search:
             rows = slice(int(at_rows[p]), int(at_rows[p + 1]))
             warm_a, warm_b = root.alpha[:, rows].float(), root.beta[:, rows].float()
             verdict = self._search_polytope(p, warm_a, warm_b)
+            if verdict != "unsat" and self.cfg.leaf == "milp":
+                verdict = self._milp_polytope(p, verdict)
             if verdict != "unsat":
                 undecided.append(f"polytope {p}: {verdict}")
         if undecided:
             return Outcome("unknown", phase="; ".join(undecided), stats=self.stats)
         return Outcome("unsat", phase="every activation subdomain refuted", stats=self.stats)
+
+    def _milp_refine(self) -> None:
+        """Tighten the root's hidden bounds of unstable neurons by LP/MILP (HiGHS) within
+        ``milp_refine_time``; :func:`milp.tighten` keeps only tighter (widened) bounds."""
+        from autospec_cli.verify.backends.bab import milp
+
+        now = time.monotonic()
+        share = self.cfg.milp_refine_time
+        budget = share if share > 1 else share * max(self.deadline - now, 0.0)
+        before = int(((self.root_lo < 0) & (self.root_up > 0)).sum())
+        low, up, rep = milp.tighten(
+            self.layers, self.lo.numpy(), self.hi.numpy(), self.root_lo.numpy(),
+            self.root_up.numpy(), mode=self.cfg.milp_refine, deadline=now + budget,
+        )
+        self.root_lo = torch.maximum(self.root_lo, torch.as_tensor(low))
+        self.root_up = torch.minimum(self.root_up, torch.as_tensor(up))
+        after = int(((self.root_lo < 0) & (self.root_up > 0)).sum())
+        self.stats.update(milp_refine_solves=rep.solves, milp_refine_seconds=round(rep.seconds, 2),
+                          milp_refine_layers=rep.layers_done, root_unstable_before_milp=before,
+                          root_unstable=after)
+
+    def _milp_polytope(self, p: int, why: str) -> str:
+        """Decide polytope ``p`` over the whole box by MILP (the search left it ``why``) with
+        the time left: ``unsat`` when refuted (raises :class:`_Found` on a confirmed
+        counterexample), else ``why`` with the MILP's reason."""
+        from autospec_cli.verify.backends.bab import milp
+
+        left = self.deadline - time.monotonic()
+        if left <= 0.5:
+            return why
+        A, b = self.polys[p]
+        hit: list[np.ndarray] = []
+
+        def confirm(x: np.ndarray) -> np.ndarray | None:
+            y = self.confirm(x)
+            if y is not None:
+                hit[:] = [x, np.asarray(y)]
+            return y
+
+        t0 = time.monotonic()
+        dec = milp.decide(self.layers, self.lo.numpy(), self.hi.numpy(), self.root_lo.numpy(),
+                          self.root_up.numpy(), [(A.numpy(), b.numpy())], time_limit=left,
+                          confirm=confirm)
+        self.stats["milp_seconds"] = float(self.stats.get("milp_seconds", 0.0)) + (
+            time.monotonic() - t0)
+        self.stats["candidates"] += len(dec.points)
+        if hit:
+            raise _Found(Outcome("sat", hit[0], hit[1], "MILP", self.stats))
+        if dec.verdict == "refuted":
+            self.stats["milp_refuted"] = int(self.stats.get("milp_refuted", 0)) + 1
+            return "unsat"
+        self._tick()
+        return f"{why}; MILP: {dec.why}"
 
     def _open_polytopes(self, root: rb.Bound, b: torch.Tensor) -> list[tuple[float, int]]:
         """``(best row slack, polytope)`` of the polytopes the root bound leaves open."""
@@ -321,6 +387,12 @@ class _Search:
         )
         self.stats["root_unstable"] = int(((self.root_lo < 0) & (self.root_up > 0)).sum())
         self.stats["root_hidden_iters"] = hidden_iters
+        self.stats["bound_seconds"] += time.monotonic() - t0
+        return self._root_bound(C, b)
+
+    def _root_bound(self, C: torch.Tensor, b: torch.Tensor) -> rb.Bound:
+        """alpha-CROWN on every row over the whole box with the root's hidden bounds."""
+        t0 = time.monotonic()
         sign = torch.zeros(1, self.root_lo.numel(), dtype=torch.int8)
         root = rb.subdomain_lower(
             self.layers,

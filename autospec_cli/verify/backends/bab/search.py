@@ -73,6 +73,10 @@ class SearchConfig:
     polish_steps: int = 8  # gradient steps from each box's candidate points (0: none)
     trial_share: float = 0.5  # with "mixed": the share of boxes split by trial
     branching: str = "mixed"  # see CaseSearch._step: "trial", "coef" or "mixed" (half each)
+    leaf: str = "none"  # "milp": decide boxes exactly with HiGHS (see CaseSearch._leaves)
+    leaf_unstable: int = 16  # boxes with at most this many unstable ReLUs go to the MILP
+    leaf_share: float = 0.5  # of the search's time, at most, spent in MILP leaves
+    leaf_time: float = 1.0  # seconds per MILP leaf (boxes at min_width: 5x)
 
 
 #: the attack before branching (``steps`` from ``SearchConfig.attack_steps``): checks every
@@ -235,7 +239,12 @@ class CaseSearch:
         rel = config.rel_tol if config.rel_tol is not None else (1e-6 if bounder.native else 1e-5)
         self.rel_tol = rel
         self.gen = torch.Generator(device=dev).manual_seed(config.seed)
-        self.stats = {"boxes": 0, "bound_calls": 0, "refuted": 0, "candidates": 0, "max_stack": 0}
+        self.stats: dict[str, Any] = {"boxes": 0, "bound_calls": 0, "refuted": 0,
+                                      "candidates": 0, "max_stack": 0}
+        self.leaf_on = config.leaf == "milp" and bounder.layers is not None
+        if self.leaf_on:
+            self.stats.update(leaf_milps=0, leaf_refuted=0, leaf_seconds=0.0)
+        self.t_start = time.monotonic()
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -388,8 +397,67 @@ class CaseSearch:
                 dim[pick] = self._trial_dim(lo[pick], hi[pick], hb[pick])
         width = (hi - lo).gather(1, dim[:, None])[:, 0]
         ok = width > self.cfg.min_width * (1 + (self.hi0 - self.lo0).max())
+        if self.leaf_on:
+            found, done = self._leaves(lo, hi, hb, ok)
+            if found is not None:
+                return found, (lo[:0], hi[:0], hb[:0]), 0
+            lo, hi, hb, dim, ok = lo[~done], hi[~done], hb[~done], dim[~done], ok[~done]
         lo, hi, hb, dim = lo[ok], hi[ok], hb[ok], dim[ok]
         return None, (*_bisect(lo, hi, dim), torch.cat([hb, hb])), int((~ok).sum())
+
+    def _leaves(
+        self, lo: torch.Tensor, hi: torch.Tensor, hb: torch.Tensor, splittable: torch.Tensor
+    ) -> tuple[Outcome | None, torch.Tensor]:
+        """Decide surviving boxes exactly by MILP (:func:`milp.decide`): every box that can no
+        longer be split, and -- fewest unstable ReLUs first, while the time spent in MILPs
+        stays within ``leaf_share`` of the search's -- boxes with at most ``leaf_unstable``
+        unstable ReLUs. Returns a confirmed counterexample, or the mask of refuted boxes
+        (the others are split as usual). The boxes' hidden bounds ``hb`` come from CROWN on
+        them or a box containing them, so the MILP over them holds every input of the box."""
+        from autospec_cli.verify.backends.bab import milp
+
+        done = torch.zeros(lo.shape[0], dtype=torch.bool, device=lo.device)
+        if hb.shape[2] == 0:
+            return None, done
+        unstable = ((hb[:, 0] < 0) & (hb[:, 1] > 0)).sum(dim=1)
+        small = unstable <= self.cfg.leaf_unstable
+        pick = (~splittable) | small
+        if not bool(pick.any()):
+            return None, done
+        order = torch.nonzero(pick).flatten()
+        order = order[torch.argsort(unstable[order] + (splittable[order].long() << 20))]
+        assert self.bd.layers is not None
+        polys = [(p.A, p.b) for p in self.case.disjuncts]
+        lo_n, hi_n, hb_n = lo.cpu().numpy(), hi.cpu().numpy(), hb.cpu().numpy()
+        for i in order.tolist():
+            now = time.monotonic()
+            left = self.deadline - now
+            spent = float(self.stats["leaf_seconds"])
+            if left <= 0.05:
+                break
+            if bool(splittable[i]) and spent > self.cfg.leaf_share * (now - self.t_start):
+                break
+            limit = self.cfg.leaf_time * (1 if bool(splittable[i]) else 5)
+            hit: list[np.ndarray] = []
+
+            def confirm(x: np.ndarray, hit: list[np.ndarray] = hit) -> np.ndarray | None:
+                y = self.confirm(x)
+                if y is not None:
+                    hit[:] = [x, y]
+                return y
+
+            dec = milp.decide(self.bd.layers, lo_n[i], hi_n[i], hb_n[i, 0], hb_n[i, 1], polys,
+                              time_limit=min(limit, left), confirm=confirm)
+            self.stats["leaf_milps"] += 1
+            self.stats["leaf_seconds"] = spent + time.monotonic() - now
+            self.stats["candidates"] += len(dec.points)
+            if hit:
+                return Outcome("sat", hit[0], hit[1], "MILP leaf", self.stats), done
+            if dec.verdict == "refuted":
+                done[i] = True
+                self.stats["leaf_refuted"] += 1
+                self.stats["refuted"] += 1
+        return None, done
 
     def _clip(
         self,
