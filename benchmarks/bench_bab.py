@@ -266,7 +266,7 @@ def run(
                 groups.setdefault((group, spec), []).append(o)
                 if name == "mnistfc":
                     groups.setdefault(("all", spec), []).append(o)
-        for (group, spec), outs in groups.items():
+        for (group, spec), outs in sorted(groups.items(), key=lambda kv: kv[0][0] == "all"):
             summary = _summary(name, group, spec, outs, timeout, timeout_scale, threads)
             print(json.dumps(summary), flush=True)
             summaries.append(summary)
