@@ -40,9 +40,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 SETS = ("acasxu", "eran", "verivital", "mnistfc")
+
+def fail(message: str) -> NoReturn:
+    """Bad usage or input: one ``error:`` line on stderr and exit code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
 
 
 def _expected(word: str) -> str:
@@ -289,11 +295,11 @@ def main(shared: Path, argv: list[str] | None = None) -> None:
                         help="mnistfc: folder caching the trained models and the set")
     args, _ = parser.parse_known_args(argv or [])
     if not args.timeout_scale > 0:
-        sys.exit("error: --timeout-scale must be > 0")
+        fail("--timeout-scale must be > 0")
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
     bad = [s for s in sets if s not in SETS]
     if bad:
-        sys.exit(f"error: unknown set(s) {', '.join(bad)}; choose from {', '.join(SETS)}")
+        fail(f"unknown set(s) {', '.join(bad)}; choose from {', '.join(SETS)}")
     run(shared, args.timeout, args.limit, args.threads, sets=sets,
         backends=tuple(args.backend or ["bab"]), every=args.every,
         timeout_scale=args.timeout_scale, mnist_cache=args.mnist_cache)
@@ -304,5 +310,5 @@ if __name__ == "__main__":
     p.add_argument("--shared", type=Path, required=True, help="the shared data folder")
     known, rest = p.parse_known_args()
     if not (known.shared / "vnncomp2021").is_dir():
-        sys.exit(f"error: {known.shared}/vnncomp2021 not found; pass --shared DIR")
+        fail(f"{known.shared}/vnncomp2021 not found; pass --shared DIR")
     main(known.shared, rest)

@@ -38,7 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -48,6 +48,12 @@ WIDTH = 256
 EPS: tuple[float, ...] = (0.03, 0.05)
 IMAGES = 15
 PIXEL_SCALE = 255.0
+
+def fail(message: str) -> NoReturn:
+    """Bad usage or input: one ``error:`` line on stderr and exit code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
 
 
 def timeout_for(depth: int) -> float:
@@ -296,11 +302,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         depths = tuple(int(d) for d in args.depths.split(",") if d.strip())
     except ValueError:
-        sys.exit(f"error: --depths {args.depths!r}: expected integers such as 2,4,6")
+        fail(f"--depths {args.depths!r}: expected integers such as 2,4,6")
     if not depths or min(depths) < 1:
-        sys.exit("error: --depths needs at least one positive integer")
+        fail("--depths needs at least one positive integer")
     if not args.mnist.exists():
-        sys.exit(f"error: {args.mnist}: no such MNIST folder or NPZ")
+        fail(f"{args.mnist}: no such MNIST folder or NPZ")
     from autospec_cli.errors import AutospecError
 
     try:
@@ -309,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
                            images=args.images,
                            log=lambda m: print(m, file=sys.stderr, flush=True))
     except (AutospecError, ValueError, RuntimeError) as e:
-        sys.exit(f"error: {e}")
+        fail(f"{e}")
     print(json.dumps(json.loads((folder / "manifest.json").read_text())))
 
 
