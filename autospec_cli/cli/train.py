@@ -53,6 +53,11 @@ def train(
         None, "--input-shape", metavar="C,H,W",
         help="conv nets: image shape of the flat features (default: from the data, or "
         "inferred for square images)."),
+    input_norm: str = typer.Option(
+        "feature", "--input-norm", metavar="feature|global|none",
+        help="Input standardisation folded into the first layer: per feature (per channel "
+        "for conv nets), one mean/std over all values (images scaled to [0, 1] fed to an MLP: "
+        "per-pixel stds of near-constant border pixels blow up the weights), or none."),
     seed: int | None = typer.Option(None, "--seed", min=0, help="Seed for the split, "
                                     "initialisation and minibatch order (default: the global "
                                     "--seed)."),
@@ -84,11 +89,13 @@ def train(
 
     g = globals_of(ctx)
     seed = g.seed if seed is None else seed
+    TrainConfig(arch=arch, input_norm=input_norm.lower())  # refuse bad options before loading
     ds = do.load_from_cli(data, task, features, label, window, nan_policy,
                           keep_idle=keep_idle, seed=seed, binary_labels=binary_labels)
     cfg = TrainConfig(arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, tol=tol,
                       val_fraction=val_fraction, weight_decay=weight_decay,
                       optimizer=optimizer.lower(), seed=seed,
+                      input_norm=input_norm.lower(),
                       input_shape=parse_shape(input_shape) if input_shape else None)
     as_json = want_json(ctx, json_out)
     with progress_bars(show_progress(ctx, as_json)) as progress:

@@ -98,6 +98,21 @@ class _Normalized(nn.Module):
         """Standardise with the statistics of raw training inputs ``X`` (n, n_inputs)."""
         raise NotImplementedError
 
+    def set_global_input_stats(self, X: np.ndarray) -> None:
+        """Standardise every input with one mean and one std over all values of ``X``.
+
+        For images fed to an MLP this is the usual choice: per-pixel statistics give pixels
+        that are almost always 0 a tiny std, and folding ``1 / std`` into the first layer then
+        makes the network's raw-pixel weights (and any verifier's bounds) huge."""
+        X = np.asarray(X, dtype=np.float64)
+        shape = tuple(self.input_norm.mean.shape)
+        self.input_norm.set_stats(np.full(shape, X.mean()), np.full(shape, X.std()))
+
+    def clear_input_stats(self) -> None:
+        """No input standardisation: the network sees the raw features."""
+        shape = tuple(self.input_norm.mean.shape)
+        self.input_norm.set_stats(np.zeros(shape), np.ones(shape))
+
     def set_output_stats(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Outputs are ``network(x) * std + mean`` (regression targets in raw units)."""
         self.output_denorm.set_stats(mean, std)

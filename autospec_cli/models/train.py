@@ -187,6 +187,10 @@ def _optimizer(name: str, model: nn.Module, lr: float,
     raise ConfigError(f"unknown optimizer {name!r}; use adam or sgd")
 
 
+#: Input standardisation choices of :func:`train_model` (``feature`` is the default).
+INPUT_NORMS: tuple[str, ...] = ("feature", "global", "none")
+
+
 def train_model(
     model: nn.Module,
     data: Dataset | tuple[np.ndarray, np.ndarray],
@@ -204,6 +208,7 @@ def train_model(
     regularizer: Regularizer | None = None,
     min_epochs: int = 2,
     progress: ProgressFn | None = None,
+    input_norm: str = "feature",
 ) -> TrainResult:
     """Train ``model`` in place on raw features and return a :class:`TrainResult`.
 
@@ -212,6 +217,9 @@ def train_model(
     rows (seeded shuffle) is held out. Stops when ``|loss_e - loss_{e-1}| <= tol`` after at
     least ``min_epochs`` epochs (``tol=0`` disables), or at ``epochs``. ``regularizer(model)``
     is added to every minibatch loss. The same seed gives the same weights and history.
+    ``input_norm`` (models with input statistics): ``feature`` standardises each input (each
+    channel of a conv net) with its own training mean and std, ``global`` uses one mean and
+    std over all input values, ``none`` feeds raw features.
     """
     X, y, task = _arrays(data, task)
     stats: Any = model  # the optional statistics hooks of our architectures (hasattr-checked)
@@ -220,8 +228,16 @@ def train_model(
     _check_float32(X)
     tr, va = _split(len(X), val_fraction, seed)
     spec = _Task(task, y[tr], standardize=hasattr(model, "set_output_stats"))
+    if input_norm not in INPUT_NORMS:
+        raise ConfigError(f"input_norm must be one of {', '.join(INPUT_NORMS)}, got "
+                          f"{input_norm!r}", param="input_norm")
     if hasattr(model, "set_input_stats"):
-        stats.set_input_stats(X[tr])
+        if input_norm == "feature":
+            stats.set_input_stats(X[tr])
+        elif input_norm == "global":
+            stats.set_global_input_stats(X[tr])
+        else:
+            stats.clear_input_stats()
     if hasattr(model, "reset_output_stats"):
         stats.reset_output_stats()
     Xt = torch.as_tensor(X[tr], dtype=torch.float32)

@@ -45,6 +45,14 @@ class TrainConfig:
     optimizer: str = "adam"
     seed: int = 0
     input_shape: tuple[int, ...] | None = None
+    input_norm: str = "feature"
+
+    def __post_init__(self) -> None:
+        from autospec_cli.models.train import INPUT_NORMS
+
+        if self.input_norm not in INPUT_NORMS:
+            raise ConfigError(f"input_norm must be one of {', '.join(INPUT_NORMS)}, got "
+                              f"{self.input_norm!r}", param="input_norm")
 
 
 def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
@@ -119,7 +127,7 @@ def train_to_onnx(
         res = train_model(model, ds, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size,
                           tol=cfg.tol, seed=cfg.seed, val_fraction=cfg.val_fraction,
                           weight_decay=cfg.weight_decay, optimizer=cfg.optimizer,
-                          progress=progress)
+                          progress=progress, input_norm=cfg.input_norm)
     train_seconds = time.perf_counter() - t0
     bad = [name for name, w in model.state_dict().items()
            if w.is_floating_point() and not bool(w.isfinite().all())]

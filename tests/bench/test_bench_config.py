@@ -218,3 +218,26 @@ def test_random_configs_cover_all_allowed_value_pairs(problem) -> None:
     for x, y in itertools.combinations(full, 2):
         need = {(r[x], r[y]) for r in valid}
         assert need <= {(r[x], r[y]) for r in recs}
+
+
+def test_shipped_mnist_config_points_at_the_trained_seed_and_the_t10k_file(tmp_path) -> None:
+    """configs/gdvb-mnist.toml: seed from `autospec train` under bench-out/, distillation data
+    from the shared MNIST t10k file (both relative to the config); it builds its array."""
+    from autospec_cli.bench.config import tomllib
+
+    doc = tomllib.loads((REPO / "configs" / "gdvb-mnist.toml").read_text())
+    configs = tmp_path / "repo" / "configs"
+    configs.mkdir(parents=True)
+    seed = tmp_path / "repo" / "bench-out" / "gdvb-mnist" / "mnist-conv.onnx"
+    data = tmp_path / "shared" / "data" / "mnist" / "t10k-images.idx3-ubyte.gz"
+    for f in (seed, data):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"")
+    cfg = parse_gdvb_config(doc, configs)
+    assert Path(cfg.seed.network).resolve() == seed.resolve()
+    assert Path(cfg.seed.data).resolve() == data.resolve()
+    assert {"bab", "marabou", "portfolio", "lirpa", "attack"} <= set(cfg.verify.verifiers)
+    assert cfg.covering_array(time_budget=None).stats["uncovered"] == 0
+    seed.unlink()
+    with pytest.raises(ConfigError, match="seed.network.*not found"):
+        parse_gdvb_config(doc, configs)

@@ -95,6 +95,8 @@ def test_errors_are_one_line(cli_runner, tmp_path):
         (("train", "builtin:spiral", "--optimizer", "rmsprop", "-o", str(tmp_path / "d.onnx")),
          "optimizer"),
         (("train", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "e.onnx")), "missing.csv"),
+        (("train", "builtin:spiral", "--input-norm", "pixel", "-o", str(tmp_path / "f.onnx")),
+         "input_norm"),
     ]
     for args, needle in cases:
         code, _, err = cli_runner(*args)
@@ -102,6 +104,36 @@ def test_errors_are_one_line(cli_runner, tmp_path):
         assert needle in err and "Traceback" not in err
         assert err.strip().startswith("error:") and err.strip().count("\n") == 0, err
     assert not list(tmp_path.glob("*.onnx"))
+
+
+@pytest.mark.parametrize("norm", ["feature", "global", "none"])
+def test_input_norm_choices_fold_into_the_first_layer(cli_runner, tmp_path, norm):
+    """Images in [0, 1] with a near-constant pixel: per-feature standardisation multiplies that
+    pixel's first-layer weights by 1/std (huge); ``global`` uses one std for every pixel and
+    ``none`` none, so their weights on it stay on the scale of the others. Every choice keeps
+    the ONNX model equal to the trained one on raw inputs (checked by the export)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(200, 16))
+    X[:, 0] = 0.0
+    X[0, 0] = 1e-3  # std of pixel 0 about 7e-5
+    y = (X[:, 1:8].sum(axis=1) > X[:, 8:15].sum(axis=1)).astype(int)
+    path = Dataset(X, y, [f"p{i}" for i in range(16)], "classification",
+                   classes=["a", "b"]).save_npz(tmp_path / "img.npz")
+    out = tmp_path / f"{norm}.onnx"
+    code, stdout, err = cli_runner("--json", "train", str(path), "--arch", "mlp:8",
+                                   "--input-norm", norm, "-o", str(out), "--epochs", "2")
+    assert code == 0, err
+    assert json.loads(stdout)["config"]["input_norm"] == norm
+    model = onnx.load(str(out))
+    gemm = next(n for n in model.graph.node if n.op_type == "Gemm")
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    w = np.abs(weights[gemm.input[1]])
+    w = w if w.shape[-1] == 16 else w.T  # (hidden, inputs)
+    ratio = w[:, 0].max() / w[:, 1:].max()
+    if norm == "feature":
+        assert ratio > 50
+    else:
+        assert ratio < 5
 
 
 def test_help_documents_arch(cli_runner):
