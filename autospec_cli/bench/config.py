@@ -268,11 +268,16 @@ def _verify(tab: Mapping[str, Any]) -> VerifyConfig:
         raise ConfigError(f"verify.verifiers: {names!r} names a backend twice")
 
     known = backend_names()
-    for n in names:
+    for label in names:
+        n = label.split("[", 1)[0].strip()  # bab[split=input]: a configuration of bab
         if n not in known and not (n.startswith("external:") and len(n) > len("external:")):
             raise ConfigError(
                 f"verify.verifiers: unknown backend {n!r}; known: {', '.join(known)}, external:NAME"
             )
+        if "[" in label:
+            from autospec_cli.bench.run import configured
+
+            configured(label)  # options checked against the backend's parameters now
     return VerifyConfig(timeout, tuple(names))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from autospec_cli.bench.generate import BENCH_DIR, GDVB_KIND
 from autospec_cli.campaign.engine import read_description, run_campaign, write_description
 from autospec_cli.campaign.jobs import JobSpec
-from autospec_cli.errors import ConfigError, InputError
+from autospec_cli.errors import ConfigError, InputError, VerifierError
 from autospec_cli.progress import ProgressFn
 from autospec_cli.verify.base import Instance
 from autospec_cli.verify.registry import resolve_backend
@@ -57,6 +57,33 @@ def _levels(entry: Mapping[str, Any]) -> dict[str, Any]:
     return dict(entry.get("meta", {}).get("gdvb", {}).get("levels", {}))
 
 
+def configured(label: str) -> tuple[str, dict[str, Any]]:
+    """A verifier label as backend name and options: ``bab[split=input]`` is ``bab`` with
+    ``split=input`` (the portfolio's member syntax, options checked against the backend's
+    declared parameters), so one backend enters a GDVB ranking under several configurations
+    (lirpa ibp / crown / alpha-crown, bab input / relu); a plain name has no options."""
+    from autospec_cli.verify.portfolio import parse_members
+    from autospec_cli.verify.registry import get_backend_class, parse_option_pairs
+
+    try:
+        members = parse_members(label)
+    except VerifierError as e:
+        raise ConfigError(f"verifier {label!r}: {e}", param="verifiers") from None
+    if len(members) != 1:
+        raise ConfigError(f"verifier {label!r}: one backend per verifier label",
+                          param="verifiers")
+    name, pairs = members[0]
+    if not pairs:
+        return name, {}
+    if name.startswith("external:"):
+        raise ConfigError(f"verifier {label!r}: options of an external tool go in the tools "
+                          "file, not in brackets", param="verifiers")
+    try:
+        return name, parse_option_pairs(get_backend_class(name), pairs)
+    except VerifierError as e:
+        raise ConfigError(f"verifier {label!r}: {e}", param="verifiers") from None
+
+
 def verify_jobs(campaign_dir: Path, manifest: dict[str, Any], verifiers: Sequence[str], *,
                 timeout: float | None = None, tools_file: str | None = None,
                 options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -82,8 +109,10 @@ def verify_jobs(campaign_dir: Path, manifest: dict[str, Any], verifiers: Sequenc
              for i in manifest["instances"]]
     jobs = []
     for label in verifiers:
-        spec = resolve_backend((backends or {}).get(label, label), (options or {}).get(label),
-                               tools_file=tools_file)
+        name, opts = configured(label)
+        name = (backends or {}).get(label, name)
+        opts = {**opts, **((options or {}).get(label) or {})}
+        spec = resolve_backend(name, opts, tools_file=tools_file)
         jobs += [job for job, _ in make_jobs(spec.entry, spec.options, infos, batch=False,
                                              verifier=label)]
     return jobs

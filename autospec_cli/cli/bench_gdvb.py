@@ -84,7 +84,8 @@ def run(
     folder: Path = typer.Argument(..., help="Folder made by `autospec bench generate`."),
     verifiers: str | None = typer.Option(
         None, "--verifiers", help="Comma-separated backends, e.g. lirpa,bab,attack,"
-        "external:NAME (default: the config's \\[verify] verifiers)."),
+        "external:NAME, or configurations of one such as lirpa\\[method=ibp],bab\\[split=input] "
+        "(default: the config's \\[verify] verifiers)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds per instance "
                                             "(default: the benchmark's)."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel verification "
@@ -104,10 +105,10 @@ def run(
     plots."""
     from autospec_cli.bench.run import read_gdvb
     from autospec_cli.bench.run import run as run_bench
+    from autospec_cli.verify.portfolio import split_members
 
     desc, _ = read_gdvb(folder)
-    names = ([v.strip() for v in verifiers.split(",") if v.strip()] if verifiers
-             else list(desc.get("verifiers", [])))
+    names = (split_members(verifiers) if verifiers else list(desc.get("verifiers", [])))
     as_json = want_json(ctx, json_out)
     ex = _executor(executor, jobs, scheduler, jobs_max=jobs_max)
     with progress_bars(show_progress(ctx, as_json)) as progress:
@@ -125,7 +126,7 @@ def _print_scores(res: dict[str, Any]) -> None:
     for col in ("rank", "verifier", "solved", "wrong", "unsolved", "PAR2", "PAR2 mean"):
         table.add_column(col, justify="left" if col == "verifier" else "right")
     for v in res["scores"]["verifiers"]:
-        table.add_row(str(v["rank"]), v["verifier"], str(v["solved"]), str(v["wrong"]),
+        table.add_row(str(v["rank"]), inert(v["verifier"]), str(v["solved"]), str(v["wrong"]),
                       str(v["unsolved"]), f"{v['par2_sum']:.1f}", f"{v['par2_mean']:.2f}")
     console.print(table)
     s = res["summary"]

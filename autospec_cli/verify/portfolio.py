@@ -30,7 +30,7 @@ DEFAULT_MEMBERS = "attack,bab,lirpa"
 _MEMBER = re.compile(r"^\s*([A-Za-z0-9_.:-]+)\s*(?:\[([^\[\]]*)\])?\s*$")
 
 
-def _split_members(spec: str) -> list[str]:
+def split_members(spec: str) -> list[str]:
     """``a[x=1;y=2],b`` -> ``["a[x=1;y=2]", "b"]`` (commas inside brackets do not split)."""
     parts, depth, cur = [], 0, ""
     for ch in spec:
@@ -47,7 +47,7 @@ def _split_members(spec: str) -> list[str]:
 def parse_members(spec: str) -> list[tuple[str, list[str]]]:
     """``(name, ["key=value", ...])`` for each member of a ``backends`` value."""
     members = []
-    for item in _split_members(spec):
+    for item in split_members(spec):
         m = _MEMBER.match(item)
         if m is None:
             raise VerifierError(f"portfolio: cannot read member {item!r}; write NAME or "

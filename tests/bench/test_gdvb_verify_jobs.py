@@ -95,3 +95,34 @@ def test_run_keeps_counterexamples_and_scores_per_label(gdvb_folder: Path,
     rep = build_report(gdvb_folder, tmp_path / "report")
     assert {s["verifier"] for s in rep["scores"]} == {"attack", "fast"}
     assert rep["instances"] == 2
+
+
+def test_configurations_of_one_backend_are_separate_verifiers(gdvb_folder: Path) -> None:
+    """`lirpa[method=ibp]` and `bab[split=input]` name a backend with options (the portfolio's
+    member syntax), so one backend is ranked under several configurations; bad options are a
+    one-line configuration error naming the label."""
+    from autospec_cli.bench.config import _verify
+    from autospec_cli.bench.run import configured
+    from autospec_cli.errors import ConfigError
+
+    manifest = json.loads((gdvb_folder / "benchmark" / "manifest.json").read_text())
+    labels = ["lirpa[method=ibp]", "lirpa[method=crown]", "bab[split=input;threads=1]"]
+    jobs = verify_jobs(gdvb_folder, manifest, labels, timeout=5.0)
+    assert [(j.params["verifier"], j.params["backend"]) for j in jobs[::2]] == [
+        ("lirpa[method=ibp]", "lirpa"), ("lirpa[method=crown]", "lirpa"),
+        ("bab[split=input;threads=1]", "bab")]
+    assert jobs[0].params["options"] == {"method": "ibp"}
+    assert jobs[4].params["options"] == {"split": "input", "threads": 1}
+    res = run(gdvb_folder, labels[1:], executor=make_executor("inline"))
+    verdicts = {(r.verifier, r.instance): r.verdict for r in gdvb_records(gdvb_folder)}
+    assert verdicts[("bab[split=input;threads=1]", "row000_s0")] == "sat"
+    assert verdicts[("bab[split=input;threads=1]", "row001_s0")] == "unsat"
+    assert verdicts[("lirpa[method=crown]", "row001_s0")] == "unsat"
+    assert {v["verifier"] for v in res["scores"]["verifiers"]} == set(labels[1:])
+    assert configured("attack") == ("attack", {})
+    for bad in ("lirpa[method=nope]", "bab[nosuch=1]", "a[x=1],b[y=2]"):
+        with pytest.raises(ConfigError, match="verifier"):
+            configured(bad)
+    with pytest.raises(ConfigError, match=r"lirpa\[method=nope\]"):
+        _verify({"verifiers": ["lirpa[method=nope]"]})
+    assert _verify({"verifiers": labels}).verifiers == tuple(labels)
