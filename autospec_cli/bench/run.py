@@ -13,6 +13,7 @@ scored with :func:`autospec_cli.verifyrun.scoring.score` (SCR, PAR2, per factor 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,17 +63,14 @@ def configured(label: str) -> tuple[str, dict[str, Any]]:
     ``split=input`` (the portfolio's member syntax, options checked against the backend's
     declared parameters), so one backend enters a GDVB ranking under several configurations
     (lirpa ibp / crown / alpha-crown, bab input / relu); a plain name has no options."""
-    from autospec_cli.verify.portfolio import parse_members
     from autospec_cli.verify.registry import get_backend_class, parse_option_pairs
 
-    try:
-        members = parse_members(label)
-    except VerifierError as e:
-        raise ConfigError(f"verifier {label!r}: {e}", param="verifiers") from None
-    if len(members) != 1:
-        raise ConfigError(f"verifier {label!r}: one backend per verifier label",
-                          param="verifiers")
-    name, pairs = members[0]
+    m = re.fullmatch(r"\s*([A-Za-z0-9_.:-]+)\s*(?:\[(.*)\])?\s*", label, flags=re.S)
+    if m is None:
+        raise ConfigError(f"verifier {label!r}: write NAME or NAME[key=value;key=value], one "
+                          "backend per verifier label", param="verifiers")
+    name = m.group(1)
+    pairs = [p.strip() for p in (m.group(2) or "").split(";") if p.strip()]
     if not pairs:
         return name, {}
     if name.startswith("external:"):

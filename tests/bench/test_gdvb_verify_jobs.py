@@ -120,6 +120,9 @@ def test_configurations_of_one_backend_are_separate_verifiers(gdvb_folder: Path)
     assert verdicts[("lirpa[method=crown]", "row001_s0")] == "unsat"
     assert {v["verifier"] for v in res["scores"]["verifiers"]} == set(labels[1:])
     assert configured("attack") == ("attack", {})
+    assert configured("portfolio") == ("portfolio", {})  # a plain name is never a member list
+    assert configured("portfolio[backends=attack,bab]") == (
+        "portfolio", {"backends": "attack,bab"})
     for bad in ("lirpa[method=nope]", "bab[nosuch=1]", "a[x=1],b[y=2]"):
         with pytest.raises(ConfigError, match="verifier"):
             configured(bad)
