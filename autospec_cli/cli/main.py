@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -126,11 +127,27 @@ def _quiet_library_warnings(verbose: int) -> None:
 INTERRUPTED = "interrupted; rerun the same command to resume"
 
 
+_ENTRY = {"process": False}
+
+
 def _interrupted() -> None:
-    """End an interrupted command: one line, exit 128 + the signal (130 SIGINT, 143 SIGTERM)."""
+    """End an interrupted command: one line, exit 128 + the signal (130 SIGINT, 143 SIGTERM).
+
+    By now the command's ``finally`` blocks and context managers have run (outputs are
+    complete or absent, executors shut down) and :func:`procs.cleanup` stops registered tool
+    groups. As the process's entry point (``main()`` without ``argv``) the process then ends
+    at once: a normal interpreter exit after a signal that landed inside torch sometimes ended
+    by SIGINT instead (exit -2 in 3 of 32 SIGTERMs during `train`, the line already printed),
+    which callers read as a different signal. In-process callers get ``SystemExit``."""
     procs.cleanup()
     err_console.print(INTERRUPTED, markup=False, highlight=False)
-    sys.exit(128 + (procs.received_signal() or signal.SIGINT))
+    code = 128 + (procs.received_signal() or signal.SIGINT)
+    if _ENTRY["process"]:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _usage_error(e: Exception) -> str:
@@ -166,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     traceback of a typed or an internal error is printed before its line.
     """
     set_current_globals(Globals())
+    _ENTRY["process"] = argv is None
     previous = procs.on_termination()
     try:
         _run(argv)
@@ -198,6 +216,10 @@ def _run(argv: list[str] | None) -> None:
         _print_error(_os_error(e))
         sys.exit(2)
     except Exception as e:  # usage errors (typer's click exceptions) and unexpected bugs
+        if procs.received_signal() is not None:
+            # raised by the interruption itself: an import that a signal broke reports
+            # "ImportError: initialization failed", which is no internal error
+            _interrupted()
         exit_code = getattr(e, "exit_code", None)
         if hasattr(e, "format_message") and isinstance(exit_code, int):
             if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as asked

@@ -29,3 +29,27 @@ def test_sigint_during_verify_exits_130_not_0(shared_data: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err
+
+
+def test_an_error_raised_by_the_interruption_is_an_interruption(monkeypatch, capsys) -> None:
+    """A signal landing in an import makes it fail ("ImportError: initialization failed");
+    that is the interruption (143 for SIGTERM, one line), not an internal error (exit 4)."""
+    import signal
+
+    import pytest
+
+    from autospec_cli import procs
+    from autospec_cli.cli import main as cli_main
+
+    def broken_import(**_: object) -> None:
+        procs._received = signal.SIGTERM  # what the handler records before raising
+        raise ImportError("initialization failed")
+
+    monkeypatch.setattr(procs, "_received", None)  # restored after the test
+    monkeypatch.setattr(cli_main, "app", broken_import)
+    monkeypatch.setattr(procs, "on_termination", lambda: {})  # keep pytest's own handlers
+    with pytest.raises(SystemExit) as e:
+        cli_main.main(["data", "info", "builtin:digits"])  # in-process: SystemExit, not _exit
+    assert e.value.code == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "internal error" not in err
