@@ -31,12 +31,10 @@ def test_sigint_during_verify_exits_130_not_0(shared_data: Path) -> None:
     assert "interrupted" in err
 
 
-def test_an_error_raised_by_the_interruption_is_an_interruption(monkeypatch, capsys) -> None:
+def test_an_error_raised_by_the_interruption_is_an_interruption(monkeypatch, cli_runner) -> None:
     """A signal landing in an import makes it fail ("ImportError: initialization failed");
     that is the interruption (143 for SIGTERM, one line), not an internal error (exit 4)."""
     import signal
-
-    import pytest
 
     from autospec_cli import procs
     from autospec_cli.cli import main as cli_main
@@ -48,8 +46,6 @@ def test_an_error_raised_by_the_interruption_is_an_interruption(monkeypatch, cap
     monkeypatch.setattr(procs, "_received", None)  # restored after the test
     monkeypatch.setattr(cli_main, "app", broken_import)
     monkeypatch.setattr(procs, "on_termination", lambda: {})  # keep pytest's own handlers
-    with pytest.raises(SystemExit) as e:
-        cli_main.main(["data", "info", "builtin:digits"])  # in-process: SystemExit, not _exit
-    assert e.value.code == 128 + signal.SIGTERM
-    err = capsys.readouterr().err
+    code, _, err = cli_runner("data", "info", "builtin:digits")  # in-process: no os._exit
+    assert code == 128 + signal.SIGTERM, err
     assert "interrupted" in err and "internal error" not in err
