@@ -44,6 +44,18 @@ from typing import Any, NoReturn
 
 SETS = ("acasxu", "eran", "verivital", "mnistfc")
 
+
+def _every(rows: list[dict[str, str]], every: int, limit: int | None) -> list[dict[str, str]]:
+    """Every ``every``-th row per network (its ``onnx``), at most ``limit`` in all."""
+    picked: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    for r in rows:
+        k = seen.get(r["onnx"], 0)
+        seen[r["onnx"]] = k + 1
+        if k % max(1, every) == 0:
+            picked.append(r)
+    return picked[:limit] if limit else picked
+
 def fail(message: str) -> NoReturn:
     """Bad usage or input: one ``error:`` line on stderr and exit code 2."""
     print(f"error: {message}", file=sys.stderr)
@@ -74,14 +86,7 @@ def known_rows(shared: Path, name: str, every: int = 1, limit: int | None = None
                ) -> list[dict[str, str]]:
     """The rows with a known verdict, every ``every``-th per network, at most ``limit``."""
     rows = [r for r in instances(shared, name) if _expected(r["expected"]) != "unknown"]
-    picked: list[dict[str, str]] = []
-    seen: dict[str, int] = {}
-    for r in rows:
-        k = seen.get(r["onnx"], 0)
-        seen[r["onnx"]] = k + 1
-        if k % max(1, every) == 0:
-            picked.append(r)
-    return picked[:limit] if limit else picked
+    return _every(rows, every, limit)
 
 
 def _backend(spec: str, threads: int) -> Any:
@@ -121,14 +126,7 @@ def mnistfc_rows(folder: Path, every: int = 1, limit: int | None = None
     with open(folder / "instances.csv", newline="") as fh:
         rows = [{"onnx": r[0], "vnnlib": r[1], "timeout": r[2], "expected": "unknown"}
                 for r in csv.reader(fh) if r]
-    picked: list[dict[str, str]] = []
-    seen: dict[str, int] = {}
-    for r in rows:
-        k = seen.get(r["onnx"], 0)
-        seen[r["onnx"]] = k + 1
-        if k % max(1, every) == 0:
-            picked.append(r)
-    return picked[:limit] if limit else picked
+    return _every(rows, every, limit)
 
 
 class _Claimed:

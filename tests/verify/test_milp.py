@@ -12,6 +12,7 @@ import torch
 from conformance import save_model, vnnlib_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_relu_split import pre_activations, random_layers
 
 from autospec_cli.errors import VerifierError
 from autospec_cli.verify.backends.bab import BabVerifier, crown, milp
@@ -21,25 +22,6 @@ from autospec_cli.verify.cex import check_counterexample
 from autospec_cli.verify.runner import run_instances
 
 pytest.importorskip("highspy")
-
-
-def random_layers(rng: np.random.Generator, sizes: list[int]) -> crown.Layers:
-    """A random MLP as float64 ``(W, b)`` with float32-representable weights."""
-    out = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        W = rng.normal(0, 1 / np.sqrt(a), (b, a)).astype(np.float32).astype(np.float64)
-        bias = rng.normal(0, 0.3, b).astype(np.float32).astype(np.float64)
-        out.append((torch.as_tensor(W), torch.as_tensor(bias)))
-    return out
-
-
-def pre_activations(layers: crown.Layers, X: torch.Tensor) -> torch.Tensor:
-    zs = []
-    for W, b in layers[:-1]:
-        Z = X @ W.T + b
-        zs.append(Z)
-        X = Z.clamp(min=0)
-    return torch.cat(zs, 1)
 
 
 def box_samples(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, n: int) -> torch.Tensor:
