@@ -143,3 +143,8 @@ class Verifier(ABC):
     # Capability checked by the conformance suite (autospec_cli.testing.verifiers): can an
     # incomplete backend find counterexamples (a falsifier) rather than prove (bounding)?
     finds_sat: ClassVar[bool] = False
+
+    # Does the runner first try the exact facts of the network's output layer
+    # (autospec_cli.verify.facts) for this backend? True for the in-process provers; an
+    # external tool is measured as it is.
+    uses_output_facts: ClassVar[bool] = False

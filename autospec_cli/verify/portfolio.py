@@ -77,6 +77,7 @@ def usable_members(spec: str) -> tuple[list[str], list[str]]:
 class PortfolioVerifier(Verifier):
     """Attack first, then a complete backend with the remaining time (members configurable)."""
 
+    uses_output_facts: ClassVar[bool] = True
     name: ClassVar[str] = "portfolio"
     complete: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {

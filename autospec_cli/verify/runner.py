@@ -163,10 +163,32 @@ def _replayed(prep: Prepared, result: Result) -> Result:
     return replace(result, counterexample=cex, extra={**result.extra, "replayed": True})
 
 
+def by_output_facts(instance: Instance) -> Result | None:
+    """``unsat`` when every case of the property contradicts the exact facts of the model's
+    output layer (:mod:`autospec_cli.verify.facts`: a Softmax's range and sums, ...); None
+    when there are no such facts or they leave some case open. A model or property that
+    cannot be read gives None: the backend reports it."""
+    from autospec_cli.verify.facts import output_facts, refuted_by_output_facts
+    from autospec_cli.verify.loading import load_property
+
+    t0 = time.perf_counter()
+    try:
+        facts = output_facts(instance.onnx)
+        if facts is None or not refuted_by_output_facts(load_property(instance.vnnlib), facts):
+            return None
+    except Exception:  # noqa: BLE001 - unreadable inputs are the backend's to report
+        return None
+    what = f"{facts.source} output range" + (" and sums" if facts.groups else "")
+    return Result(Verdict.UNSAT, time.perf_counter() - t0,
+                  message=f"every case contradicts the {what} (exact certificate)",
+                  extra={"decided_by": "output_facts"})
+
+
 def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
     """Call ``verifier.verify_instance`` timing it, turning exceptions into ``error``,
     validating sat. A 2.0 query over an augmented network (:func:`product_instance`) is
-    decided there and its witness replayed on the original networks."""
+    decided there and its witness replayed on the original networks. Backends that use them
+    first try the output layer's exact facts (:func:`by_output_facts`)."""
     t0 = time.perf_counter()
     try:
         reduced = product_instance(instance)
@@ -175,7 +197,8 @@ def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
             result = verifier.verify_instance(inst2)
             done = _finish(inst2, result, time.perf_counter() - t0)
             return _replayed(prep, done)
-        result = verifier.verify_instance(instance)
+        decided = by_output_facts(instance) if verifier.uses_output_facts else None
+        result = decided if decided is not None else verifier.verify_instance(instance)
     except Exception as e:
         return Result(Verdict.ERROR, time.perf_counter() - t0, message=one_line(e))
     return _finish(instance, result, time.perf_counter() - t0)

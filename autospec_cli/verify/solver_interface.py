@@ -150,12 +150,12 @@ def query_declarations(path: str | os.PathLike[str]) -> QueryDecls:
     text = _read_text(p)
     if "vnnlib-version" not in text:
         return _decls_v1(text)
-    import vnnlib
+    from autospec_cli.vnnlib.reader_v2 import parse_query
 
     try:
-        query = vnnlib.parse_query_string(text)
-    except Exception as e:  # vnnlib.VNNLibException
-        raise VnnlibError(f"{p}: {' '.join(str(e).split())}") from None
+        query = parse_query(text)
+    except VnnlibError as e:
+        raise VnnlibError(f"{p}: {e}") from None
     nets = []
     for n in query.networks:
         conv = lambda vs: [Variable(v.name, _dtype_name(v.dtype), list(v.shape)) for v in vs]  # noqa: E731

@@ -130,13 +130,63 @@ def split_asserted_ands(text: str) -> str:
     return "\n".join(_show(f) for f in out) + "\n"
 
 
+_DECLS = ("declare-input", "declare-output", "declare-hidden")
+
+
+def isomorphic_types_aligned(text: str) -> str | None:
+    """The query with every ``isomorphic-to`` network's declared element types replaced by
+    those of the network it is isomorphic to (declaration by declaration, per kind); None
+    when nothing changes.
+
+    The standard's parser (``vnnlib`` 1.0.x) rejects an isomorphic network whose variables
+    have other element types than its reference's (``TypeMismatch``), while the standard's
+    conformance suite counts such a query as valid (``network_isomorphic01``: a float32
+    network and a float16 copy). The verdict is decided over the given ONNX model in any case,
+    and every value of a narrower float type is also a value of the wider one, so the query is
+    read with the reference network's types."""
+    from autospec_cli.vnnlib.reader import parse_sexprs
+
+    forms = parse_sexprs(re.sub(r";[^\n]*", "", text))
+    nets = {f[1]: f for f in forms
+            if isinstance(f, list) and len(f) > 1 and f[0] == "declare-network"}
+
+    def decls(net: list[Any], kind: str) -> list[list[Any]]:
+        return [d for d in net[2:] if isinstance(d, list) and d and d[0] == kind and len(d) > 2]
+
+    changed = False
+    for net in nets.values():
+        ref = next((d[1] for d in net[2:] if isinstance(d, list) and len(d) == 2
+                    and d[0] == "isomorphic-to"), None)
+        if ref not in nets:
+            continue
+        for kind in _DECLS:
+            for mine, theirs in zip(decls(net, kind), decls(nets[ref], kind), strict=False):
+                if mine[2] != theirs[2]:
+                    mine[2] = theirs[2]
+                    changed = True
+    return "\n".join(_show(f) for f in forms) + "\n" if changed else None
+
+
 def parse_query(text: str) -> Any:
-    """The official parser's typed AST of a 2.0 query (errors as one-line VnnlibError)."""
+    """The official parser's typed AST of a 2.0 query (errors as one-line VnnlibError). A
+    query the parser rejects only for the element types of an isomorphic network is read with
+    the reference network's types (:func:`isomorphic_types_aligned`)."""
     vnnlib = _vnnlib()
     try:
         return vnnlib.parse_query_string(text)
     except vnnlib.VNNLibException as e:
-        raise VnnlibError(f"VNN-LIB 2.0: {one_line(e)}") from None
+        error = e
+    try:
+        codes = {x.get("errorCode") for x in json.loads(str(error).strip())["errors"]}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        codes = set()
+    aligned = isomorphic_types_aligned(text) if codes == {"TypeMismatch"} else None
+    if aligned is not None:
+        try:
+            return vnnlib.parse_query_string(aligned)
+        except vnnlib.VNNLibException:
+            pass
+    raise VnnlibError(f"VNN-LIB 2.0: {one_line(error)}") from None
 
 
 def _comparisons(expr: Any) -> list[Any]:

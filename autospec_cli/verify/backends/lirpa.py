@@ -330,6 +330,7 @@ def unstable_relus(model: Any, lo: Any, hi: Any, method: str = "crown", *,
 class LirpaVerifier(Verifier):
     """auto_LiRPA IBP / CROWN / alpha-CROWN bounds, a model's properties batched; never sat."""
 
+    uses_output_facts: ClassVar[bool] = True
     name: ClassVar[str] = "lirpa"
     complete: ClassVar[bool] = False
     parameters: ClassVar[dict[str, Parameter]] = {

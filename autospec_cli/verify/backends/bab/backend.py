@@ -121,6 +121,7 @@ class BabVerifier(Verifier):
     """Complete: branch and bound over input boxes or ReLU activations (``split``), CROWN /
     alpha-beta-CROWN bounds; every sat confirmed in onnxruntime."""
 
+    uses_output_facts: ClassVar[bool] = True
     name: ClassVar[str] = "bab"
     complete: ClassVar[bool] = True
     parameters: ClassVar[dict[str, Parameter]] = {
