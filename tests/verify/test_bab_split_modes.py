@@ -77,3 +77,54 @@ def test_split_relu_on_a_network_that_is_not_a_relu_chain_is_an_error(tmp_path: 
     assert res.verdict is Verdict.ERROR and "split=relu" in res.message
     (res,) = run_instances(make_backend("bab", split="auto"), [Instance(onnx, prop, 10, "t")])
     assert res.verdict.decided and res.extra["split"] == "input"
+
+
+def _sigmoid_net(tmp_path: Path, seed: int) -> Path:
+    """30 inputs -> 40 sigmoids -> 40 sigmoids -> 2 outputs (no native bounds)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    W1, W2, W3 = (rng.normal(0, 1, s).astype(np.float32) for s in ((40, 30), (40, 40), (2, 40)))
+    zero = [numpy_helper.from_array(np.zeros(n, np.float32), f"b{n}") for n in (40, 2)]
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "W1", "b40"], ["h"], transB=1),
+         helper.make_node("Sigmoid", ["h"], ["a"]),
+         helper.make_node("Gemm", ["a", "W2", "b40"], ["h2"], transB=1),
+         helper.make_node("Sigmoid", ["h2"], ["a2"]),
+         helper.make_node("Gemm", ["a2", "W3", "b2"], ["y"], transB=1)],
+        "sig", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 30])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        initializer=[numpy_helper.from_array(W, n) for W, n in ((W1, "W1"), (W2, "W2"),
+                                                                (W3, "W3"))] + zero)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = tmp_path / "sig.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_many_input_sigmoid_net_is_proved_by_alpha_crown_at_the_root(tmp_path: Path) -> None:
+    """Without native bounds and with many inputs, input splitting cannot go deep enough;
+    after the attack the whole box gets alpha-CROWN. A threshold between CROWN's and
+    alpha-CROWN's bound of y1 - y0 is proved that way, and sampling agrees."""
+    from autospec_cli.models.lirpa_compat import compute_bounds
+    from autospec_cli.models.onnx_to_torch import load_onnx_as_torch
+
+    path = _sigmoid_net(tmp_path, seed=1)
+    net = load_onnx_as_torch(path)
+    lo, hi, C = -0.3 * np.ones(30), 0.3 * np.ones(30), np.array([[-1.0, 1.0]])
+    crown = float(compute_bounds(net, lo, hi, C=C, method="CROWN")[0][0, 0])
+    alpha = float(compute_bounds(net, lo, hi, C=C, method="alpha-CROWN")[0][0, 0])
+    assert alpha > crown + 2  # the premise: alpha-CROWN is clearly tighter here
+    b = (crown + alpha) / 2
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text(vnnlib_text(30, 2, [(lo.tolist(), hi.tolist())],
+                                [[f"(<= Y_1 (+ Y_0 {b!r}))"]]))
+    runner = OnnxRunner(path)
+    X = np.random.default_rng(0).uniform(lo, hi, (20_000, 30)).astype(np.float32)
+    Y = runner.run(X)
+    assert (Y[:, 1] - Y[:, 0]).min() > b  # sampling agrees with the proof
+    r = run_instances(make_backend("bab", threads=1), [Instance(path, prop, 60.0)])[0]
+    assert r.verdict is Verdict.UNSAT, r.message
+    assert "alpha_root_seconds" in r.extra["stats"][0]

@@ -229,7 +229,7 @@ class BabVerifier(Verifier):
             if not torch.cuda.is_available():
                 raise VerifierError("bab: device=cuda but torch sees no CUDA GPU; use device=cpu")
 
-    def _config(self, n_cases: int = 1) -> Any:
+    def _config(self, n_cases: int = 1, n_inputs: int = 0) -> Any:
         """The input-split search settings. A property of many input boxes shares one attack
         budget among its cases (``attack_restarts`` in all, at least 2 per case): nn4sys-style
         properties have hundreds of small boxes, where a full attack per case cost more than
@@ -254,6 +254,7 @@ class BabVerifier(Verifier):
             leaf_unstable=o["leaf_unstable"],
             leaf_share=o["leaf_share"],
             leaf_time=o["leaf_time"],
+            root_alpha=n_inputs > RELU_MIN_INPUTS,
         )
 
     def _relu_config(self) -> Any:
@@ -358,8 +359,8 @@ class BabVerifier(Verifier):
                     return Result(Verdict.TIMEOUT, prepare_time=prepare, extra=extra,
                                   message=f"time limit reached in case {k} (relu split)")
             else:
-                search = CaseSearch(bounder, case, self._config(len(prop.cases)), deadline,
-                                    confirm)
+                search = CaseSearch(bounder, case, self._config(len(prop.cases), runner.n_inputs),
+                                    deadline, confirm)
                 try:
                     out = search.run()
                 except OutOfTime:
