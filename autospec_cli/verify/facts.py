@@ -144,7 +144,7 @@ def facts_of_model(model: Any) -> OutputFacts | None:
 
 def output_facts(path: str | os.PathLike[str]) -> OutputFacts | None:
     """:func:`facts_of_model` of the ONNX file at ``path`` (``.gz`` too), once per file."""
-    from autospec_cli.verify.loading import derived
+    from autospec_cli.verify.loading import derived_small
 
     def build() -> OutputFacts | None:
         import onnx
@@ -157,7 +157,7 @@ def output_facts(path: str | os.PathLike[str]) -> OutputFacts | None:
             return None
         return facts_of_model(model)
 
-    return derived(path, "output_facts", build)
+    return derived_small(path, "output_facts", build)
 
 
 def _rows(poly: Polytope, facts: OutputFacts) -> tuple[np.ndarray, np.ndarray]:

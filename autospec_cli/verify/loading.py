@@ -12,7 +12,9 @@ options, in small least-recently-used caches:
   (:class:`autospec_cli.models.runtime.OnnxRunner`);
 * :func:`load_torch_model` -- the torch conversion of an ONNX model, checked against
   onnxruntime, in eval mode, parameters frozen, on the requested device;
-* :func:`derived` -- anything else built from one file (e.g. ``bab``'s bounder of a model).
+* :func:`derived` -- anything else built from one file (e.g. ``bab``'s bounder of a model);
+* :func:`derived_small` -- the same for small objects (e.g. a model's output facts), in a
+  larger cache of its own so they never push a model out.
 
 A file rewritten within the resolution of its file system's timestamps can keep its size and
 modification time. So while a cached file is young (modified less than ``RACY_SECONDS``
@@ -41,7 +43,7 @@ from autospec_cli.vnnlib import reader
 from autospec_cli.vnnlib.property import Property
 
 __all__ = [
-    "MAX_MODELS", "MAX_PROPERTIES", "clear_caches", "derived", "load_property",
+    "MAX_MODELS", "MAX_PROPERTIES", "clear_caches", "derived", "derived_small", "load_property",
     "load_torch_model", "onnx_runner",
 ]
 
@@ -129,6 +131,7 @@ _properties = FileCache(MAX_PROPERTIES)
 _runners = FileCache(2 * MAX_MODELS)  # a model often has two: a backend's and a one-thread one
 _torch_models = FileCache(MAX_MODELS)
 _derived = FileCache(MAX_MODELS)
+_small = FileCache(MAX_PROPERTIES)
 
 
 def load_property(
@@ -173,7 +176,12 @@ def derived(path: PathLike, what: str, build: Callable[[], T], *options: Hashabl
     return _derived.get(path, (what, *options), build)
 
 
+def derived_small(path: PathLike, what: str, build: Callable[[], T], *options: Hashable) -> T:
+    """:func:`derived` for objects of a few kilobytes, cached apart from the models."""
+    return _small.get(path, (what, *options), build)
+
+
 def clear_caches() -> None:
     """Forget every loaded model and property."""
-    for cache in (_properties, _runners, _torch_models, _derived):
+    for cache in (_properties, _runners, _torch_models, _derived, _small):
         cache.clear()
