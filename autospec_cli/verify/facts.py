@@ -74,18 +74,14 @@ def _producer(graph: Any) -> dict[str, Any]:
 def _shape(model: Any, name: str) -> list[int] | None:
     """The full shape of tensor ``name`` by onnx shape inference; a symbolic first dimension
     (the batch) as 1; None when unknown."""
+    from autospec_cli.models.runtime import declared_dims
+
     for vi in [*model.graph.value_info, *model.graph.output, *model.graph.input]:
-        if vi.name != name:
-            continue
-        dims = []
-        for k, d in enumerate(vi.type.tensor_type.shape.dim):
-            if d.HasField("dim_value") and d.dim_value > 0:
-                dims.append(int(d.dim_value))
-            elif k == 0:
-                dims.append(1)
-            else:
+        if vi.name == name:
+            dims = [1 if d is None and k == 0 else d for k, d in enumerate(declared_dims(vi))]
+            if any(d is None or d < 1 for d in dims):
                 return None
-        return dims
+            return [int(d) for d in dims if d is not None]
     return None
 
 
