@@ -197,7 +197,9 @@ def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
             result = verifier.verify_instance(inst2)
             done = _finish(inst2, result, time.perf_counter() - t0)
             return _replayed(prep, done)
-        decided = by_output_facts(instance) if verifier.uses_output_facts else None
+        # duck-typed verifiers (wrappers, plug-ins) without the attribute are run as they are
+        facts = getattr(verifier, "uses_output_facts", False)
+        decided = by_output_facts(instance) if facts else None
         result = decided if decided is not None else verifier.verify_instance(instance)
     except Exception as e:
         return Result(Verdict.ERROR, time.perf_counter() - t0, message=one_line(e))

@@ -12,7 +12,7 @@ from conformance import vnnlib_text
 
 from autospec_cli.verify.backends.attack import AttackVerifier
 from autospec_cli.verify.backends.bab import BabVerifier
-from autospec_cli.verify.base import Instance, Verdict
+from autospec_cli.verify.base import Instance, Result, Verdict
 from autospec_cli.verify.facts import (
     OutputFacts,
     certified_empty,
@@ -175,6 +175,13 @@ def test_runner_decides_by_facts_for_provers_only(tmp_path: Path) -> None:
     assert r.verdict is Verdict.UNSAT and r.extra["decided_by"] == "output_facts", r.message
     r = verify_guarded(AttackVerifier(), Instance(path, prop, 2.0))
     assert r.verdict is not Verdict.UNSAT and "decided_by" not in r.extra
+
+    class Wrapped:  # a duck-typed verifier (a benchmark's wrapper, a plug-in): run as it is
+        def verify_instance(self, instance: Instance) -> Result:
+            return Result(Verdict.UNKNOWN, 0.1)
+
+    r = verify_guarded(Wrapped(), inst)  # type: ignore[arg-type]
+    assert r.verdict is Verdict.UNKNOWN, r.message
     sat = tmp_path / "s.vnnlib"
     sat.write_text(vnnlib_text(3, 3, [box], [["(>= Y_0 0.9)"], ["(<= Y_2 0.0)"]]))
     r = verify_guarded(BabVerifier(threads=1), Instance(path, sat, 10.0))
