@@ -184,6 +184,14 @@ def by_output_facts(instance: Instance) -> Result | None:
                   extra={"decided_by": "output_facts"})
 
 
+def _facts_first(verifier: Verifier, instance: Instance) -> Result | None:
+    """:func:`by_output_facts` for a backend that uses them; duck-typed verifiers (wrappers,
+    plug-ins) without the attribute are run as they are."""
+    if not getattr(verifier, "uses_output_facts", False):
+        return None
+    return by_output_facts(instance)
+
+
 def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
     """Call ``verifier.verify_instance`` timing it, turning exceptions into ``error``,
     validating sat. A 2.0 query over an augmented network (:func:`product_instance`) is
@@ -197,9 +205,7 @@ def verify_guarded(verifier: Verifier, instance: Instance) -> Result:
             result = verifier.verify_instance(inst2)
             done = _finish(inst2, result, time.perf_counter() - t0)
             return _replayed(prep, done)
-        # duck-typed verifiers (wrappers, plug-ins) without the attribute are run as they are
-        facts = getattr(verifier, "uses_output_facts", False)
-        decided = by_output_facts(instance) if facts else None
+        decided = _facts_first(verifier, instance)
         result = decided if decided is not None else verifier.verify_instance(instance)
     except Exception as e:
         return Result(Verdict.ERROR, time.perf_counter() - t0, message=one_line(e))
@@ -227,17 +233,21 @@ def _run_batched(
     when any is a 2.0 query over an augmented network)."""
     if any(_maybe_product(i) for i in instances):
         return _run_serial(verifier, instances, progress)
+    decided = {k: r for k, inst in enumerate(instances)
+               if (r := _facts_first(verifier, inst)) is not None}
+    rest = [inst for k, inst in enumerate(instances) if k not in decided]
     t0 = time.perf_counter()
     try:
-        raw = verifier.verify_many(list(instances), progress=progress)
-        if len(raw) != len(instances):
-            raise RuntimeError(
-                f"verify_many returned {len(raw)} results for {len(instances)} instances"
-            )
+        raw = verifier.verify_many(rest, progress=progress) if rest else []
+        if len(raw) != len(rest):
+            raise RuntimeError(f"verify_many returned {len(raw)} results for {len(rest)} "
+                               "instances")
     except Exception:
         return _run_serial(verifier, instances, progress)  # fall back to one by one
-    share = (time.perf_counter() - t0) / max(1, len(instances))
-    return [_finish(i, r, share) for i, r in zip(instances, raw, strict=True)]
+    share = (time.perf_counter() - t0) / max(1, len(rest))
+    results = iter(raw)
+    return [_finish(inst, decided[k], decided[k].time) if k in decided
+            else _finish(inst, next(results), share) for k, inst in enumerate(instances)]
 
 
 def _maybe_product(instance: Instance) -> bool:

@@ -206,3 +206,28 @@ def test_isomorphic_network_read_with_reference_types() -> None:
     assert [n.name for n in query.networks] == ["N1", "N2"]
     assert len(query.assertions) == 6
     assert isomorphic_types_aligned(ISO.replace("float16", "float32")) is None
+
+
+def test_batched_backend_gets_the_facts_too(tmp_path: Path) -> None:
+    """lirpa decides several instances in one verify_many call; the facts still decide the
+    instances they refute, and only the others reach the backend, in their order."""
+    from autospec_cli.verify.backends.lirpa import LirpaVerifier
+    from autospec_cli.verify.runner import run_instances
+
+    path = _save(tmp_path, _model(3, "Softmax"))
+    box = ([-1.0] * 3, [1.0] * 3)
+    props = []
+    for name, out in (("a", "(> Y_0 1.001)"), ("b", "(>= Y_0 0.999)"), ("c", "(< Y_1 -0.5)")):
+        props.append(tmp_path / f"{name}.vnnlib")
+        props[-1].write_text(vnnlib_text(3, 3, [box], [[out]]))
+    seen: list[str] = []
+
+    class Counting(LirpaVerifier):
+        def verify_many(self, instances, progress=None):  # type: ignore[no-untyped-def]
+            seen.extend(Path(i.vnnlib).stem for i in instances)
+            return super().verify_many(instances, progress)
+
+    res = run_instances(Counting(), [Instance(path, p, 10.0) for p in props])
+    assert seen == ["b"]
+    assert [r.extra.get("decided_by") for r in res] == ["output_facts", None, "output_facts"]
+    assert res[0].verdict is res[2].verdict is Verdict.UNSAT
