@@ -254,6 +254,12 @@ class CaseSearch:
         self.t_start = time.monotonic()
         self._root_seconds = 0.0  # the first CROWN pass over the whole box
 
+    def _tol(self, scale: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+        """The safety margin a row's lower bound must clear to refute (module docstring):
+        ``rel_tol (1 + |b| + scale)``, ``b`` the rows' right-hand sides (default: all)."""
+        b = self.spec.b if b is None else b
+        return self.rel_tol * (1 + b.abs() + scale.double())
+
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
             raise OutOfTime
@@ -365,7 +371,7 @@ class CaseSearch:
             prior=self.lo0.new_zeros(1, 2, 0),
         )
         self._root_seconds = time.monotonic() - t0
-        tol = self.rel_tol * (1 + self.spec.b.abs() + scale.double())
+        tol = self._tol(scale)
         refuted = bool((self.spec.per_poly_max(lb.double() - self.spec.b - tol) > 0).all())
         self.stats["refuted"] += int(refuted)
         return refuted
@@ -404,7 +410,7 @@ class CaseSearch:
                 lb_t = torch.as_tensor(lb[0], dtype=torch.float64, device=self.lo0.device)
                 b = self.spec.b[rows]
                 slack = torch.full_like(self.spec.b, -torch.inf)
-                slack[rows] = lb_t - b - self.rel_tol * (1 + b.abs() + lb_t.abs())
+                slack[rows] = lb_t - b - self._tol(lb_t.abs(), b)
                 open_poly &= ~(self.spec.per_poly_max(slack[None])[0] > 0)
                 if not bool(open_poly.any()):
                     self.stats["refuted"] += 1
@@ -423,7 +429,7 @@ class CaseSearch:
         lb, lA, lbias, scale, hb = self.bd.lower_hidden(
             lo, hi, self.spec.C, self.cfg.alpha_steps, prior=hb
         )
-        tol = self.rel_tol * (1 + self.spec.b.abs() + scale.double())
+        tol = self._tol(scale)
         slack = lb.double() - self.spec.b - tol
         if lA is not None and lbias is not None:
             lo, hi, slack = self._clip(lo, hi, lA, lbias, tol)
