@@ -12,7 +12,8 @@ Sets (``--sets``, comma-separated; default ``acasxu``):
 
 Rows come from each set's ``expected.csv``; only rows with a known verdict count (mnistfc has
 no known verdicts: every row counts). ``--every N`` keeps every N-th row per network,
-``--limit`` the first N per set, ``--timeout-scale F`` multiplies every timeout. Every backend
+``--limit`` the first N per set, ``--networks A,B`` only the networks whose file name contains
+A or B, ``--timeout-scale F`` multiplies every timeout. Every backend
 named with ``--backend`` (repeatable, ``NAME`` or ``NAME[k=v;k=v]`` as in a portfolio; default
 ``bab``) decides every row in this one run, one after the other on each instance, so their
 numbers compare side by side. Each instance goes through
@@ -27,6 +28,7 @@ backend) -- for mnistfc also network ``all`` --: ``{"summary": true, "solved", "
 
 Usage: ``python benchmarks/bench_bab.py --shared ../shared/data [--sets acasxu,eran]
 [--backend bab --backend marabou] [--timeout S] [--timeout-scale F] [--every N] [--limit N]
+[--networks A,B]
 [--threads T] [--mnist-cache DIR]``. The timeout defaults to each instance's own (116 s for
 ACAS Xu, 300/420 s for eran/verivital, 120/300 s for mnistfc).
 """
@@ -45,11 +47,15 @@ from typing import Any, NoReturn
 SETS = ("acasxu", "eran", "verivital", "mnistfc")
 
 
-def _every(rows: list[dict[str, str]], every: int, limit: int | None) -> list[dict[str, str]]:
-    """Every ``every``-th row per network (its ``onnx``), at most ``limit`` in all."""
+def _every(rows: list[dict[str, str]], every: int, limit: int | None,
+           networks: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """Every ``every``-th row per network (its ``onnx``), at most ``limit`` in all; with
+    ``networks``, only rows whose network file name contains one of those strings."""
     picked: list[dict[str, str]] = []
     seen: dict[str, int] = {}
     for r in rows:
+        if networks and not any(n in Path(r["onnx"]).name for n in networks):
+            continue
         k = seen.get(r["onnx"], 0)
         seen[r["onnx"]] = k + 1
         if k % max(1, every) == 0:
@@ -82,11 +88,11 @@ def instances(shared: Path, name: str = "acasxu") -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def known_rows(shared: Path, name: str, every: int = 1, limit: int | None = None
-               ) -> list[dict[str, str]]:
+def known_rows(shared: Path, name: str, every: int = 1, limit: int | None = None,
+               networks: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """The rows with a known verdict, every ``every``-th per network, at most ``limit``."""
     rows = [r for r in instances(shared, name) if _expected(r["expected"]) != "unknown"]
-    return _every(rows, every, limit)
+    return _every(rows, every, limit, networks)
 
 
 def _backend(spec: str, threads: int) -> Any:
@@ -119,14 +125,14 @@ def mnistfc_module() -> Any:
     return module
 
 
-def mnistfc_rows(folder: Path, every: int = 1, limit: int | None = None
-                 ) -> list[dict[str, str]]:
+def mnistfc_rows(folder: Path, every: int = 1, limit: int | None = None,
+                 networks: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """``instances.csv`` rows of a built mnistfc folder (no verdict is known in advance),
     every ``every``-th per network, at most ``limit``."""
     with open(folder / "instances.csv", newline="") as fh:
         rows = [{"onnx": r[0], "vnnlib": r[1], "timeout": r[2], "expected": "unknown"}
                 for r in csv.reader(fh) if r]
-    return _every(rows, every, limit)
+    return _every(rows, every, limit, networks)
 
 
 class _Claimed:
@@ -204,6 +210,7 @@ def run(
     mnist_source: Path | None = None,
     mnist_options: Any = None,
     mnist_run_cli: Any = None,
+    networks: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Decide the instances, every backend on each instance in turn, printing a JSON line per
     instance and backend; return the summaries (also printed)."""
@@ -237,14 +244,14 @@ def run(
                                   "name", "test_accuracy", "train_seconds",
                                   "reused_cached_model", "skipped_misclassified")}
                                   for n in manifest["networks"]]}), flush=True)
-            rows = mnistfc_rows(folder, every, limit)
+            rows = mnistfc_rows(folder, every, limit, networks)
         else:
             folder = shared / "vnncomp2021" / name
             if not (folder / "expected.csv").is_file():
                 print(json.dumps({"skipped": name, "reason": "not in the shared data"}),
                       flush=True)
                 continue
-            rows = known_rows(shared, name, every, limit)
+            rows = known_rows(shared, name, every, limit, networks)
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in rows:
             group = name if name == "acasxu" else Path(row["onnx"]).stem
@@ -283,6 +290,9 @@ def main(shared: Path, argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per instance")
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows per set")
     parser.add_argument("--every", type=int, default=1, help="every N-th known row per network")
+    parser.add_argument("--networks", default="",
+                        help="comma-separated: only networks whose file name contains one "
+                             "(e.g. 256x4 or mnist_relu)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--sets", default="acasxu", help=f"comma-separated: {', '.join(SETS)}")
     parser.add_argument("--backend", action="append", default=None,
@@ -300,7 +310,8 @@ def main(shared: Path, argv: list[str] | None = None) -> None:
         fail(f"unknown set(s) {', '.join(bad)}; choose from {', '.join(SETS)}")
     run(shared, args.timeout, args.limit, args.threads, sets=sets,
         backends=tuple(args.backend or ["bab"]), every=args.every,
-        timeout_scale=args.timeout_scale, mnist_cache=args.mnist_cache)
+        timeout_scale=args.timeout_scale, mnist_cache=args.mnist_cache,
+        networks=tuple(n.strip() for n in args.networks.split(",") if n.strip()))
 
 
 if __name__ == "__main__":

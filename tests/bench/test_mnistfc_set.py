@@ -220,3 +220,14 @@ def test_real_mnist_network_trains_to_competition_accuracy(shared_data, tmp_path
     prop = read_vnnlib(folder / "vnnlib" / f"prop_{net['images'][0]}_0.05.vnnlib",
                        n_inputs=784, n_outputs=10)
     assert len(prop.cases[0].disjuncts) == 9
+
+
+def test_rows_are_filtered_by_network_name_before_every_and_limit():
+    rows = [{"onnx": f"onnx/mnist-net_256x{d}.onnx", "vnnlib": f"p{i}", "timeout": "1",
+             "expected": "unknown"} for d in (2, 4, 6) for i in range(4)]
+    picked = bench_bab._every(rows, 2, None, ("256x4",))
+    assert [r["vnnlib"] for r in picked] == ["p0", "p2"]
+    assert all("256x4" in r["onnx"] for r in picked)
+    both = bench_bab._every(rows, 1, 5, ("256x2", "256x6"))
+    assert [Path(r["onnx"]).stem[-5:] for r in both] == ["256x2"] * 4 + ["256x6"]
+    assert len(bench_bab._every(rows, 1, None)) == 12
