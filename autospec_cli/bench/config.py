@@ -24,6 +24,7 @@ Schema (every key is checked; unknown keys are errors)::
     epochs = 10
     lr = 1e-3
     batch = 64
+    input_norm = "feature"           # students' input standardisation: feature, global, none
     [verify]
     timeout = 30
     verifiers = ["lirpa", "bab", "attack"]
@@ -86,12 +87,16 @@ class SeedConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How transformed networks are trained (distilled): seeds per row, epochs, lr, batch."""
+    """How transformed networks are trained (distilled): seeds per row, epochs, lr, batch, and
+    the students' input standardisation (``input_norm``: ``feature`` per input or channel,
+    ``global`` one mean and std over all input values, ``none``; see
+    :func:`autospec_cli.models.train.train_model`)."""
 
     seeds: int = 1
     epochs: int = 10
     lr: float = 1e-3
     batch: int = 64
+    input_norm: str = "feature"
 
 
 @dataclass(frozen=True)
@@ -247,13 +252,20 @@ def _constraints(arr: Mapping[str, Any], factors: dict[str, tuple[float, ...]]) 
 
 
 def _training(tab: Mapping[str, Any]) -> TrainingConfig:
-    _keys(tab, ("seeds", "epochs", "lr", "batch"), "training")
+    from autospec_cli.models.train import INPUT_NORMS
+
+    _keys(tab, ("seeds", "epochs", "lr", "batch", "input_norm"), "training")
     d = TrainingConfig()
+    norm = tab.get("input_norm", d.input_norm)
+    if norm not in INPUT_NORMS:
+        raise ConfigError(f"training.input_norm: expected one of {', '.join(INPUT_NORMS)}, "
+                          f"got {norm!r}")
     return TrainingConfig(
         _int(tab, "training", "seeds", d.seeds, lo=1),
         _int(tab, "training", "epochs", d.epochs, lo=1),
         _float(tab, "training", "lr", d.lr, lo=0.0),
         _int(tab, "training", "batch", d.batch, lo=1),
+        norm,
     )
 
 

@@ -73,8 +73,9 @@ def load_teacher(path: str | os.PathLike[str]) -> Any:
 
 def distill(teacher: Any, spec: NetSpec, data: SeedData, *, ids: float = 1.0, seed: int = 0,
             epochs: int = 10, lr: float = 1e-3, batch: int = 64,
-            val_fraction: float = 0.2) -> TrainedNet:
-    """Train the student ``spec`` to match ``teacher``'s outputs (module doc)."""
+            val_fraction: float = 0.2, input_norm: str = "feature") -> TrainedNet:
+    """Train the student ``spec`` to match ``teacher``'s outputs (module doc); ``input_norm``
+    is the student's input standardisation (``train_model``'s)."""
     from autospec_cli.models.train import predict, train_model
 
     targets = predict(teacher, data.X_train)
@@ -82,7 +83,7 @@ def distill(teacher: Any, spec: NetSpec, data: SeedData, *, ids: float = 1.0, se
     student = spec.build(seed)
     res = train_model(student, (xs, targets), task="regression", epochs=epochs, lr=lr,
                       batch_size=batch, tol=0.0, seed=seed, val_fraction=val_fraction,
-                      keep_best=True)
+                      keep_best=True, input_norm=input_norm)
     xt = map_inputs(data.X_test, data.input_shape, spec.input_shape, ids)
     teacher_test = predict(teacher, data.X_test).argmax(axis=1)
     student_test = predict(res.model, xt).argmax(axis=1)

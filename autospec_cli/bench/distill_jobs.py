@@ -39,7 +39,8 @@ def train_problem(params: dict[str, Any]) -> dict[str, Any]:
     ids = float(params["ids"])
     net = distill(teacher, spec, data, ids=ids, seed=int(params["seed"]),
                   epochs=int(params["epochs"]), lr=float(params["lr"]),
-                  batch=int(params["batch"]))
+                  batch=int(params["batch"]),
+                  input_norm=str(params.get("input_norm", "feature")))
     sample = map_inputs(data.X_test[:16], data.input_shape, spec.input_shape, ids)
     out = Path(params["onnx"])
     out.parent.mkdir(parents=True, exist_ok=True)

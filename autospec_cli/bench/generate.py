@@ -124,12 +124,15 @@ def training_jobs(cfg: Any, plan: Plan, out: Path, teacher: Path) -> list[Any]:
     jobs = []
     for nid, tr in plan.networks.items():
         for k in range(cfg.training.seeds):
-            jobs.append(JobSpec(TRAIN_KIND, {
+            params = {
                 "net_id": nid, "seed": k, "arch": tr.spec.to_dict(), "ids": tr.levels["ids"],
                 "epochs": cfg.training.epochs, "lr": cfg.training.lr,
                 "batch": cfg.training.batch, "teacher": str(teacher), "data": data,
                 "onnx": str(out / "nets" / f"{nid}_s{k}.onnx"),
-            }))
+            }
+            if cfg.training.input_norm != "feature":  # the default keeps older jobs' identity
+                params["input_norm"] = cfg.training.input_norm
+            jobs.append(JobSpec(TRAIN_KIND, params))
     return jobs
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -62,6 +63,7 @@ def test_full_config_fields(tmp_path) -> None:
     assert cfg.constraints == ("fc == 0 and conv == 0",)
     assert (cfg.training.seeds, cfg.training.epochs, cfg.training.lr, cfg.training.batch) == (
         2, 7, 1e-3, 32)
+    assert cfg.training.input_norm == "feature"  # the default
     assert cfg.verify.timeout == 12.5 and cfg.verify.verifiers == ("lirpa", "bab", "attack")
     assert cfg.source_dir == tmp_path.resolve() and cfg.path == (tmp_path / "gdvb.toml").resolve()
     assert cfg.levels == {"neu": 4, "fc": 3, "conv": 3, "idm": 3, "ids": 2, "scl": 3, "trn": 3}
@@ -133,6 +135,7 @@ def test_shipped_digits_config_loads_and_builds_an_array() -> None:
         ("[training]\nlr = -1.0\n", "training.lr: expected a number > 0"),
         ("[training]\nbatch = 1.5\n", "training.batch: expected an integer >= 1"),
         ("[training]\nepochs = true\n", "training.epochs: expected an integer >= 1"),
+        ("[training]\ninput_norm = 'pixel'\n", "training.input_norm: expected one of feature"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, edit, fragment) -> None:
@@ -241,3 +244,31 @@ def test_shipped_mnist_config_points_at_the_trained_seed_and_the_t10k_file(tmp_p
     seed.unlink()
     with pytest.raises(ConfigError, match="seed.network.*not found"):
         parse_gdvb_config(doc, configs)
+
+
+def test_shipped_mnist_mlp_config_distils_with_global_input_statistics(tmp_path) -> None:
+    """configs/gdvb-mnist-mlp.toml: an MLP seed (no conv factor), students trained with one
+    global input standardisation, and its training jobs carry that choice."""
+    from autospec_cli.bench.config import tomllib
+    from autospec_cli.bench.generate import training_jobs
+
+    doc = tomllib.loads((REPO / "configs" / "gdvb-mnist-mlp.toml").read_text())
+    configs = tmp_path / "repo" / "configs"
+    configs.mkdir(parents=True)
+    seed = tmp_path / "repo" / "bench-out" / "gdvb-mnist-mlp" / "mnist-mlp.onnx"
+    data = tmp_path / "shared" / "data" / "mnist" / "t10k-images.idx3-ubyte.gz"
+    for f in (seed, data):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"")
+    cfg = parse_gdvb_config(doc, configs)
+    assert cfg.training.input_norm == "global" and cfg.factors["conv"] == (1.0,)
+    assert {"bab", "marabou", "portfolio"} <= set(cfg.verify.verifiers)
+
+    spec = SimpleNamespace(to_dict=dict)
+    plan = SimpleNamespace(seed_spec=SimpleNamespace(input_shape=(1, 28, 28)),
+                           networks={"n0": SimpleNamespace(spec=spec, levels={"ids": 1.0})})
+    jobs = training_jobs(cfg, plan, tmp_path / "out", seed)
+    assert len(jobs) == cfg.training.seeds
+    assert all(j.params["input_norm"] == "global" for j in jobs)
+    default = parse_gdvb_config({**doc, "training": {"seeds": 1}}, configs)
+    assert "input_norm" not in training_jobs(default, plan, tmp_path / "out", seed)[0].params

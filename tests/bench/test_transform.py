@@ -148,3 +148,23 @@ def test_distilled_networks_are_valid_onnx(digits_seed, tmp_path, levels):
                         == data.y_test))
     assert acc == pytest.approx(net.metrics["test_accuracy"], abs=1e-6)
     assert acc > seed_acc - 0.15, (acc, seed_acc)
+
+
+@pytest.mark.parametrize("norm", ["feature", "global"])
+def test_students_take_the_configured_input_standardisation(digits_seed, norm):
+    """``[training] input_norm``: ``global`` gives an MLP student one mean and one std over
+    all pixels (per-pixel statistics would scale near-constant border pixels up)."""
+    import torch
+
+    from autospec_cli.bench.distill import distill, load_teacher
+
+    torch.set_num_threads(1)
+    spec, data, seed_path, _ = digits_seed
+    t = transform(spec, {"neu": 0.5, "fc": 1.0, "conv": 0.0, "idm": 1.0, "ids": 1.0})
+    net = distill(load_teacher(seed_path), t.spec, data, epochs=1, input_norm=norm)
+    mean = net.model.input_norm.mean.reshape(-1).numpy()
+    inv_std = net.model.input_norm.inv_std.reshape(-1).numpy()
+    uniform = np.ptp(mean) == 0 and np.ptp(inv_std) == 0
+    assert uniform == (norm == "global")
+    if norm == "global":
+        assert mean[0] == pytest.approx(float(data.X_train.mean()), rel=0.05)
