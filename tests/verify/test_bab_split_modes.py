@@ -128,3 +128,27 @@ def test_many_input_sigmoid_net_is_proved_by_alpha_crown_at_the_root(tmp_path: P
     r = run_instances(make_backend("bab", threads=1), [Instance(path, prop, 60.0)])[0]
     assert r.verdict is Verdict.UNSAT, r.message
     assert "alpha_root_seconds" in r.extra["stats"][0]
+
+
+def test_input_splitting_of_many_inputs_branches_by_coefficients(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """Trial branching bounds both halves along every input in one call: on a 400-input
+    network that call outlived a 30 s deadline by minutes. Above TRIAL_MAX_INPUTS inputs the
+    input search must split by coefficients, and still decide as activation splitting does."""
+    from autospec_cli.verify.backends.bab import search
+
+    n_in = search.TRIAL_MAX_INPUTS + 10
+    onnx, _ = _mlp(tmp_path, n_in, seed=5)
+    props = [_robustness(tmp_path, onnx, n_in, eps, f"p{k}")
+             for k, eps in enumerate((0.15, 0.3))]  # unsat after ~1,000 boxes; sat
+    insts = [Instance(onnx, p, 30, "t") for p in props]
+    relu = [r.verdict for r in run_instances(make_backend("bab", split="relu"), insts)]
+
+    def no_trial(self, *a):
+        raise AssertionError("trial branching on a box with more than TRIAL_MAX_INPUTS inputs")
+
+    monkeypatch.setattr(search.CaseSearch, "_trial_dim", no_trial)
+    results = run_instances(make_backend("bab", split="input"), insts)
+    assert [r.verdict for r in results] == relu, [r.message for r in results]
+    assert all(r.verdict.decided for r in results)
+    assert max(s.get("boxes", 0) for r in results for s in r.extra["stats"]) > 1  # it branched

@@ -23,7 +23,9 @@ is decided by keeping a stack of sub-boxes that may still contain a counterexamp
    whose halves are closest to refuted wins (``2 d`` extra bounds per box, far fewer boxes on
    ACAS Xu property 1, where coefficients point at the narrow inputs); ``"mixed"`` (default):
    each box draws one of the two (trial alone can starve an input that only pays off after
-   several splits, as on ACAS Xu property 2).
+   several splits, as on ACAS Xu property 2). Trial is used only up to ``TRIAL_MAX_INPUTS``
+   inputs: its one bound call per step grows with ``2 d`` x the batch, which on a 400-input
+   network is hundreds of thousands of boxes, minutes past any deadline between steps.
 
 ``unsat`` is returned only when the stack empties. Boxes that can no longer be split (every
 side below ``min_width``) without being refuted or yielding a confirmed counterexample make the
@@ -85,6 +87,10 @@ class SearchConfig:
     leaf_time: float = 1.0  # seconds per MILP leaf (boxes at min_width: 5x)
     root_alpha: bool = False  # fallback bounds: alpha-CROWN on the whole box after the attack
 
+
+#: the most inputs for which "trial" and "mixed" branching bound both halves along every
+#: input (see the module docstring, step 5); wider boxes are split by coefficients
+TRIAL_MAX_INPUTS = 20
 
 #: the attack before branching (``steps`` from ``SearchConfig.attack_steps``): checks every
 #: iterate, restarts at step scales 2^-(r mod 5)
@@ -449,7 +455,7 @@ class CaseSearch:
         if found is not None:
             return found, (lo[:0], hi[:0], hb[:0]), 0
         dim = self._split_dim(lo, hi, poly_best, slack, lA)
-        if self.cfg.branching != "coef" and lA is not None:
+        if self.cfg.branching != "coef" and lA is not None and lo.shape[1] <= TRIAL_MAX_INPUTS:
             pick = torch.ones(lo.shape[0], dtype=torch.bool, device=lo.device)
             if self.cfg.branching == "mixed":
                 u = torch.rand(lo.shape[0], generator=self.gen, device=lo.device)
