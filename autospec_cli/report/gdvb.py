@@ -92,7 +92,11 @@ def verdict_rows(records: list[VerifyRecord],
 def _plots(out: Path, records: list[VerifyRecord], board: Scoreboard,
            levels: dict[str, dict[str, Any]]) -> dict[str, str]:
     files: dict[str, str] = {}
-    factors = [f for f in ALL_FACTORS if any(f in lv for lv in levels.values())]
+    present = [f for f in ALL_FACTORS if any(f in lv for lv in levels.values())]
+    # a factor held at one level (e.g. conv for an MLP seed) says nothing about any verifier;
+    # drawn only when fewer than three factors vary (a radar needs three axes)
+    varied = [f for f in present if len({lv.get(f) for lv in levels.values()}) > 1]
+    factors = varied if len(varied) >= 3 else present
     if records:
         files["cactus"] = str(cactus_plot(cactus_series(records, board), out / "cactus.png",
                                           instances=len(levels)))
