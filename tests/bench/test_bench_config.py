@@ -223,19 +223,28 @@ def test_random_configs_cover_all_allowed_value_pairs(problem) -> None:
         assert need <= {(r[x], r[y]) for r in recs}
 
 
-def test_shipped_mnist_config_points_at_the_trained_seed_and_the_t10k_file(tmp_path) -> None:
-    """configs/gdvb-mnist.toml: seed from `autospec train` under bench-out/, distillation data
-    from the shared MNIST t10k file (both relative to the config); it builds its array."""
+def _shipped(tmp_path: Path, name: str, seed_under_bench_out: str
+             ) -> tuple[dict, Path, Path, Path]:
+    """configs/NAME.toml as a document, read from a stand-in repository under ``tmp_path``
+    whose seed (under bench-out/) and shared MNIST t10k file exist (empty): ``(doc, configs
+    folder, seed, data)``."""
     from autospec_cli.bench.config import tomllib
 
-    doc = tomllib.loads((REPO / "configs" / "gdvb-mnist.toml").read_text())
+    doc = tomllib.loads((REPO / "configs" / f"{name}.toml").read_text())
     configs = tmp_path / "repo" / "configs"
     configs.mkdir(parents=True)
-    seed = tmp_path / "repo" / "bench-out" / "gdvb-mnist" / "mnist-conv.onnx"
+    seed = tmp_path / "repo" / "bench-out" / seed_under_bench_out
     data = tmp_path / "shared" / "data" / "mnist" / "t10k-images.idx3-ubyte.gz"
     for f in (seed, data):
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(b"")
+    return doc, configs, seed, data
+
+
+def test_shipped_mnist_config_points_at_the_trained_seed_and_the_t10k_file(tmp_path) -> None:
+    """configs/gdvb-mnist.toml: seed from `autospec train` under bench-out/, distillation data
+    from the shared MNIST t10k file (both relative to the config); it builds its array."""
+    doc, configs, seed, data = _shipped(tmp_path, "gdvb-mnist", "gdvb-mnist/mnist-conv.onnx")
     cfg = parse_gdvb_config(doc, configs)
     assert Path(cfg.seed.network).resolve() == seed.resolve()
     assert Path(cfg.seed.data).resolve() == data.resolve()
@@ -249,17 +258,9 @@ def test_shipped_mnist_config_points_at_the_trained_seed_and_the_t10k_file(tmp_p
 def test_shipped_mnist_mlp_config_distils_with_global_input_statistics(tmp_path) -> None:
     """configs/gdvb-mnist-mlp.toml: an MLP seed (no conv factor), students trained with one
     global input standardisation, and its training jobs carry that choice."""
-    from autospec_cli.bench.config import tomllib
     from autospec_cli.bench.generate import training_jobs
 
-    doc = tomllib.loads((REPO / "configs" / "gdvb-mnist-mlp.toml").read_text())
-    configs = tmp_path / "repo" / "configs"
-    configs.mkdir(parents=True)
-    seed = tmp_path / "repo" / "bench-out" / "gdvb-mnist-mlp" / "mnist-mlp.onnx"
-    data = tmp_path / "shared" / "data" / "mnist" / "t10k-images.idx3-ubyte.gz"
-    for f in (seed, data):
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_bytes(b"")
+    doc, configs, seed, _ = _shipped(tmp_path, "gdvb-mnist-mlp", "gdvb-mnist-mlp/mnist-mlp.onnx")
     cfg = parse_gdvb_config(doc, configs)
     assert cfg.training.input_norm == "global" and cfg.factors["conv"] == (1.0,)
     assert {"bab", "marabou", "portfolio"} <= set(cfg.verify.verifiers)
