@@ -590,7 +590,6 @@ def test_verdicts_on_random_conv_nets_hold_up_to_sampling_and_attack() -> None:
     assert seen.get("unsat", 0) >= 3 and seen.get("sat", 0) >= 1, seen
 
 
-@pytest.mark.lirpa
 def test_activation_splitting_after_lirpa_bounded_the_same_cached_model(tmp_path: Path) -> None:
     """In a portfolio, `lirpa` bounds the process-wide cached torch model before `bab`;
     activation splitting then built its float64 attack network by deep-copying that model,
