@@ -30,6 +30,11 @@ BUILTIN_SEEDS: dict[str, dict[str, Any]] = {
 }
 
 
+#: the students' input standardisation unless a config names another (``train_model``'s
+#: ``input_norm``); training jobs carry the key only when it differs, so their ids stay stable
+DEFAULT_INPUT_NORM = "feature"
+
+
 @dataclass
 class TrainedNet:
     """A trained network and its metrics (accuracy on held-out data, fidelity to the seed)."""
@@ -73,7 +78,7 @@ def load_teacher(path: str | os.PathLike[str]) -> Any:
 
 def distill(teacher: Any, spec: NetSpec, data: SeedData, *, ids: float = 1.0, seed: int = 0,
             epochs: int = 10, lr: float = 1e-3, batch: int = 64,
-            val_fraction: float = 0.2, input_norm: str = "feature") -> TrainedNet:
+            val_fraction: float = 0.2, input_norm: str = DEFAULT_INPUT_NORM) -> TrainedNet:
     """Train the student ``spec`` to match ``teacher``'s outputs (module doc); ``input_norm``
     is the student's input standardisation (``train_model``'s)."""
     from autospec_cli.models.train import predict, train_model

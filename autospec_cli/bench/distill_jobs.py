@@ -26,7 +26,7 @@ def train_problem(params: dict[str, Any]) -> dict[str, Any]:
     and write ``params["onnx"]`` (absolute path). Returns the metrics and the neuron count."""
     import torch
 
-    from autospec_cli.bench.distill import distill, export_net, load_teacher
+    from autospec_cli.bench.distill import DEFAULT_INPUT_NORM, distill, export_net, load_teacher
     from autospec_cli.bench.problems import load_seed_data, map_inputs
     from autospec_cli.bench.transform import NetSpec
 
@@ -40,7 +40,7 @@ def train_problem(params: dict[str, Any]) -> dict[str, Any]:
     net = distill(teacher, spec, data, ids=ids, seed=int(params["seed"]),
                   epochs=int(params["epochs"]), lr=float(params["lr"]),
                   batch=int(params["batch"]),
-                  input_norm=str(params.get("input_norm", "feature")))
+                  input_norm=str(params.get("input_norm", DEFAULT_INPUT_NORM)))
     sample = map_inputs(data.X_test[:16], data.input_shape, spec.input_shape, ids)
     out = Path(params["onnx"])
     out.parent.mkdir(parents=True, exist_ok=True)

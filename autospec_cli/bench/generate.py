@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autospec_cli.bench.distill import BUILTIN_SEEDS
+from autospec_cli.bench.distill import BUILTIN_SEEDS, DEFAULT_INPUT_NORM
 from autospec_cli.bench.distill_jobs import TRAIN_KIND
 from autospec_cli.bench.problems import SeedData, load_seed_data, make_property
 from autospec_cli.bench.seeds import resolve_seed
@@ -130,7 +130,7 @@ def training_jobs(cfg: Any, plan: Plan, out: Path, teacher: Path) -> list[Any]:
                 "batch": cfg.training.batch, "teacher": str(teacher), "data": data,
                 "onnx": str(out / "nets" / f"{nid}_s{k}.onnx"),
             }
-            if cfg.training.input_norm != "feature":  # the default keeps older jobs' identity
+            if cfg.training.input_norm != DEFAULT_INPUT_NORM:  # older jobs keep their ids
                 params["input_norm"] = cfg.training.input_norm
             jobs.append(JobSpec(TRAIN_KIND, params))
     return jobs
